@@ -1,0 +1,5 @@
+"""Inbound JWT checks shared by the agent and the local gateway."""
+
+from auth.verifier import AuthError, Identity, JwtVerifier
+
+__all__ = ["AuthError", "Identity", "JwtVerifier"]

@@ -1,0 +1,37 @@
+"""ASGI helpers so the agent and the local gateway enforce tokens with the same code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from auth.verifier import AuthError, Identity, JwtVerifier
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def identify_scope(verifier: JwtVerifier, scope: dict[str, Any]) -> Identity:
+    """The caller of an HTTP scope, from its Authorization header (AuthError if refused)."""
+    raw = next((v for k, v in scope.get("headers", []) if k.lower() == b"authorization"), None)
+    return await verifier.identify(raw.decode("latin-1") if raw is not None else None)
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A complete JSON response."""
+    data = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        *(extra_headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def send_auth_error(send: Send, err: AuthError, realm: str) -> None:
+    """401 with a Bearer challenge, or 403/503, with a short message."""
+    extra = [(b"www-authenticate", f'Bearer realm="{realm}"'.encode())] if err.status == 401 else []
+    await send_json(send, err.status, {"error": err.message}, extra)

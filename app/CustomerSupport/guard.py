@@ -1,0 +1,138 @@
+"""ASGI middleware in front of ``/invocations``: identity first, then the payload.
+
+Both checks run before any agent code, and every rejection is a short JSON error with the
+right status — never exception text. ``/ping`` stays open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from auth import AuthError, Identity
+from auth.asgi import identify_scope, send_auth_error, send_json
+
+logger = logging.getLogger(__name__)
+
+STATE_IDENTITY = "customersupport.identity"
+STATE_PROMPT = "customersupport.prompt"
+STATE_SESSION = "customersupport.session_id"
+SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class PayloadError(Exception):
+    """A request body we refuse: status and a message safe to show the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_payload(body: bytes, max_prompt_chars: int) -> str:
+    """The prompt of an ``{"prompt": "<text>"}`` body, or PayloadError."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise PayloadError(400, 'Body must be JSON: {"prompt": "<text>"}') from None
+    if not isinstance(payload, dict):
+        raise PayloadError(400, 'Body must be a JSON object: {"prompt": "<text>"}')
+    prompt = payload.get("prompt")
+    if prompt is None:
+        raise PayloadError(400, 'Missing "prompt"')
+    if not isinstance(prompt, str):
+        raise PayloadError(400, '"prompt" must be a string')
+    if not prompt.strip():
+        raise PayloadError(400, '"prompt" must not be empty')
+    if len(prompt) > max_prompt_chars:
+        raise PayloadError(413, f'"prompt" is longer than {max_prompt_chars} characters')
+    return prompt
+
+
+class InvocationGuard:
+    """Authenticates and validates ``POST /invocations`` before the app sees it.
+
+    `service` is a zero-argument callable returning the object that knows the settings and the
+    verifier, so configuration is read on first use rather than at import time.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], service: Callable[[], Any]) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # no websocket API here
+            return
+        if scope["type"] != "http" or scope.get("path") != "/invocations":
+            await self.app(scope, receive, send)
+            return
+        try:
+            service = self.service()
+            identity: Identity = await identify_scope(service.verifier, scope)
+            headers = {k.lower(): v for k, v in scope.get("headers", [])}
+            session_id = _session_id(headers.get(SESSION_HEADER))
+            body = await _read_body(receive, service.settings.max_body_bytes)
+            prompt = parse_payload(body, service.settings.max_prompt_chars)
+        except AuthError as err:
+            await send_auth_error(send, err, realm="CustomerSupport")
+            return
+        except PayloadError as err:
+            await send_json(send, err.status, {"error": err.message})
+            return
+        except Exception:  # noqa: BLE001 - the caller gets a generic message, the log the details
+            logger.exception("request guard failed")
+            await send_json(send, 500, {"error": "The agent could not process this request"})
+            return
+
+        state = scope.setdefault("state", {})
+        state[STATE_IDENTITY] = identity
+        state[STATE_PROMPT] = prompt
+        state[STATE_SESSION] = session_id
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _session_id(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    value = raw.decode("latin-1").strip()
+    if not _SESSION_ID.match(value):
+        raise PayloadError(400, "Invalid session id")
+    return value
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise PayloadError(400, "Client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadError(413, f"Body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Hand the buffered body to the app once, then pass through (disconnect detection)."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,222 @@
+"""A deterministic, scripted model so the whole stack runs without cloud access.
+
+It plays the model's part in Strands' real tool-calling loop: it reads the conversation, asks
+for tool uses that the framework executes (local tools and the Gateway's warranty tool), and
+composes its answer from the tool results and the conversation history. Every answer says it
+comes from the offline model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterable
+from typing import Any
+
+from strands.models import Model
+from strands.types.content import Messages
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolSpec
+
+PREFIX = "[offline model] "
+SIGN_IN_MARKER = "warranty service: sign-in required"
+UNAVAILABLE_MARKER = "warranty service: unavailable"
+WARRANTY_TOOL_SUFFIX = "check_warranty"
+
+_NAME_INTRO = re.compile(r"\bmy name is\s+([A-Za-z][\w'-]*)", re.IGNORECASE)
+_NAME_RECALL = re.compile(r"remember my name|what(?:'s| is) my name|who am i", re.IGNORECASE)
+_PRODUCT_ID = re.compile(r"\bPROD-\d{3}\b", re.IGNORECASE)
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_POLICY = re.compile(r"\breturn|\brefund|\bpolic", re.IGNORECASE)
+_PRODUCT = re.compile(
+    r"tell me about|\binfo|\bdetails|\bprice|\bcost|how much|\bproducts?\b|do you (?:have|sell)",
+    re.IGNORECASE,
+)
+_ABOUT = re.compile(r"\babout\s+(?:the\s+|your\s+)?(.+?)[?.!]*$", re.IGNORECASE)
+_CATEGORIES = {"electronic": "electronics", "accessor": "accessories", "audio": "audio", "headphone": "audio"}
+
+
+def _text(message: dict[str, Any]) -> str:
+    return " ".join(block["text"] for block in message.get("content", []) if "text" in block).strip()
+
+
+def _tool_results(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [block["toolResult"] for block in message.get("content", []) if "toolResult" in block]
+
+
+def _result_text(result: dict[str, Any]) -> str:
+    parts = []
+    for item in result.get("content", []):
+        if "text" in item:
+            parts.append(item["text"])
+        elif "json" in item:
+            parts.append(json.dumps(item["json"]))
+    return "\n".join(parts).strip()
+
+
+def _humanize(text: str) -> str:
+    """Render a JSON object result as readable lines; other text as is."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    if "error" in data:
+        return f"I couldn't complete that: {data['error']}"
+    lines = [f"{key.replace('_', ' ').capitalize()}: {value}" for key, value in data.items()]
+    return "\n".join(lines)
+
+
+class OfflineModel(Model):
+    """Scripted stand-in for a foundation model; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.config: dict[str, Any] = {"model_id": "offline-scripted"}
+
+    def update_config(self, **model_config: Any) -> None:
+        self.config.update(model_config)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config
+
+    async def structured_output(
+        self, output_model: Any, prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        raise NotImplementedError("the offline model does not produce structured output")
+        yield {}  # pragma: no cover - makes this an async generator
+
+    async def stream(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterable[StreamEvent]:
+        decision = self.decide(list(messages), tool_specs or [], system_prompt or "")
+        events = (
+            _tool_use_events(*decision) if isinstance(decision, tuple) else _text_events(PREFIX + decision)
+        )
+        for event in events:
+            yield event
+
+    # -- the script -------------------------------------------------------------------------------
+    def decide(
+        self, messages: list[dict[str, Any]], tool_specs: list[ToolSpec], system_prompt: str
+    ) -> str | tuple[str, dict[str, Any]]:
+        """Either answer text, or (tool name, input) for the framework to execute."""
+        last = messages[-1] if messages else {"content": []}
+        results = _tool_results(last)
+        if results:
+            return self._compose(messages, results)
+        prompt = _text(last)
+        tools = {spec["name"] for spec in tool_specs}
+
+        intro = _NAME_INTRO.search(prompt)
+        if intro:
+            return f"Nice to meet you, {intro.group(1)}! How can I help you today?"
+        if _NAME_RECALL.search(prompt):
+            return self._recall_name(messages[:-1])
+        if "warrant" in prompt.lower():
+            return self._warranty(prompt, tools, system_prompt)
+        if _POLICY.search(prompt):
+            category = self._category(prompt)
+            if category is None:
+                return "Which product category do you mean: electronics, accessories or audio?"
+            return ("get_return_policy", {"product_category": category})
+        product_id = _PRODUCT_ID.search(prompt)
+        if product_id or _PRODUCT.search(prompt):
+            about = _ABOUT.search(prompt)
+            query = product_id.group(0).upper() if product_id else (about.group(1) if about else prompt)
+            return ("get_product_info", {"query": query})
+        return (
+            "I can help with return policies (electronics, accessories, audio), product information "
+            "and warranty checks (give me a product ID such as PROD-001)."
+        )
+
+    @staticmethod
+    def _category(prompt: str) -> str | None:
+        lowered = prompt.lower()
+        return next((category for stem, category in _CATEGORIES.items() if stem in lowered), None)
+
+    @staticmethod
+    def _recall_name(history: list[dict[str, Any]]) -> str:
+        for message in reversed(history):
+            if message.get("role") != "user":
+                continue
+            found = _NAME_INTRO.search(_text(message))
+            if found:
+                return f"Yes, I remember: your name is {found.group(1)}."
+        return 'I don\'t know your name yet. You can tell me by saying "My name is ...".'
+
+    @staticmethod
+    def _warranty(prompt: str, tools: set[str], system_prompt: str) -> str | tuple[str, dict[str, Any]]:
+        product_id = _PRODUCT_ID.search(prompt)
+        if product_id is None:
+            return "Which product should I check? Please give me its product ID, for example PROD-001."
+        tool = next((name for name in sorted(tools) if name.endswith(WARRANTY_TOOL_SUFFIX)), None)
+        if tool is None:
+            if SIGN_IN_MARKER in system_prompt.lower():
+                return "Warranty lookup needs you to sign in. Please sign in and ask me again."
+            return "The warranty service is unavailable right now. Please try again later."
+        arguments = {"product_id": product_id.group(0).upper()}
+        date = _DATE.search(prompt)
+        if date:
+            arguments["purchase_date"] = date.group(0)
+        return (tool, arguments)
+
+    @staticmethod
+    def _compose(messages: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
+        names: dict[str, str] = {}
+        for message in messages:
+            for block in message.get("content", []):
+                if "toolUse" in block:
+                    names[block["toolUse"]["toolUseId"]] = block["toolUse"]["name"]
+        answers = []
+        for result in results:
+            name = names.get(result.get("toolUseId", ""), "")
+            text = _result_text(result)
+            if result.get("status") == "error":
+                answers.append(text or "That lookup failed. Please try again later.")
+            elif name.endswith(WARRANTY_TOOL_SUFFIX):
+                answers.append("Here is the warranty status:\n" + _humanize(text))
+            else:
+                answers.append(_humanize(text))
+        return "\n".join(answers)
+
+
+def _text_events(text: str) -> list[StreamEvent]:
+    words = text.split(" ")
+    chunks = [
+        " ".join(words[i : i + 8]) + (" " if i + 8 < len(words) else "") for i in range(0, len(words), 8)
+    ]
+    return [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockStart": {"start": {}}},
+        *({"contentBlockDelta": {"delta": {"text": chunk}}} for chunk in chunks),
+        {"contentBlockStop": {}},
+        {"messageStop": {"stopReason": "end_turn"}},
+        _metadata(),
+    ]
+
+
+def _tool_use_events(name: str, arguments: dict[str, Any]) -> list[StreamEvent]:
+    tool_use_id = f"tooluse_{uuid.uuid4().hex[:20]}"
+    return [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": tool_use_id, "name": name}}}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(arguments)}}}},
+        {"contentBlockStop": {}},
+        {"messageStop": {"stopReason": "tool_use"}},
+        _metadata(),
+    ]
+
+
+def _metadata() -> StreamEvent:
+    return {
+        "metadata": {
+            "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+            "metrics": {"latencyMs": 0},
+        }
+    }

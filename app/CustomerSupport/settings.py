@@ -1,0 +1,145 @@
+"""All configuration the agent reads, in one place.
+
+Environment variables win. For local runs the JWT authorizer is read from
+``agentcore/agentcore.json`` (the same declaration the deployed runtime enforces); the deployed
+bundle holds only this folder, so there the configure step passes it as runtime ``envVars``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUNTIME_NAME = "CustomerSupport"
+GATEWAY_URL_ENV = "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL"
+MEMORY_ID_ENV = "MEMORY_CUSTOMERSUPPORTMEMORY_ID"
+DEFAULT_MODEL_ID = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+CODE_DIR = Path(__file__).resolve().parent
+
+AUTH_MODES = ("enforce", "trust-runtime", "off")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Inbound JWT checks, with the semantics of the AgentCore CUSTOM_JWT authorizer.
+
+    ``enforce``: verify signature, issuer, expiry and the allow-lists here too (defence in depth).
+    ``trust-runtime``: the deployed runtime already verified the token (use when the JWKS is not
+    reachable from the runtime); the token is only decoded for its ``sub``.
+    ``off``: local experiments only; requests without a token are served anonymously.
+    """
+
+    mode: str = "enforce"
+    discovery_url: str | None = None
+    allowed_clients: tuple[str, ...] = ()
+    allowed_audience: tuple[str, ...] = ()
+    allowed_scopes: tuple[str, ...] = ()
+    leeway_seconds: int = 60
+    http_timeout_seconds: float = 5.0
+    jwks_min_refresh_seconds: float = 30.0
+
+    @classmethod
+    def from_authorizer(cls, authorizer: dict[str, Any], **overrides: Any) -> AuthSettings:
+        """Build from a manifest ``customJwtAuthorizer`` block."""
+        return cls(
+            discovery_url=authorizer.get("discoveryUrl"),
+            allowed_clients=tuple(authorizer.get("allowedClients") or ()),
+            allowed_audience=tuple(authorizer.get("allowedAudience") or ()),
+            allowed_scopes=tuple(authorizer.get("allowedScopes") or ()),
+            **overrides,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of the CustomerSupport agent."""
+
+    model_provider: str = "bedrock"
+    model_id: str = DEFAULT_MODEL_ID
+    region: str | None = None
+    gateway_url: str | None = None
+    memory_id: str | None = None
+    local_memory_dir: Path = field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "customersupport-sessions"
+    )
+    max_prompt_chars: int = 8_000
+    max_body_bytes: int = 64 * 1024
+    session_cache_size: int = 128
+    gateway_timeout_seconds: float = 15.0
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def find_manifest(start: Path = CODE_DIR) -> Path | None:
+    """The project's agentcore/agentcore.json above `start`, if this is a source checkout."""
+    for parent in (start, *start.parents):
+        candidate = parent / "agentcore" / "agentcore.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def manifest_authorizer(manifest: Path | None, gateway: str | None = None) -> dict[str, Any]:
+    """The customJwtAuthorizer block of our runtime (or of `gateway`) in the manifest ({} if none)."""
+    if manifest is None:
+        return {}
+    spec = json.loads(manifest.read_text())
+    section, name = ("agentCoreGateways", gateway) if gateway else ("runtimes", RUNTIME_NAME)
+    for resource in spec.get(section, []):
+        if resource.get("name") == name:
+            return (resource.get("authorizerConfiguration") or {}).get("customJwtAuthorizer") or {}
+    return {}
+
+
+def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthSettings:
+    """Manifest values (runtime's, or `gateway`'s), overridden field by field by AUTH_* variables."""
+    manifest = Path(env["AGENTCORE_MANIFEST"]) if env.get("AGENTCORE_MANIFEST") else find_manifest()
+    base = AuthSettings.from_authorizer(manifest_authorizer(manifest, gateway))
+    mode = env.get("AUTH_MODE", "enforce").strip().lower()
+    if mode not in AUTH_MODES:
+        raise ValueError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}")
+    overrides: dict[str, Any] = {"mode": mode}
+    if env.get("AUTH_DISCOVERY_URL"):
+        overrides["discovery_url"] = env["AUTH_DISCOVERY_URL"]
+    for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
+        value = _csv(env.get(f"AUTH_{name.upper()}"))
+        if value is not None:
+            overrides[name] = value
+    return AuthSettings(**{**base.__dict__, **overrides})
+
+
+def _default_memory_dir() -> Path:
+    # Outside the code folder, so `agentcore package` never ships local history.
+    manifest = find_manifest()
+    if manifest is not None:
+        return manifest.parent.parent / ".local" / "sessions"
+    return Path(tempfile.gettempdir()) / "customersupport-sessions"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read the environment (``os.environ`` by default) once."""
+    env = dict(os.environ if env is None else env)
+    provider = env.get("MODEL_PROVIDER", "bedrock").strip().lower()
+    if provider not in ("bedrock", "offline"):
+        raise ValueError("MODEL_PROVIDER must be 'bedrock' or 'offline'")
+    return Settings(
+        model_provider=provider,
+        model_id=env.get("MODEL_ID") or DEFAULT_MODEL_ID,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        gateway_url=env.get(GATEWAY_URL_ENV) or None,
+        memory_id=env.get(MEMORY_ID_ENV) or None,
+        local_memory_dir=Path(env.get("LOCAL_MEMORY_DIR") or _default_memory_dir()),
+        max_prompt_chars=int(env.get("MAX_PROMPT_CHARS", Settings.max_prompt_chars)),
+        session_cache_size=int(env.get("SESSION_CACHE_SIZE", Settings.session_cache_size)),
+        gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", Settings.gateway_timeout_seconds)),
+        auth=load_auth_settings(env),
+    )

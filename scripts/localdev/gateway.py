@@ -1,0 +1,240 @@
+"""A local stand-in for the AgentCore Gateway ``my-gateway-secure``.
+
+An MCP streamable-HTTP server (the ``mcp`` package's low-level server) that:
+
+- enforces the gateway's CUSTOM_JWT authorizer from ``agentcore/agentcore.json`` with the very
+  code the agent uses (``auth`` in ``app/CustomerSupport``): missing token → 401, invalid,
+  expired or not allowed → 403, before any MCP handling;
+- lists the tools of every ``lambdaFunctionArn`` target from its ``toolSchemaFile``, named as
+  the real Gateway names them: ``<TargetName>___<toolName>``;
+- calls the target's Lambda handler in-process with a Lambda-shaped event (the tool arguments)
+  and context (tool name in ``client_context.custom``), bounded by a timeout; handler failures
+  become MCP tool errors, never a crashed server.
+
+Run: ``python -m scripts.localdev.gateway [--port N]`` (AUTH_* variables override the manifest's
+authorizer, as for the agent). The MCP endpoint is ``http://127.0.0.1:PORT/mcp``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from scripts.localdev.paths import REPO, agent_code_on_path
+
+agent_code_on_path()
+
+from auth import AuthError, JwtVerifier  # noqa: E402 - needs the agent code on sys.path
+from auth.asgi import identify_scope, send_auth_error  # noqa: E402
+from settings import AuthSettings, load_auth_settings  # noqa: E402
+
+logger = logging.getLogger("localdev.gateway")
+
+GATEWAY_NAME = "my-gateway-secure"
+TOOL_NAME_SEPARATOR = "___"
+# Lambda code for each target, as deployed by scripts/prerequisites.yaml.
+DEFAULT_HANDLERS = {"WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py"}
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class GatewayTool:
+    """One tool of one target, with the Lambda handler that implements it."""
+
+    target: str
+    definition: dict[str, Any]
+    handler: Handler
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}{TOOL_NAME_SEPARATOR}{self.definition['name']}"
+
+
+@dataclass
+class CallRecord:
+    """What a tool call carried (tests use it to prove which token reached the gateway)."""
+
+    tool: str
+    arguments: dict[str, Any]
+    authorization: str = field(repr=False)
+
+
+def load_handler(path: Path, function: str = "lambda_handler") -> Handler:
+    """Import a Lambda handler from a file, as the Lambda runtime would."""
+    spec = importlib.util.spec_from_file_location(f"lambda_{path.parent.name.lower()}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, function)
+
+
+def manifest_tools(
+    manifest: Path, gateway: str = GATEWAY_NAME, handlers: dict[str, Handler] | None = None
+) -> list[GatewayTool]:
+    """The tools the Gateway would expose for `gateway`'s lambdaFunctionArn targets."""
+    spec = json.loads(manifest.read_text())
+    project_root = manifest.parent.parent
+    declared = next((g for g in spec.get("agentCoreGateways", []) if g.get("name") == gateway), None)
+    if declared is None:
+        raise ValueError(f"gateway {gateway!r} is not declared in {manifest}")
+    tools = []
+    for target in declared.get("targets", []):
+        config = target.get("lambdaFunctionArn")
+        if target.get("targetType") != "lambdaFunctionArn" or not config:
+            continue
+        name = target["name"]
+        handler = (handlers or {}).get(name) or load_handler(DEFAULT_HANDLERS[name])
+        for definition in json.loads((project_root / config["toolSchemaFile"]).read_text()):
+            tools.append(GatewayTool(name, definition, handler))
+    return tools
+
+
+def lambda_context(tool: GatewayTool, timeout_seconds: float) -> SimpleNamespace:
+    """A context shaped like the one Lambda passes when the Gateway invokes a target."""
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
+    return SimpleNamespace(
+        function_name=f"local-{tool.target}",
+        aws_request_id=str(uuid.uuid4()),
+        client_context=SimpleNamespace(
+            custom={
+                "bedrockAgentCoreToolName": tool.name,
+                "bedrockAgentCoreGatewayId": f"local-{GATEWAY_NAME}",
+                "bedrockAgentCoreTargetId": f"local-{tool.target}",
+                "bedrockAgentCoreMessageVersion": "1.0",
+                "bedrockAgentCoreAwsRequestId": str(uuid.uuid4()),
+                "bedrockAgentCoreMcpMessageId": str(uuid.uuid4()),
+            },
+            env={},
+            client=None,
+        ),
+        get_remaining_time_in_millis=lambda: max(
+            0, int((deadline - asyncio.get_running_loop().time()) * 1000)
+        ),
+    )
+
+
+class LocalGateway:
+    """The gateway's MCP server plus its JWT enforcement, as one ASGI app."""
+
+    def __init__(self, auth: AuthSettings, tools: list[GatewayTool], timeout_seconds: float = 10.0) -> None:
+        self.verifier = JwtVerifier(auth)
+        self.tools = {tool.name: tool for tool in tools}
+        self.timeout_seconds = timeout_seconds
+        self.calls: list[CallRecord] = []
+        self.requests: list[str] = []  # Authorization of every accepted HTTP request, in order
+        self._server = Server(
+            "local-agentcore-gateway", on_list_tools=self._list_tools, on_call_tool=self._call_tool
+        )
+        self._mcp_app = self._server.streamable_http_app(stateless_http=True, json_response=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                await identify_scope(self.verifier, scope)
+            except AuthError as err:
+                await send_auth_error(send, err, realm=GATEWAY_NAME)
+                return
+            self.requests.append(_authorization(scope))
+        await self._mcp_app(scope, receive, send)
+
+    @property
+    def app(self) -> ASGIApp:
+        return self
+
+    async def _list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(
+                    name=tool.name,
+                    description=tool.definition.get("description", ""),
+                    input_schema=tool.definition["inputSchema"],
+                )
+                for tool in self.tools.values()
+            ]
+        )
+
+    async def _call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        tool = self.tools.get(params.name)
+        if tool is None:
+            return _tool_error(f"Unknown tool {params.name}")
+        arguments = dict(params.arguments or {})
+        request = getattr(ctx, "request", None)
+        self.calls.append(CallRecord(tool.name, arguments, _authorization(request.scope) if request else ""))
+        try:
+            result = await asyncio.wait_for(
+                asyncio.to_thread(tool.handler, arguments, lambda_context(tool, self.timeout_seconds)),
+                timeout=self.timeout_seconds,
+            )
+        except asyncio.TimeoutError:
+            logger.warning("tool %s timed out", tool.name)
+            return _tool_error("The tool timed out")
+        except Exception:  # noqa: BLE001 - a failing handler is a tool error, not a server crash
+            logger.exception("tool %s failed", tool.name)
+            return _tool_error("The tool failed")
+        return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(result))])
+
+
+def _authorization(scope: dict[str, Any]) -> str:
+    return next(
+        (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), ""
+    )
+
+
+def _tool_error(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def build_gateway(
+    env: dict[str, str] | None = None,
+    manifest: Path | None = None,
+    handlers: dict[str, Handler] | None = None,
+) -> LocalGateway:
+    """A gateway configured like the manifest's, with AUTH_* overrides from `env`."""
+    env = dict(os.environ if env is None else env)
+    manifest = manifest or REPO / "agentcore" / "agentcore.json"
+    auth = load_auth_settings({**env, "AGENTCORE_MANIFEST": str(manifest)}, gateway=GATEWAY_NAME)
+    return LocalGateway(
+        auth,
+        manifest_tools(manifest, GATEWAY_NAME, handlers),
+        float(env.get("GATEWAY_TOOL_TIMEOUT_SECONDS", "10")),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the local gateway until interrupted."""
+    from scripts.localdev.serving import serve_forever
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--ready-file", type=Path, help="write the URL here as JSON once serving")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    gateway = build_gateway()
+
+    def announce(port: int) -> None:
+        url = f"http://127.0.0.1:{port}/mcp"
+        print(f"gateway_url: {url}", flush=True)
+        if args.ready_file:
+            args.ready_file.write_text(json.dumps({"gateway_url": url}))
+
+    serve_forever(gateway.app, args.port, announce)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""A local, Cognito-compatible token issuer for development and tests.
+
+It speaks the parts of Amazon Cognito this project relies on:
+
+- OIDC discovery and JWKS under the issuer URL (``{base}/{pool_id}/.well-known/...``), RS256 keys
+  with ``kid`` (more keys can be added to exercise rotation);
+- ``POST /oauth2/token`` with ``grant_type=client_credentials`` (client id and secret by HTTP Basic
+  or form), scopes checked against the client's allowed scopes, errors shaped like Cognito's;
+- the Cognito JSON API (``X-Amz-Target``) for ``InitiateAuth`` (USER_PASSWORD_AUTH) and
+  ``DescribeUserPoolClient``, so the aws CLI works against it through
+  ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
+
+Tokens are shaped like Cognito's access and ID tokens. Clients and users come from a JSON file::
+
+    {"pool_id": "us-east-1_LOCAL", "token_lifetime": 3600,
+     "clients": [{"client_id": "...", "client_secret": "...", "allowed_scopes": ["customersupport/invoke"]},
+                 {"client_id": "...", "user_login": true}],
+     "users": [{"username": "alex", "password": "...", "sub": "..."}]}
+
+Run: ``python -m scripts.localdev.issuer --config FILE [--port N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+USER_SCOPE = "aws.cognito.signin.user.admin"
+
+
+@dataclass
+class Client:
+    """A registered app client. Machine clients have a secret; user-login clients do not."""
+
+    client_id: str
+    client_secret: str | None = None
+    allowed_scopes: list[str] = field(default_factory=list)
+    user_login: bool = False
+    name: str = ""
+
+
+@dataclass
+class User:
+    """A user who can log in with USER_PASSWORD_AUTH."""
+
+    username: str
+    password: str
+    sub: str
+
+
+@dataclass
+class IssuerConfig:
+    """Clients, users and token lifetime of one local user pool."""
+
+    pool_id: str = "us-east-1_LOCAL"
+    token_lifetime: int = 3600
+    clients: list[Client] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IssuerConfig:
+        """Build from the JSON shape documented in the module docstring."""
+        return cls(
+            pool_id=data.get("pool_id", cls.pool_id),
+            token_lifetime=int(data.get("token_lifetime", cls.token_lifetime)),
+            clients=[Client(**c) for c in data.get("clients", [])],
+            users=[User(**u) for u in data.get("users", [])],
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> IssuerConfig:
+        """Read a config file."""
+        return cls.from_dict(json.loads(path.read_text()))
+
+
+class SigningKeys:
+    """RS256 signing keys; the newest signs, all are published."""
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []
+        self.add()
+
+    def add(self) -> str:
+        """Generate a new key, make it the signing key, and return its kid."""
+        kid = uuid.uuid4().hex
+        self._keys.append((kid, rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+        return kid
+
+    @property
+    def current(self) -> tuple[str, rsa.RSAPrivateKey]:
+        return self._keys[-1]
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS document."""
+        keys = []
+        for kid, key in self._keys:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+            keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
+        return {"keys": keys}
+
+
+class LocalIssuer:
+    """Mints Cognito-shaped tokens and serves the endpoints that hand them out."""
+
+    def __init__(self, config: IssuerConfig, base_url: str = "http://127.0.0.1") -> None:
+        self.config = config
+        self.keys = SigningKeys()
+        self.base_url = base_url.rstrip("/")
+
+    # -- URLs ---------------------------------------------------------------------------------
+    @property
+    def issuer(self) -> str:
+        return f"{self.base_url}/{self.config.pool_id}"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth2/token"
+
+    # -- tokens -------------------------------------------------------------------------------
+    def sign(
+        self, claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None
+    ) -> str:
+        """Sign arbitrary claims with the current key (tests use this for crafted tokens)."""
+        current_kid, current_key = self.keys.current
+        return jwt.encode(claims, key or current_key, algorithm="RS256", headers={"kid": kid or current_kid})
+
+    def _base_claims(self, lifetime: int | None) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": self.issuer,
+            "iat": now,
+            "auth_time": now,
+            "exp": now + (self.config.token_lifetime if lifetime is None else lifetime),
+            "jti": str(uuid.uuid4()),
+        }
+
+    def client_credentials_token(self, client_id: str, scopes: list[str], lifetime: int | None = None) -> str:
+        """A machine access token, as Cognito issues for client_credentials."""
+        claims = {
+            **self._base_claims(lifetime),
+            "sub": client_id,
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": " ".join(scopes),
+            "version": 2,
+        }
+        return self.sign(claims)
+
+    def user_tokens(self, user: User, client_id: str, lifetime: int | None = None) -> dict[str, str]:
+        """Access and ID tokens for a logged-in user."""
+        base = self._base_claims(lifetime)
+        access = {
+            **base,
+            "sub": user.sub,
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": USER_SCOPE,
+            "username": user.username,
+            "version": 2,
+            "origin_jti": str(uuid.uuid4()),
+            "event_id": str(uuid.uuid4()),
+        }
+        # ID tokens carry `aud`, not `client_id`: the runtime's allowedClients rejects them.
+        id_token = {
+            **base,
+            "jti": str(uuid.uuid4()),
+            "sub": user.sub,
+            "aud": client_id,
+            "token_use": "id",
+            "cognito:username": user.username,
+        }
+        return {"access": self.sign(access), "id": self.sign(id_token)}
+
+    # -- lookups ------------------------------------------------------------------------------
+    def client(self, client_id: str) -> Client | None:
+        return next((c for c in self.config.clients if c.client_id == client_id), None)
+
+    def user(self, username: str) -> User | None:
+        return next((u for u in self.config.users if u.username == username), None)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def app(self) -> Starlette:
+        """The ASGI app."""
+        pool = self.config.pool_id
+        return Starlette(
+            routes=[
+                Route(f"/{pool}/.well-known/openid-configuration", self._discovery, methods=["GET"]),
+                Route(f"/{pool}/.well-known/jwks.json", self._jwks, methods=["GET"]),
+                Route("/oauth2/token", self._token, methods=["POST"]),
+                Route("/", self._cognito_api, methods=["POST"]),
+            ]
+        )
+
+    async def _discovery(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": self.issuer,
+                "jwks_uri": self.jwks_url,
+                "token_endpoint": self.token_url,
+                "authorization_endpoint": f"{self.base_url}/oauth2/authorize",
+                "response_types_supported": ["code", "token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "grant_types_supported": ["client_credentials"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            }
+        )
+
+    async def _jwks(self, request: Request) -> Response:
+        return JSONResponse(self.keys.jwks())
+
+    async def _token(self, request: Request) -> Response:
+        form = await request.form()
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return _oauth_error("invalid_client", 401)
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error("unsupported_grant_type", 400)
+        if not client_id or not client_secret:
+            return _oauth_error("invalid_client", 401)
+        client = self.client(str(client_id))
+        if (
+            client is None
+            or client.client_secret is None
+            or not secrets.compare_digest(client.client_secret, str(client_secret))
+        ):
+            return _oauth_error("invalid_client", 401)
+        requested = str(form.get("scope") or "").split()
+        if not client.allowed_scopes:
+            return _oauth_error("unauthorized_client", 400)
+        if any(scope not in client.allowed_scopes for scope in requested):
+            return _oauth_error("invalid_scope", 400)
+        scopes = requested or client.allowed_scopes
+        lifetime = self.config.token_lifetime
+        return JSONResponse(
+            {
+                "access_token": self.client_credentials_token(client.client_id, scopes),
+                "expires_in": lifetime,
+                "token_type": "Bearer",
+            }
+        )
+
+    async def _cognito_api(self, request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        if not target.startswith(COGNITO_TARGET_PREFIX):
+            return _cognito_error("UnknownOperationException", "Unknown operation")
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError:
+            return _cognito_error("InvalidParameterException", "Request body is not JSON")
+        if not isinstance(body, dict):
+            return _cognito_error("InvalidParameterException", "Request body must be an object")
+        operation = target[len(COGNITO_TARGET_PREFIX) :]
+        if operation == "InitiateAuth":
+            return self._initiate_auth(body)
+        if operation == "DescribeUserPoolClient":
+            return self._describe_user_pool_client(body)
+        return _cognito_error("UnknownOperationException", f"{operation} is not supported locally")
+
+    def _initiate_auth(self, body: dict[str, Any]) -> Response:
+        if body.get("AuthFlow") != "USER_PASSWORD_AUTH":
+            return _cognito_error("InvalidParameterException", "Only USER_PASSWORD_AUTH is supported")
+        client = self.client(str(body.get("ClientId", "")))
+        if client is None or not client.user_login:
+            return _cognito_error("ResourceNotFoundException", "User pool client does not exist.")
+        params = body.get("AuthParameters") or {}
+        user = self.user(str(params.get("USERNAME", "")))
+        if user is None or not secrets.compare_digest(user.password, str(params.get("PASSWORD", ""))):
+            return _cognito_error("NotAuthorizedException", "Incorrect username or password.")
+        tokens = self.user_tokens(user, client.client_id)
+        return _cognito_json(
+            {
+                "AuthenticationResult": {
+                    "AccessToken": tokens["access"],
+                    "IdToken": tokens["id"],
+                    "ExpiresIn": self.config.token_lifetime,
+                    "TokenType": "Bearer",
+                },
+                "ChallengeParameters": {},
+            }
+        )
+
+    def _describe_user_pool_client(self, body: dict[str, Any]) -> Response:
+        if body.get("UserPoolId") != self.config.pool_id:
+            return _cognito_error("ResourceNotFoundException", "User pool does not exist.")
+        client = self.client(str(body.get("ClientId", "")))
+        if client is None:
+            return _cognito_error("ResourceNotFoundException", "User pool client does not exist.")
+        described: dict[str, Any] = {
+            "UserPoolId": self.config.pool_id,
+            "ClientId": client.client_id,
+            "ClientName": client.name or client.client_id,
+            "AllowedOAuthScopes": client.allowed_scopes,
+        }
+        if client.client_secret:
+            described["ClientSecret"] = client.client_secret
+            described["AllowedOAuthFlows"] = ["client_credentials"]
+        return _cognito_json({"UserPoolClient": described})
+
+
+def _oauth_error(code: str, status: int) -> Response:
+    return JSONResponse({"error": code}, status_code=status)
+
+
+def _cognito_json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type="application/x-amz-json-1.1")
+
+
+def _cognito_error(error_type: str, message: str) -> Response:
+    return _cognito_json({"__type": error_type, "message": message}, status=400)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the issuer until interrupted."""
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, required=True, help="clients/users JSON file")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--ready-file", type=Path, help="write the URLs here as JSON once serving")
+    args = parser.parse_args(argv)
+
+    from scripts.localdev.serving import serve_forever
+
+    issuer = LocalIssuer(IssuerConfig.load(args.config))
+
+    def announce(port: int) -> None:
+        issuer.base_url = f"http://127.0.0.1:{port}"
+        urls = {
+            "issuer": issuer.issuer,
+            "discovery_url": issuer.discovery_url,
+            "token_url": issuer.token_url,
+            "cognito_endpoint": issuer.base_url,
+        }
+        for name, url in urls.items():
+            print(f"{name}: {url}", flush=True)
+        if args.ready_file:
+            args.ready_file.write_text(json.dumps(urls))
+
+    serve_forever(issuer.app(), args.port, announce)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,3 +95,138 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **values}
+
+
+# -- the local stack: issuer, gateway, agent ---------------------------------------------------
+MACHINE_CLIENT = "cs-machine-client"
+USER_CLIENT = "cs-web-client"
+SCOPE = "customersupport/invoke"
+
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[Any]:
+    """A local Cognito-compatible issuer over real HTTP."""
+    from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+    from scripts.localdev.serving import BackgroundServer
+
+    config = IssuerConfig(
+        clients=[Client(MACHINE_CLIENT, "machine-secret-for-tests", [SCOPE]), Client(USER_CLIENT, user_login=True)],
+        users=[User("alice", "alice-password", "sub-alice"), User("bob", "bob-password", "sub-bob")],
+    )
+    issuer = LocalIssuer(config)
+    with BackgroundServer(issuer.app()) as server:
+        issuer.base_url = server.url
+        yield issuer
+
+
+def auth_env(issuer: Any) -> dict[str, str]:
+    """AUTH_* variables pointing the agent or gateway at the test issuer."""
+    return {
+        "AUTH_MODE": "enforce",
+        "AUTH_DISCOVERY_URL": issuer.discovery_url,
+        "AUTH_ALLOWED_CLIENTS": f"{MACHINE_CLIENT},{USER_CLIENT}",
+    }
+
+
+@pytest.fixture(scope="session")
+def gateway(issuer: Any) -> Iterator[Any]:
+    """The local JWT-secured gateway (real MCP over streamable HTTP); `.url` is its MCP endpoint."""
+    from scripts.localdev.gateway import build_gateway
+    from scripts.localdev.serving import BackgroundServer
+
+    gw = build_gateway(auth_env(issuer))
+    with BackgroundServer(gw.app) as server:
+        gw.url = f"{server.url}/mcp"
+        yield gw
+
+
+class AgentServer:
+    """The agent as `agentcore dev` runs it: uvicorn main:app in its own process."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        uvicorn = str(VENV_BIN / "uvicorn")
+        self.proc = start_process([uvicorn, "main:app", "--host", "127.0.0.1", "--port", str(self.port)],
+                                  env=env, cwd=REPO / "app" / "CustomerSupport", log=log)
+        wait_http(f"{self.url}/ping", self.proc)
+
+    def invoke(self, body: Any, token: str | None = None, session: str | None = None,
+               raw: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        """POST /invocations and collect the streamed answer."""
+        send = dict(headers or {})
+        if token is not None:
+            send["Authorization"] = f"Bearer {token}"
+        if session is not None:
+            send["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"] = session
+        content = raw if raw is not None else json.dumps(body).encode()
+        response = httpx.post(f"{self.url}/invocations", content=content, headers=send, timeout=60)
+        return Reply.parse(response)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+@dataclass
+class Reply:
+    """An /invocations response: status, the streamed text, error events, raw body."""
+
+    status: int
+    text: str
+    errors: list[str]
+    body: str
+    headers: httpx.Headers
+
+    @classmethod
+    def parse(cls, response: httpx.Response) -> Reply:
+        text, errors = [], []
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            for line in response.text.splitlines():
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                if isinstance(event, str):
+                    text.append(event)
+                elif isinstance(event, dict) and "error" in event:
+                    errors.append(str(event["error"]))
+        elif response.status_code >= 400:
+            errors.append(str(response.json().get("error")))
+        return cls(response.status_code, "".join(text), errors, response.text, response.headers)
+
+
+def start_agent(issuer: Any, gateway: Any, workdir: Path, memory_dir: Path | None = None,
+                **overrides: str) -> AgentServer:
+    """An agent process with the local stack's settings plus `overrides`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AGENTCORE_", "MEMORY_"))}
+    env.update(auth_env(issuer))
+    env.update({
+        "MODEL_PROVIDER": "offline",
+        "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
+        "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
+    })
+    env.update(overrides)
+    return AgentServer(env, workdir / f"agent-{uuid.uuid4().hex[:8]}.log")
+
+
+@pytest.fixture
+def agent_factory(tmp_path: Path, issuer: Any, gateway: Any) -> Iterator[Any]:
+    """Start agent processes with special settings; all stopped after the test."""
+    started: list[AgentServer] = []
+
+    def start(memory_dir: Path | None = None, **overrides: str) -> AgentServer:
+        server = start_agent(issuer, gateway, tmp_path, memory_dir, **overrides)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_agent(tmp_path_factory: pytest.TempPathFactory, issuer: Any, gateway: Any) -> Iterator[AgentServer]:
+    """One agent process with the default local-stack settings, shared by a module's tests."""
+    server = start_agent(issuer, gateway, tmp_path_factory.mktemp("agent"))
+    yield server
+    server.stop()

@@ -40,7 +40,7 @@ class AuthSettings:
     allowed_scopes: tuple[str, ...] = ()
     leeway_seconds: int = 60
     http_timeout_seconds: float = 5.0
-    jwks_min_refresh_seconds: float = 30.0
+    jwks_min_refresh_seconds: float = 10.0
 
     @classmethod
     def from_authorizer(cls, authorizer: dict[str, Any], **overrides: Any) -> AuthSettings:
@@ -90,7 +90,7 @@ def find_manifest(start: Path = CODE_DIR) -> Path | None:
 
 def manifest_authorizer(manifest: Path | None, gateway: str | None = None) -> dict[str, Any]:
     """The customJwtAuthorizer block of our runtime (or of `gateway`) in the manifest ({} if none)."""
-    if manifest is None:
+    if manifest is None or not manifest.is_file():
         return {}
     spec = json.loads(manifest.read_text())
     section, name = ("agentCoreGateways", gateway) if gateway else ("runtimes", RUNTIME_NAME)
@@ -110,6 +110,8 @@ def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthS
     overrides: dict[str, Any] = {"mode": mode}
     if env.get("AUTH_DISCOVERY_URL"):
         overrides["discovery_url"] = env["AUTH_DISCOVERY_URL"]
+    if env.get("AUTH_JWKS_MIN_REFRESH_SECONDS"):
+        overrides["jwks_min_refresh_seconds"] = float(env["AUTH_JWKS_MIN_REFRESH_SECONDS"])
     for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
         value = _csv(env.get(f"AUTH_{name.upper()}"))
         if value is not None:

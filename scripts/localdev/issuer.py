@@ -121,6 +121,7 @@ class LocalIssuer:
     def __init__(self, config: IssuerConfig, base_url: str = "http://127.0.0.1") -> None:
         self.config = config
         self.keys = SigningKeys()
+        self.jwks_requests = 0  # lets tests see when verifiers refresh
         self.base_url = base_url.rstrip("/")
 
     # -- URLs ---------------------------------------------------------------------------------
@@ -231,6 +232,7 @@ class LocalIssuer:
         )
 
     async def _jwks(self, request: Request) -> Response:
+        self.jwks_requests += 1
         return JSONResponse(self.keys.jwks())
 
     async def _token(self, request: Request) -> Response:

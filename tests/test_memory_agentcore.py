@@ -1,0 +1,112 @@
+"""With MEMORY_CUSTOMERSUPPORTMEMORY_ID set, AgentCore Memory is keyed by the verified token's `sub`.
+
+AgentCore Memory cannot run here, so botocore is stubbed at the API boundary: every call the
+session manager makes is recorded with its parameters and answered with a canned response.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from tests.conftest import USER_CLIENT, auth_env
+from tests.test_auth import InProcessAgent
+
+MEMORY_ID = "customersupport_CustomerSupportMemory-EXAMPLE1234"
+LEGACY_PROBES = {"session_session-memory-1", "agent_customer_support"}
+
+
+class RecordedMemoryApi:
+    """Records (operation, params) of every AgentCore call and returns empty-but-valid answers."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, dict(params)))
+
+    def respond(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body: dict[str, Any] = {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if model.name == "CreateEvent":
+            args = self.calls[-1][1]
+            body["event"] = {"memoryId": args["memoryId"], "actorId": args["actorId"],
+                             "sessionId": args["sessionId"], "eventId": f"event-{len(self.calls)}",
+                             "eventTimestamp": now, "payload": args.get("payload", []),
+                             "branch": {"name": "main"}}
+        elif model.name == "ListEvents":
+            body["events"] = []
+        elif model.name == "RetrieveMemoryRecords":
+            body["memoryRecordSummaries"] = []
+        elif model.name == "ListSessions":
+            body["sessionSummaries"] = []
+        return AWSResponse("https://stub.invalid", 200, {}, None), body
+
+
+@pytest.fixture
+def memory_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedMemoryApi]:
+    api = RecordedMemoryApi()
+    original = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, *args, **kwargs)
+        if made.meta.service_model.service_name.startswith("bedrock-agentcore"):
+            made.meta.events.register("before-parameter-build.*.*", api.record)
+            made.meta.events.register("before-call.*.*", api.respond)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    yield api
+
+
+def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
+        memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    agent = InProcessAgent(monkeypatch, {**auth_env(issuer), "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID,
+                                         "LOCAL_MEMORY_DIR": str(tmp_path / "unused")})
+    try:
+        import httpx
+
+        def ask(user: str, session: str, prompt: str) -> httpx.Response:
+            token = issuer.user_tokens(issuer.user(user), USER_CLIENT)["access"]
+            return httpx.post(f"{agent.url}/invocations", json={"prompt": prompt, "actor_id": "sub-bob"},
+                              headers={"Authorization": f"Bearer {token}",
+                                       "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session}, timeout=30)
+
+        reply = ask("alice", "session-memory-1", "My name is Alice")
+        assert reply.status_code == 200 and "Nice to meet you, Alice" in reply.text
+        alice_calls = list(memory_api.calls)
+        ask("bob", "session-memory-1", "Do you remember my name?")
+        bob_calls = memory_api.calls[len(alice_calls):]
+    finally:
+        agent.server.stop()
+
+    def keyed(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+        return [(op, params) for op, params in calls if "actorId" in params or "namespace" in params]
+
+    assert {op for op, _ in alice_calls} >= {"CreateEvent", "ListEvents", "RetrieveMemoryRecords"}
+    namespaces = {params["namespace"] for op, params in alice_calls if op == "RetrieveMemoryRecords"}
+    assert namespaces == {"/users/sub-alice/facts", "/summaries/sub-alice/session-memory-1"}
+    for calls, sub in ((alice_calls, "sub-alice"), (bob_calls, "sub-bob")):
+        assert keyed(calls), "no actor-keyed memory call was made"
+        for operation, params in keyed(calls):
+            assert params.get("memoryId") == MEMORY_ID, operation
+            if "actorId" in params and params["actorId"] != sub:
+                # The SDK's one-time migration probe for pre-1.x events (read only, not per user).
+                assert operation == "ListEvents", (operation, params["actorId"])
+                assert params["actorId"] in LEGACY_PROBES, params["actorId"]
+            if "sessionId" in params:
+                assert params["sessionId"] == "session-memory-1", operation
+            if "namespace" in params:
+                assert params["namespace"].startswith((f"/users/{sub}/", f"/summaries/{sub}/")), params["namespace"]
+    writes = [params for op, params in memory_api.calls if op == "CreateEvent"]
+    assert writes and {params["actorId"] for params in writes} == {"sub-alice", "sub-bob"}
+    created = [params for op, params in alice_calls if op == "CreateEvent"]
+    assert any("My name is Alice" in str(params.get("payload")) for params in created)

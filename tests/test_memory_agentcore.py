@@ -89,10 +89,10 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
         agent.server.stop()
 
     def keyed(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-        return [(op, params) for op, params in calls if "actorId" in params or "namespace" in params]
+        return [(op, params) for op, params in calls if "actorId" in params or "namespacePath" in params]
 
     assert {op for op, _ in alice_calls} >= {"CreateEvent", "ListEvents", "RetrieveMemoryRecords"}
-    namespaces = {params["namespace"] for op, params in alice_calls if op == "RetrieveMemoryRecords"}
+    namespaces = {params["namespacePath"] for op, params in alice_calls if op == "RetrieveMemoryRecords"}
     assert namespaces == {"/users/sub-alice/facts", "/summaries/sub-alice/session-memory-1"}
     for calls, sub in ((alice_calls, "sub-alice"), (bob_calls, "sub-bob")):
         assert keyed(calls), "no actor-keyed memory call was made"
@@ -104,8 +104,8 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
                 assert params["actorId"] in LEGACY_PROBES, params["actorId"]
             if "sessionId" in params:
                 assert params["sessionId"] == "session-memory-1", operation
-            if "namespace" in params:
-                assert params["namespace"].startswith((f"/users/{sub}/", f"/summaries/{sub}/")), params["namespace"]
+            if "namespacePath" in params:
+                assert params["namespacePath"].startswith((f"/users/{sub}/", f"/summaries/{sub}/")), params
     writes = [params for op, params in memory_api.calls if op == "CreateEvent"]
     assert writes and {params["actorId"] for params in writes} == {"sub-alice", "sub-bob"}
     created = [params for op, params in alice_calls if op == "CreateEvent"]

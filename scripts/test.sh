@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test (offline). Installs what it needs: uv, the locked Python dependencies and,
+# unless AGENTCORE_CLI points at one, the agentcore CLI (npm @aws/agentcore).
+#   usage: scripts/test.sh [pytest args...]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+ensure_python_deps
+if cli=$(ensure_agentcore_cli); then
+  export AGENTCORE_CLI="$cli"
+else
+  say "warning: the agentcore CLI could not be installed; its tests will be skipped (they fail under CI=true)"
+fi
+exec uv run --frozen pytest "$@"

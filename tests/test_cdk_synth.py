@@ -1,0 +1,90 @@
+"""What `agentcore deploy` would create: the vended CDK app synthesized offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from settings import GATEWAY_URL_ENV, MEMORY_ID_ENV
+from tests.conftest import REPO
+
+MANIFEST = json.loads((REPO / "agentcore" / "agentcore.json").read_text())
+
+
+def synth_tool() -> Path:
+    path = Path(os.environ.get("CDK_SYNTH", REPO.parent / "shared" / "tools" / "cdk-synth.sh"))
+    if not path.is_file():
+        message = f"CDK synth tool not found at {path} (set CDK_SYNTH)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("cdk-out")
+    result = subprocess.run(["bash", str(synth_tool()), str(REPO), str(out)], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    template_path = Path(result.stdout.strip().splitlines()[-1])
+    return json.loads(template_path.read_text()), out
+
+
+def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def expected_authorizer(block: dict[str, Any]) -> dict[str, Any]:
+    jwt = block["authorizerConfiguration"]["customJwtAuthorizer"]
+    return {"AllowedClients": jwt["allowedClients"], "DiscoveryUrl": jwt["discoveryUrl"]}
+
+
+def test_runtime_has_the_jwt_authorizer_header_allowlist_and_env(synthesized: Any) -> None:
+    template, _ = synthesized
+    [runtime] = resources(template, "AWS::BedrockAgentCore::Runtime")
+    declared = MANIFEST["runtimes"][0]
+    assert runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"] == expected_authorizer(declared)
+    assert runtime["RequestHeaderConfiguration"]["RequestHeaderAllowlist"] == ["Authorization"]
+    assert runtime["AgentRuntimeArtifact"]["CodeConfiguration"]["Runtime"] == "PYTHON_3_13"
+    env = runtime["EnvironmentVariables"]
+    # The names the agent reads (settings.py) are the names the deployment sets.
+    assert "GatewayUrl" in json.dumps(env[GATEWAY_URL_ENV])
+    assert "MemoryId" in json.dumps(env[MEMORY_ID_ENV])
+    for var in declared["envVars"]:
+        assert env[var["name"]] == var["value"]
+    assert env["AUTH_DISCOVERY_URL"] == declared["authorizerConfiguration"]["customJwtAuthorizer"]["discoveryUrl"]
+
+
+def test_gateway_accepts_the_same_identity(synthesized: Any) -> None:
+    template, _ = synthesized
+    [gateway] = resources(template, "AWS::BedrockAgentCore::Gateway")
+    declared = MANIFEST["agentCoreGateways"][0]
+    assert gateway["AuthorizerType"] == "CUSTOM_JWT" and gateway["ProtocolType"] == "MCP"
+    assert gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"] == expected_authorizer(declared)
+
+
+def test_warranty_target_points_at_the_lambda_with_our_tool_schema(synthesized: Any) -> None:
+    template, out = synthesized
+    [target] = resources(template, "AWS::BedrockAgentCore::GatewayTarget")
+    declared = MANIFEST["agentCoreGateways"][0]["targets"][0]
+    lambda_config = target["TargetConfiguration"]["Mcp"]["Lambda"]
+    assert target["Name"] == "WarrantyCheck"
+    assert lambda_config["LambdaArn"] == declared["lambdaFunctionArn"]["lambdaArn"]
+    asset = lambda_config["ToolSchema"]["S3"]["Uri"].rsplit("/", 1)[-1]
+    shipped = json.loads((out / f"asset.{asset}").read_text())
+    assert shipped == json.loads((REPO / declared["lambdaFunctionArn"]["toolSchemaFile"]).read_text())
+
+
+def test_memory_has_semantic_and_summary_strategies(synthesized: Any) -> None:
+    template, _ = synthesized
+    [memory] = resources(template, "AWS::BedrockAgentCore::Memory")
+    strategies = {next(iter(s)): next(iter(s.values()))["NamespaceTemplates"] for s in memory["MemoryStrategies"]}
+    assert strategies == {"SemanticMemoryStrategy": ["/users/{actorId}/facts"],
+                          "SummaryMemoryStrategy": ["/summaries/{actorId}/{sessionId}"]}
+    assert memory["EventExpiryDuration"] == 30

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Deploy scripts/prerequisites.yaml (Cognito, WarrantyCheck Lambda, SSM parameters).
+#
+# Usage: scripts/deploy-prerequisites.sh [--stack-name NAME] [--region REGION] [--bucket BUCKET]
+#                                        [--domain-prefix PREFIX] [--parameter-prefix /path/]
+#
+#   --stack-name        CloudFormation stack (default: customersupport-prerequisites; at most 49
+#                       characters because the Lambda is named "<stack>-warranty-check").
+#   --region            AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION, then the CLI profile).
+#   --bucket            Existing S3 bucket for the packaged Lambda code. Without it the script uses
+#                       customersupport-cfn-<account>-<region> and creates that bucket (private,
+#                       public access blocked) if it does not exist yet. A bucket you name is never
+#                       created: it must exist.
+#   --domain-prefix     Cognito hosted-domain prefix (default: customersupport-<account>); unique per
+#                       region, must not contain "aws", "amazon" or "cognito".
+#   --parameter-prefix  SSM parameter prefix (default: /app/customersupport/agentcore/).
+#
+# Honours AWS_ENDPOINT_URL (e.g. a local emulator) and the usual AWS credential variables/profiles.
+# Prints the stack outputs (no secrets: the machine client's secret stays in Cognito) and next steps.
+set -euo pipefail
+
+PROG="deploy-prerequisites"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TEMPLATE="$SCRIPT_DIR/prerequisites.yaml"
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+info() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# The header comment above is the help text.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+
+STACK_NAME="customersupport-prerequisites"
+REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+BUCKET=""
+DOMAIN_PREFIX=""
+PARAMETER_PREFIX="/app/customersupport/agentcore/"
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix)
+      [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
+      opt="$1"
+      value="$2"
+      shift 2
+      ;;
+    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=*)
+      opt="${1%%=*}"
+      value="${1#*=}"
+      [[ -n "$value" ]] || die "$opt needs a value"
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  case "$opt" in
+    --stack-name) STACK_NAME="$value" ;;
+    --region) REGION="$value" ;;
+    --bucket) BUCKET="$value" ;;
+    --domain-prefix) DOMAIN_PREFIX="$value" ;;
+    --parameter-prefix) PARAMETER_PREFIX="$value" ;;
+  esac
+done
+
+command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+[[ -f "$TEMPLATE" ]] || die "template not found: $TEMPLATE"
+[[ "$STACK_NAME" =~ ^[A-Za-z][A-Za-z0-9-]{0,48}$ ]] ||
+  die "--stack-name must start with a letter, use letters, digits and '-', and be at most 49 characters"
+[[ "$PARAMETER_PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
+  die "--parameter-prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
+
+if [[ -z "$REGION" ]]; then
+  REGION="$(aws configure get region 2>/dev/null || true)"
+fi
+[[ -n "$REGION" ]] || die "no region: pass --region or set AWS_REGION"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+[[ -n "${AWS_ENDPOINT_URL:-}" ]] && info "using endpoint $AWS_ENDPOINT_URL"
+
+ACCOUNT="$(aws sts get-caller-identity --query Account --output text)" ||
+  die "cannot identify the AWS account (credentials missing or expired?)"
+
+if [[ -z "$DOMAIN_PREFIX" ]]; then
+  DOMAIN_PREFIX="customersupport-$ACCOUNT"
+fi
+[[ "$DOMAIN_PREFIX" =~ ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$ ]] ||
+  die "--domain-prefix must be 1-63 lower-case letters, digits or '-', not starting or ending with '-'"
+[[ ! "$DOMAIN_PREFIX" =~ (aws|amazon|cognito) ]] ||
+  die "--domain-prefix must not contain 'aws', 'amazon' or 'cognito' (Cognito rejects it)"
+
+if [[ -z "$BUCKET" ]]; then
+  BUCKET="customersupport-cfn-$ACCOUNT-$REGION"
+  if ! aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1; then
+    info "creating packaging bucket s3://$BUCKET"
+    if [[ "$REGION" == "us-east-1" ]]; then
+      aws s3api create-bucket --bucket "$BUCKET" >/dev/null || die "could not create bucket $BUCKET"
+    else
+      aws s3api create-bucket --bucket "$BUCKET" \
+        --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null ||
+        die "could not create bucket $BUCKET"
+    fi
+    aws s3api put-public-access-block --bucket "$BUCKET" --public-access-block-configuration \
+      "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true" ||
+      die "could not block public access on bucket $BUCKET"
+  fi
+else
+  aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 ||
+    die "bucket $BUCKET does not exist or is not accessible (omit --bucket to use a managed one)"
+fi
+
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
+PACKAGED="$WORK_DIR/prerequisites.packaged.yaml"
+
+info "packaging the WarrantyCheck Lambda into s3://$BUCKET/$STACK_NAME/"
+# package prints a "run deploy next" hint on stdout; stdout is reserved for our own summary.
+aws cloudformation package --template-file "$TEMPLATE" --s3-bucket "$BUCKET" --s3-prefix "$STACK_NAME" \
+  --output-template-file "$PACKAGED" >&2 || die "aws cloudformation package failed"
+
+info "deploying stack $STACK_NAME in $REGION (this creates IAM resources)"
+aws cloudformation deploy --template-file "$PACKAGED" --stack-name "$STACK_NAME" \
+  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides "DomainPrefix=$DOMAIN_PREFIX" "ParameterPrefix=$PARAMETER_PREFIX" >&2 ||
+  die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
+
+OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+  --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text)" ||
+  die "could not read the outputs of stack $STACK_NAME"
+echo "Stack $STACK_NAME deployed in $REGION. Outputs:"
+if [[ -z "$OUTPUTS" || "$OUTPUTS" == "None" ]]; then
+  echo "  (the stack reported no outputs; the SSM parameters under $PARAMETER_PREFIX hold the same values)"
+else
+  printf '%s\n' "$OUTPUTS"
+fi
+
+cat <<EOF
+
+Next steps:
+  1. scripts/configure.sh        # writes the SSM values above into agentcore/agentcore.json
+  2. agentcore validate          # checks the manifest
+  3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
+EOF

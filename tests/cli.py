@@ -16,7 +16,9 @@ def find_agentcore_cli() -> str:
     """Path of the npm `agentcore` CLI; fails under CI=true when missing, else skips."""
     path = os.environ.get("AGENTCORE_CLI") or shutil.which("agentcore")
     if not path or not os.access(path, os.X_OK):
-        message = "the agentcore CLI (npm @aws/agentcore) is not installed; set AGENTCORE_CLI or put it on PATH"
+        message = (
+            "the agentcore CLI (npm @aws/agentcore) is not installed; set AGENTCORE_CLI or put it on PATH"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

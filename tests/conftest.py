@@ -110,7 +110,10 @@ def issuer() -> Iterator[Any]:
     from scripts.localdev.serving import BackgroundServer
 
     config = IssuerConfig(
-        clients=[Client(MACHINE_CLIENT, "machine-secret-for-tests", [SCOPE]), Client(USER_CLIENT, user_login=True)],
+        clients=[
+            Client(MACHINE_CLIENT, "machine-secret-for-tests", [SCOPE]),
+            Client(USER_CLIENT, user_login=True),
+        ],
         users=[User("alice", "alice-password", "sub-alice"), User("bob", "bob-password", "sub-bob")],
     )
     issuer = LocalIssuer(config)
@@ -148,12 +151,22 @@ class AgentServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         uvicorn = str(VENV_BIN / "uvicorn")
-        self.proc = start_process([uvicorn, "main:app", "--host", "127.0.0.1", "--port", str(self.port)],
-                                  env=env, cwd=REPO / "app" / "CustomerSupport", log=log)
+        self.proc = start_process(
+            [uvicorn, "main:app", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            cwd=REPO / "app" / "CustomerSupport",
+            log=log,
+        )
         wait_http(f"{self.url}/ping", self.proc)
 
-    def invoke(self, body: Any, token: str | None = None, session: str | None = None,
-               raw: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def invoke(
+        self,
+        body: Any,
+        token: str | None = None,
+        session: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         """POST /invocations and collect the streamed answer."""
         send = dict(headers or {})
         if token is not None:
@@ -195,16 +208,19 @@ class Reply:
         return cls(response.status_code, "".join(text), errors, response.text, response.headers)
 
 
-def start_agent(issuer: Any, gateway: Any, workdir: Path, memory_dir: Path | None = None,
-                **overrides: str) -> AgentServer:
+def start_agent(
+    issuer: Any, gateway: Any, workdir: Path, memory_dir: Path | None = None, **overrides: str
+) -> AgentServer:
     """An agent process with the local stack's settings plus `overrides`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AGENTCORE_", "MEMORY_"))}
     env.update(auth_env(issuer))
-    env.update({
-        "MODEL_PROVIDER": "offline",
-        "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
-        "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
-    })
+    env.update(
+        {
+            "MODEL_PROVIDER": "offline",
+            "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
+            "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
+        }
+    )
     env.update(overrides)
     return AgentServer(env, workdir / f"agent-{uuid.uuid4().hex[:8]}.log")
 
@@ -225,7 +241,9 @@ def agent_factory(tmp_path: Path, issuer: Any, gateway: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def shared_agent(tmp_path_factory: pytest.TempPathFactory, issuer: Any, gateway: Any) -> Iterator[AgentServer]:
+def shared_agent(
+    tmp_path_factory: pytest.TempPathFactory, issuer: Any, gateway: Any
+) -> Iterator[AgentServer]:
     """One agent process with the default local-stack settings, shared by a module's tests."""
     server = start_agent(issuer, gateway, tmp_path_factory.mktemp("agent"))
     yield server
@@ -283,7 +301,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    basetemp = session.config._tmp_path_factory.getbasetemp() if hasattr(session.config, "_tmp_path_factory") else None
+    basetemp = (
+        session.config._tmp_path_factory.getbasetemp()
+        if hasattr(session.config, "_tmp_path_factory")
+        else None
+    )
     if basetemp is not None and basetemp.exists():
         for log in basetemp.rglob("*.log"):
             for leak in find_leaks(log.read_text(errors="ignore")):

@@ -67,7 +67,9 @@ def test_audio_policy_and_unknown_inputs_get_helpful_answers(agent: Any, issuer:
     assert "return policies" in other.text and other.status == 200
 
 
-def test_every_gateway_call_carries_the_token_of_its_own_request(agent: Any, issuer: Any, gateway: Any) -> None:
+def test_every_gateway_call_carries_the_token_of_its_own_request(
+    agent: Any, issuer: Any, gateway: Any
+) -> None:
     """Two users in parallel; Alice switches to a fresh token mid-session."""
     turns = 4
     plan: dict[str, list[str]] = {
@@ -99,7 +101,7 @@ def test_every_gateway_call_carries_the_token_of_its_own_request(agent: Any, iss
     # After Alice's switch, her old token never reaches the gateway again.
     old, new = f"Bearer {plan['alice'][0]}", f"Bearer {plan['alice'][1]}"
     seen = [auth for auth in gateway.requests if auth in (old, new)]
-    assert new in seen and old not in seen[seen.index(new):]
+    assert new in seen and old not in seen[seen.index(new) :]
 
 
 def test_memory_is_per_user_and_per_session(agent: Any, issuer: Any) -> None:
@@ -127,8 +129,13 @@ def test_history_survives_a_restart(agent_factory: Any, issuer: Any, tmp_path: A
 def test_spoofed_identity_in_payload_is_ignored(agent: Any, issuer: Any) -> None:
     alice, bob, session = user_token(issuer, "alice"), user_token(issuer, "bob"), new_session()
     agent.invoke({"prompt": "My name is Alice"}, alice, session)
-    spoof = {"prompt": "Do you remember my name?", "user_id": "sub-alice", "actor_id": "sub-alice",
-             "actorId": "sub-alice", "session_id": session}
+    spoof = {
+        "prompt": "Do you remember my name?",
+        "user_id": "sub-alice",
+        "actor_id": "sub-alice",
+        "actorId": "sub-alice",
+        "session_id": session,
+    }
     reply = agent.invoke(spoof, bob, session)
     assert reply.status == 200 and "Alice" not in reply.text
 
@@ -150,8 +157,10 @@ def test_without_token_local_tools_work_and_warranty_needs_sign_in(agent_factory
 def test_gateway_down_still_answers_and_says_unavailable(agent_factory: Any, issuer: Any) -> None:
     from tests.conftest import free_port
 
-    agent = agent_factory(AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"http://127.0.0.1:{free_port()}/mcp",
-                          GATEWAY_TIMEOUT_SECONDS="3")
+    agent = agent_factory(
+        AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"http://127.0.0.1:{free_port()}/mcp",
+        GATEWAY_TIMEOUT_SECONDS="3",
+    )
     token = user_token(issuer, "alice")
     reply = agent.invoke({"prompt": "Check the warranty for PROD-002"}, token)
     assert reply.status == 200 and not reply.errors
@@ -189,7 +198,9 @@ def test_gateway_rejecting_the_token_says_unavailable(agent_factory: Any, issuer
         (b'{"prompt": "' + b"x" * 70000 + b'"}', 413, "larger than"),
     ],
 )
-def test_bad_payloads_get_clear_errors(agent: Any, issuer: Any, raw: bytes, status: int, message: str) -> None:
+def test_bad_payloads_get_clear_errors(
+    agent: Any, issuer: Any, raw: bytes, status: int, message: str
+) -> None:
     reply = agent.invoke(None, user_token(issuer, "alice"), raw=raw)
     assert reply.status == status
     assert message in reply.errors[0]

@@ -49,7 +49,9 @@ class InProcessAgent:
         self.server = BackgroundServer(main.app).start()
         self.url = self.server.url
 
-    def post(self, authorization: str | None, prompt: str = "What is the return policy for audio?") -> httpx.Response:
+    def post(
+        self, authorization: str | None, prompt: str = "What is the return policy for audio?"
+    ) -> httpx.Response:
         headers = {"Authorization": authorization} if authorization is not None else {}
         return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
 
@@ -70,8 +72,17 @@ def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
 
 def claims(issuer: LocalIssuer, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"iss": issuer.issuer, "sub": "sub-carol", "client_id": MACHINE_CLIENT, "token_use": "access",
-            "scope": SCOPE, "iat": now, "auth_time": now, "exp": now + 600, "jti": str(uuid.uuid4())}
+    base = {
+        "iss": issuer.issuer,
+        "sub": "sub-carol",
+        "client_id": MACHINE_CLIENT,
+        "token_use": "access",
+        "scope": SCOPE,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + 600,
+        "jti": str(uuid.uuid4()),
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -83,9 +94,13 @@ def b64(data: bytes) -> str:
 def hs256_with_public_key(issuer: LocalIssuer) -> str:
     """The classic key-confusion attack: HMAC keyed with the RSA public key PEM."""
     kid, key = issuer.keys.current
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': kid}).encode())}." \
-                    f"{b64(json.dumps(claims(issuer)).encode())}"
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = (
+        f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT', 'kid': kid}).encode())}."
+        f"{b64(json.dumps(claims(issuer)).encode())}"
+    )
     return f"{signing_input}.{b64(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest())}"
 
 
@@ -124,8 +139,11 @@ REJECTIONS: list[tuple[str, Any, int]] = [
     ("not yet valid", lambda i: "Bearer " + i.sign(claims(i, nbf=int(time.time()) + 300)), 403),
     ("issued in the future", lambda i: "Bearer " + i.sign(claims(i, iat=int(time.time()) + 300)), 403),
     ("wrong client_id", lambda i: "Bearer " + i.sign(claims(i, client_id="someone-else")), 403),
-    ("ID token (aud, no client_id)",
-     lambda i: "Bearer " + i.user_tokens(i.user("alice"), USER_CLIENT)["id"], 403),
+    (
+        "ID token (aud, no client_id)",
+        lambda i: "Bearer " + i.user_tokens(i.user("alice"), USER_CLIENT)["id"],
+        403,
+    ),
     ("unknown kid", lambda i: "Bearer " + i.sign(claims(i), kid="no-such-kid"), 403),
     ("key the issuer never published", lambda i: "Bearer " + foreign_key(i), 403),
     ("another issuer's token", lambda i: "Bearer " + other_issuer_token(i), 403),
@@ -156,8 +174,9 @@ def test_auth_matrix(make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, 
     assert len(agent.entered) == 1
 
 
-def test_clock_skew_up_to_60_seconds_is_tolerated(make_agent: Any, issuer: LocalIssuer,
-                                                  enforcing: dict[str, str]) -> None:
+def test_clock_skew_up_to_60_seconds_is_tolerated(
+    make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]
+) -> None:
     agent = make_agent(**enforcing)
     just_expired = issuer.sign(claims(issuer, exp=int(time.time()) - 30))
     assert agent.post("Bearer " + just_expired).status_code == 200
@@ -165,13 +184,17 @@ def test_clock_skew_up_to_60_seconds_is_tolerated(make_agent: Any, issuer: Local
     assert lowercase_scheme.status_code == 200
 
 
-def test_user_access_token_is_accepted(make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]) -> None:
+def test_user_access_token_is_accepted(
+    make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]
+) -> None:
     agent = make_agent(**enforcing)
     token = issuer.user_tokens(issuer.user("bob"), USER_CLIENT)["access"]
     assert agent.post("Bearer " + token).status_code == 200
 
 
-def test_scope_and_audience_allow_lists(make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]) -> None:
+def test_scope_and_audience_allow_lists(
+    make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]
+) -> None:
     agent = make_agent(**{**enforcing, "AUTH_ALLOWED_SCOPES": SCOPE, "AUTH_ALLOWED_CLIENTS": ""})
     assert agent.post("Bearer " + issuer.sign(claims(issuer))).status_code == 200
     assert agent.post("Bearer " + issuer.sign(claims(issuer, scope="other/read"))).status_code == 403
@@ -203,8 +226,13 @@ def test_key_rotation_refreshes_the_jwks_once(make_agent: Any, enforcing: dict[s
     rotating2 = LocalIssuer(IssuerConfig())
     with BackgroundServer(rotating2.app()) as server:
         rotating2.base_url = server.url
-        agent = make_agent(**{**enforcing, "AUTH_DISCOVERY_URL": rotating2.discovery_url,
-                              "AUTH_JWKS_MIN_REFRESH_SECONDS": "0"})
+        agent = make_agent(
+            **{
+                **enforcing,
+                "AUTH_DISCOVERY_URL": rotating2.discovery_url,
+                "AUTH_JWKS_MIN_REFRESH_SECONDS": "0",
+            }
+        )
         assert agent.post("Bearer " + rotating2.sign(claims(rotating2))).status_code == 200
         rotating2.keys.add()
         assert agent.post("Bearer " + rotating2.sign(claims(rotating2))).status_code == 200
@@ -212,7 +240,9 @@ def test_key_rotation_refreshes_the_jwks_once(make_agent: Any, enforcing: dict[s
         assert rotating2.jwks_requests == 2
 
 
-def test_unreachable_identity_provider_is_503_then_recovers(make_agent: Any, enforcing: dict[str, str]) -> None:
+def test_unreachable_identity_provider_is_503_then_recovers(
+    make_agent: Any, enforcing: dict[str, str]
+) -> None:
     flaky = LocalIssuer(IssuerConfig())
     server = BackgroundServer(flaky.app()).start()
     port = server.port
@@ -232,7 +262,9 @@ def test_unreachable_identity_provider_is_503_then_recovers(make_agent: Any, enf
 
 
 def test_unconfigured_authorizer_fails_closed(make_agent: Any, issuer: LocalIssuer) -> None:
-    agent = make_agent(AUTH_MODE="enforce", AUTH_DISCOVERY_URL="", AGENTCORE_MANIFEST="/nonexistent/agentcore.json")
+    agent = make_agent(
+        AUTH_MODE="enforce", AUTH_DISCOVERY_URL="", AGENTCORE_MANIFEST="/nonexistent/agentcore.json"
+    )
     response = agent.post("Bearer " + issuer.sign(claims(issuer)))
     assert response.status_code == 503 and agent.entered == []
 

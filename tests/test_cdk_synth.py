@@ -29,8 +29,9 @@ def synth_tool() -> Path:
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("cdk-out")
-    result = subprocess.run(["bash", str(synth_tool()), str(REPO), str(out)], capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(
+        ["bash", str(synth_tool()), str(REPO), str(out)], capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     template_path = Path(result.stdout.strip().splitlines()[-1])
     return json.loads(template_path.read_text()), out
@@ -58,7 +59,10 @@ def test_runtime_has_the_jwt_authorizer_header_allowlist_and_env(synthesized: An
     assert "MemoryId" in json.dumps(env[MEMORY_ID_ENV])
     for var in declared["envVars"]:
         assert env[var["name"]] == var["value"]
-    assert env["AUTH_DISCOVERY_URL"] == declared["authorizerConfiguration"]["customJwtAuthorizer"]["discoveryUrl"]
+    assert (
+        env["AUTH_DISCOVERY_URL"]
+        == declared["authorizerConfiguration"]["customJwtAuthorizer"]["discoveryUrl"]
+    )
 
 
 def test_gateway_accepts_the_same_identity(synthesized: Any) -> None:
@@ -84,7 +88,11 @@ def test_warranty_target_points_at_the_lambda_with_our_tool_schema(synthesized: 
 def test_memory_has_semantic_and_summary_strategies(synthesized: Any) -> None:
     template, _ = synthesized
     [memory] = resources(template, "AWS::BedrockAgentCore::Memory")
-    strategies = {next(iter(s)): next(iter(s.values()))["NamespaceTemplates"] for s in memory["MemoryStrategies"]}
-    assert strategies == {"SemanticMemoryStrategy": ["/users/{actorId}/facts"],
-                          "SummaryMemoryStrategy": ["/summaries/{actorId}/{sessionId}"]}
+    strategies = {
+        next(iter(s)): next(iter(s.values()))["NamespaceTemplates"] for s in memory["MemoryStrategies"]
+    }
+    assert strategies == {
+        "SemanticMemoryStrategy": ["/users/{actorId}/facts"],
+        "SummaryMemoryStrategy": ["/summaries/{actorId}/{sessionId}"],
+    }
     assert memory["EventExpiryDuration"] == 30

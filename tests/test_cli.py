@@ -58,8 +58,11 @@ def test_validate_rejects_a_broken_manifest(cli: str, tmp_path: Path) -> None:
 def test_package_builds_an_arm64_python313_bundle(cli: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(REPO / "agentcore", project / "agentcore", ignore=shutil.ignore_patterns("cdk", "*.zip"))
-    shutil.copytree(REPO / "app" / "CustomerSupport", project / "app" / "CustomerSupport",
-                    ignore=shutil.ignore_patterns(".venv", "__pycache__", ".local"))
+    shutil.copytree(
+        REPO / "app" / "CustomerSupport",
+        project / "app" / "CustomerSupport",
+        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".local"),
+    )
     (project / "app" / "CustomerSupport" / ".env.local").write_text("SECRET=do-not-ship\n")
     result = run(cli, "package", "-d", str(project))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -35,10 +35,15 @@ class RecordedMemoryApi:
         now = datetime.datetime.now(datetime.timezone.utc)
         if model.name == "CreateEvent":
             args = self.calls[-1][1]
-            body["event"] = {"memoryId": args["memoryId"], "actorId": args["actorId"],
-                             "sessionId": args["sessionId"], "eventId": f"event-{len(self.calls)}",
-                             "eventTimestamp": now, "payload": args.get("payload", []),
-                             "branch": {"name": "main"}}
+            body["event"] = {
+                "memoryId": args["memoryId"],
+                "actorId": args["actorId"],
+                "sessionId": args["sessionId"],
+                "eventId": f"event-{len(self.calls)}",
+                "eventTimestamp": now,
+                "payload": args.get("payload", []),
+                "branch": {"name": "main"},
+            }
         elif model.name == "ListEvents":
             body["events"] = []
         elif model.name == "RetrieveMemoryRecords":
@@ -61,30 +66,46 @@ def memory_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedMemoryApi]:
         return made
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     yield api
 
 
 def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
-        memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    agent = InProcessAgent(monkeypatch, {**auth_env(issuer), "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID,
-                                         "LOCAL_MEMORY_DIR": str(tmp_path / "unused")})
+    memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    agent = InProcessAgent(
+        monkeypatch,
+        {
+            **auth_env(issuer),
+            "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID,
+            "LOCAL_MEMORY_DIR": str(tmp_path / "unused"),
+        },
+    )
     try:
         import httpx
 
         def ask(user: str, session: str, prompt: str) -> httpx.Response:
             token = issuer.user_tokens(issuer.user(user), USER_CLIENT)["access"]
-            return httpx.post(f"{agent.url}/invocations", json={"prompt": prompt, "actor_id": "sub-bob"},
-                              headers={"Authorization": f"Bearer {token}",
-                                       "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session}, timeout=30)
+            return httpx.post(
+                f"{agent.url}/invocations",
+                json={"prompt": prompt, "actor_id": "sub-bob"},
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session,
+                },
+                timeout=30,
+            )
 
         reply = ask("alice", "session-memory-1", "My name is Alice")
         assert reply.status_code == 200 and "Nice to meet you, Alice" in reply.text
         alice_calls = list(memory_api.calls)
         ask("bob", "session-memory-1", "Do you remember my name?")
-        bob_calls = memory_api.calls[len(alice_calls):]
+        bob_calls = memory_api.calls[len(alice_calls) :]
     finally:
         agent.server.stop()
 

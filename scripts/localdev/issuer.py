@@ -53,6 +53,9 @@ class Client:
     allowed_scopes: list[str] = field(default_factory=list)
     user_login: bool = False
     name: str = ""
+    # Like Cognito's per-client AccessTokenValidity (seconds); a negative value mints tokens that
+    # are already expired, which the demo uses to show a 403.
+    access_token_validity: int | None = None
 
 
 @dataclass
@@ -261,10 +264,14 @@ class LocalIssuer:
         if any(scope not in client.allowed_scopes for scope in requested):
             return _oauth_error("invalid_scope", 400)
         scopes = requested or client.allowed_scopes
-        lifetime = self.config.token_lifetime
+        lifetime = (
+            self.config.token_lifetime
+            if client.access_token_validity is None
+            else client.access_token_validity
+        )
         return JSONResponse(
             {
-                "access_token": self.client_credentials_token(client.client_id, scopes),
+                "access_token": self.client_credentials_token(client.client_id, scopes, lifetime),
                 "expires_in": lifetime,
                 "token_type": "Bearer",
             }

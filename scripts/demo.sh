@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole system on this machine, no AWS needed: a local Cognito-compatible issuer, the
+# JWT-secured gateway, and the agent run by the real `agentcore dev`; a token from
+# scripts/fetch-token.sh; a streamed conversation; then the calls the runtime would reject.
+#
+#   usage: scripts/demo.sh            (offline model)
+#          MODEL_PROVIDER=bedrock scripts/demo.sh   (real model; needs AWS credentials)
+#
+# Everything it starts is stopped on exit or Ctrl-C; it writes only to ignored paths
+# (.local/, agentcore/.env.local, agentcore/.cli/, app/CustomerSupport/.venv).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+started=$(date +%s)
+
+DEMO="$REPO_ROOT/.local/demo"
+mkdir -p "$DEMO"
+AGENT_PID=""
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+    kill -- "-$AGENT_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 -- "-$AGENT_PID" 2>/dev/null || true
+  fi
+  scripts/dev-stack.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Installing what the demo needs"
+ensure_python_deps
+CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @aws/agentcore, or set AGENTCORE_CLI)"
+say "agentcore CLI $("$CLI" --version | tail -n 1): $CLI"
+
+step "Starting the local issuer and gateway"
+scripts/dev-stack.sh up >"$DEMO/dev-stack.txt"
+sed -n '2,4p' "$DEMO/dev-stack.txt"
+
+step "Starting the agent with 'agentcore dev' (runtime-equivalent JWT checks, ${MODEL_PROVIDER:-offline} model)"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setsid "$CLI" dev --logs --skip-deploy --port "$PORT" >"$DEMO/agent.log" 2>&1 </dev/null &
+AGENT_PID=$!
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$PORT/ping" >/dev/null 2>&1 && break
+  kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 30 "$DEMO/agent.log" >&2; die "agentcore dev exited"; }
+  sleep 0.5
+done
+curl -fs "http://127.0.0.1:$PORT/ping" >/dev/null || die "the agent did not start; see $DEMO/agent.log"
+say "agent listening on http://127.0.0.1:$PORT (log: .local/demo/agent.log)"
+
+step "Fetching a token with scripts/fetch-token.sh (client_credentials against the local issuer)"
+# shellcheck source=/dev/null
+source .local/dev-stack/token.env
+TOKEN=$(scripts/fetch-token.sh) || die "could not fetch a token"
+say "got an access token (${#TOKEN} characters; never printed)"
+
+ask() {
+  printf '\n\033[36m> %s\033[0m\n' "$1"
+  "$CLI" dev --port "$PORT" -H "Authorization: Bearer $TOKEN" --stream "$1" | tee -a "$DEMO/answers.txt"
+}
+
+step "Conversation (one session)"
+: >"$DEMO/answers.txt"
+ask "What's the return policy for accessories?"
+ask "Tell me about the USB-C Hub"
+ask "Check the warranty for PROD-002"
+ask "My name is Alex"
+ask "Do you remember my name?"
+
+# curl reads the Authorization header from stdin, so the token never appears on a command line.
+status_with() {
+  local header=$1
+  printf '%s\n' "$header" | curl -s -o "$DEMO/rejected.json" -w '%{http_code}' -H @- \
+    -H 'Content-Type: application/json' -d '{"prompt": "Check the warranty for PROD-001"}' \
+    "http://127.0.0.1:$PORT/invocations"
+}
+
+step "Calls the runtime rejects before the agent runs"
+no_token=$(status_with "X-Demo: no-token")
+say "without a token:        HTTP $no_token $(cat "$DEMO/rejected.json")"
+EXPIRED=$(COGNITO_CLIENT_ID=local-expired-client scripts/fetch-token.sh) || die "could not fetch the expired demo token"
+expired=$(status_with "Authorization: Bearer $EXPIRED")
+say "with an expired token:  HTTP $expired $(cat "$DEMO/rejected.json")"
+
+step "Summary"
+failures=0
+check() {
+  if eval "$2"; then printf '  \033[32mok\033[0m    %s\n' "$1"; else printf '  \033[31mFAIL\033[0m  %s\n' "$1"; failures=$((failures + 1)); fi
+}
+answers=$(cat "$DEMO/answers.txt")
+check "accessories: 14-day returns"                 '[[ "$answers" == *"14 days"* ]]'
+check "USB-C Hub and its price"                     '[[ "$answers" == *"USB-C Hub"*"54.99"* ]]'
+check "PROD-002 warranty via the gateway (24 months)" '[[ "$answers" == *"Smart Watch"*"24"* ]]'
+check "remembers the name Alex"                     '[[ "$answers" == *"your name is Alex"* ]]'
+check "no token: 401"                               '[ "$no_token" = 401 ]'
+check "expired token: 403"                          '[ "$expired" = 403 ]'
+say "wall time: $(( $(date +%s) - started )) s"
+[ "$failures" -eq 0 ] || die "$failures check(s) failed"
+echo "Demo complete: every check passed."

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The local stand-ins for the cloud, for developers who run `agentcore dev` themselves:
+# a Cognito-compatible issuer and the JWT-secured gateway, plus agentcore/.env.local pointing
+# the agent at them (offline model unless MODEL_PROVIDER is set).
+#
+#   usage: scripts/dev-stack.sh up|down|status
+#
+# State lives in .local/dev-stack/ (ignored by git): generated client secret and demo password
+# (mode 600), logs, pids, and token.env — the variables scripts/fetch-token.sh needs.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+STATE="$REPO_ROOT/.local/dev-stack"
+ENV_LOCAL="$REPO_ROOT/agentcore/.env.local"
+MARKER="# written by scripts/dev-stack.sh"
+
+MACHINE_CLIENT=local-machine-client
+USER_CLIENT=local-web-client
+EXPIRED_CLIENT=local-expired-client
+SCOPE=customersupport/invoke
+POOL_ID=us-east-1_LOCAL
+
+running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+wait_for_file() {
+  local file=$1 name=$2 i
+  for i in $(seq 1 300); do
+    [ -s "$file" ] && return 0
+    running "$name" || { say "$name failed to start; log: $STATE/$name.log"; tail -n 20 "$STATE/$name.log" >&2; return 1; }
+    sleep 0.1
+  done
+  say "$name did not start within 30 s; log: $STATE/$name.log"
+  return 1
+}
+
+json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+start() {
+  local name=$1; shift
+  rm -f "$STATE/$name.ready"
+  # Own process group, so `down` stops the service and anything it spawned.
+  setsid "$@" --ready-file "$STATE/$name.ready" >"$STATE/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+  wait_for_file "$STATE/$name.ready" "$name"
+}
+
+write_issuer_config() {
+  (umask 077 && python3 - "$STATE/issuer-config.json" <<PY
+import json, secrets, sys, uuid
+json.dump({
+    "pool_id": "$POOL_ID",
+    "token_lifetime": 3600,
+    "clients": [
+        {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
+        {"client_id": "$USER_CLIENT", "user_login": True},
+        {"client_id": "$EXPIRED_CLIENT", "client_secret": secrets.token_urlsafe(32),
+         "allowed_scopes": ["$SCOPE"], "access_token_validity": -300},
+    ],
+    "users": [{"username": "demo", "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())}],
+}, open(sys.argv[1], "w"), indent=1)
+PY
+  )
+}
+
+up() {
+  ensure_python_deps
+  mkdir -p "$STATE"
+  if running issuer || running gateway; then
+    say "the dev stack is already up (scripts/dev-stack.sh status)"; return 0
+  fi
+  if [ -f "$ENV_LOCAL" ] && ! grep -q "^$MARKER" "$ENV_LOCAL"; then
+    die "agentcore/.env.local exists and was not written by this script; move it away first"
+  fi
+  [ -f "$STATE/issuer-config.json" ] || write_issuer_config
+
+  cd "$REPO_ROOT"
+  start issuer uv run --frozen python -m scripts.localdev.issuer --config "$STATE/issuer-config.json"
+  local discovery issuer_base
+  discovery=$(json_get "$STATE/issuer.ready" discovery_url)
+  issuer_base=$(json_get "$STATE/issuer.ready" cognito_endpoint)
+  local allowed="$MACHINE_CLIENT,$USER_CLIENT,$EXPIRED_CLIENT"
+
+  AUTH_MODE=enforce AUTH_DISCOVERY_URL="$discovery" AUTH_ALLOWED_CLIENTS="$allowed" \
+    start gateway uv run --frozen python -m scripts.localdev.gateway
+  local gateway_url
+  gateway_url=$(json_get "$STATE/gateway.ready" gateway_url)
+
+  cat >"$ENV_LOCAL" <<ENV
+$MARKER; removed by 'scripts/dev-stack.sh down'
+MODEL_PROVIDER=${MODEL_PROVIDER:-offline}
+AUTH_MODE=enforce
+AUTH_DISCOVERY_URL=$discovery
+AUTH_ALLOWED_CLIENTS=$allowed
+AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=$gateway_url
+LOCAL_MEMORY_DIR=$REPO_ROOT/.local/sessions
+ENV
+
+  # What scripts/fetch-token.sh needs; the local issuer answers the Cognito API calls.
+  cat >"$STATE/token.env" <<ENV
+export COGNITO_POOL_ID=$POOL_ID
+export COGNITO_CLIENT_ID=$MACHINE_CLIENT
+export COGNITO_USER_CLIENT_ID=$USER_CLIENT
+export COGNITO_TOKEN_URL=$(json_get "$STATE/issuer.ready" token_url)
+export COGNITO_AUTH_SCOPE=$SCOPE
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$issuer_base
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_CLI="$REPO_ROOT/.venv/bin/aws"
+ENV
+
+  cat <<MSG
+Local dev stack is up.
+  issuer:   $(json_get "$STATE/issuer.ready" issuer)
+  gateway:  $gateway_url
+  agentcore/.env.local points the agent at them (model: ${MODEL_PROVIDER:-offline}).
+
+Next:
+  agentcore dev --logs --skip-deploy            # in another terminal
+  source .local/dev-stack/token.env
+  TOKEN=\$(scripts/fetch-token.sh)               # or: COGNITO_PASSWORD=... scripts/fetch-token.sh --user demo
+  agentcore dev -H "Authorization: Bearer \$TOKEN" --stream "What's the return policy for accessories?"
+Stop with: scripts/dev-stack.sh down
+MSG
+}
+
+stop_service() {
+  local name=$1
+  if running "$name"; then
+    kill -- "-$(cat "$STATE/$name.pid")" 2>/dev/null || kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true
+    local i
+    for i in $(seq 1 50); do running "$name" || break; sleep 0.1; done
+    running "$name" && kill -9 -- "-$(cat "$STATE/$name.pid")" 2>/dev/null || true
+  fi
+  rm -f "$STATE/$name.pid" "$STATE/$name.ready"
+}
+
+down() {
+  stop_service gateway
+  stop_service issuer
+  if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
+  rm -f "$STATE/token.env"
+  say "dev stack stopped"
+}
+
+status() {
+  local name
+  for name in issuer gateway; do
+    if running "$name"; then echo "$name: running (pid $(cat "$STATE/$name.pid"))"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) say "usage: scripts/dev-stack.sh up|down|status"; exit 2 ;;
+esac

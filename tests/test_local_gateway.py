@@ -1,0 +1,120 @@
+"""The local gateway with the agent's real MCP client: JWT enforcement and Lambda-shaped calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from mcp_client.client import open_connection
+from scripts.localdev.gateway import LocalGateway, build_gateway, manifest_tools
+from scripts.localdev.serving import BackgroundServer
+from tests.conftest import MACHINE_CLIENT, REPO, SCOPE, auth_env
+
+TOOL = "WarrantyCheck___check_warranty"
+
+
+def test_tools_are_named_and_described_as_the_gateway_exposes_them() -> None:
+    tools = manifest_tools(REPO / "agentcore" / "agentcore.json")
+    schema = json.loads((REPO / "tool_schemas" / "warranty_check.json").read_text())
+    assert [t.name for t in tools] == [f"WarrantyCheck___{d['name']}" for d in schema]
+    assert tools[0].definition == schema[0]
+
+
+def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issuer: Any) -> None:
+    token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
+    connection = open_connection(gateway.url, token, timeout_seconds=10)
+    try:
+        assert [tool.name for tool in connection.tools] == [TOOL]
+        result = connection.client.call_tool_sync(
+            "t-1", TOOL, {"product_id": "prod-005", "purchase_date": "2025-01-10"}
+        )
+    finally:
+        connection.close()
+    assert result["status"] == "success"
+    body = json.loads(result["content"][0]["text"])
+    assert body["product_id"] == "PROD-005" and body["warranty_months"] == 24 and body["status"] == "active"
+    assert gateway.calls[-1].authorization == f"Bearer {token}"
+
+
+def test_handler_errors_are_tool_results_not_crashes(gateway: Any, issuer: Any) -> None:
+    token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
+    connection = open_connection(gateway.url, token, timeout_seconds=10)
+    try:
+        unknown = connection.client.call_tool_sync("t-2", TOOL, {"product_id": "PROD-999"})
+        missing = connection.client.call_tool_sync("t-3", "WarrantyCheck___nope", {})
+    finally:
+        connection.close()
+    assert "error" in json.loads(unknown["content"][0]["text"])
+    assert missing["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Bearer garbage", 403),
+        ("expired", 403),
+        ("wrong-client", 403),
+    ],
+)
+def test_gateway_rejects_before_mcp(
+    gateway: Any, issuer: Any, authorization: str | None, status: int
+) -> None:
+    if authorization == "expired":
+        authorization = "Bearer " + issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE], lifetime=-300)
+    elif authorization == "wrong-client":
+        authorization = "Bearer " + issuer.client_credentials_token("not-allowed", [SCOPE])
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        **({"Authorization": authorization} if authorization else {}),
+    }
+    calls = len(gateway.calls)
+    response = httpx.post(
+        gateway.url,
+        headers=headers,
+        timeout=10,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": TOOL, "arguments": {"product_id": "PROD-001"}},
+        },
+    )
+    assert response.status_code == status
+    assert set(response.json()) == {"error"}
+    assert len(gateway.calls) == calls
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_agent_client_start_fails_on_rejection(gateway: Any) -> None:
+    """The agent turns this failure into "warranty service unavailable" (see test_agent_http)."""
+    calls = len(gateway.calls)
+    with pytest.raises(Exception):  # noqa: B017 - the MCP client's own start error type
+        open_connection(gateway.url, "not-a-jwt", timeout_seconds=5)
+    assert len(gateway.calls) == calls
+
+
+def test_slow_handler_times_out_as_a_tool_error(issuer: Any) -> None:
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        time.sleep(3)
+        return {"late": True}
+
+    gw = build_gateway(
+        {**auth_env(issuer), "GATEWAY_TOOL_TIMEOUT_SECONDS": "0.5"}, handlers={"WarrantyCheck": slow}
+    )
+    assert isinstance(gw, LocalGateway)
+    with BackgroundServer(gw.app) as server:
+        token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
+        connection = open_connection(f"{server.url}/mcp", token, timeout_seconds=10)
+        try:
+            result = connection.client.call_tool_sync("t-4", TOOL, {"product_id": "PROD-001"})
+            assert result["status"] == "error" and "timed out" in result["content"][0]["text"]
+            # The server is still healthy afterwards.
+            assert [t.tool_name for t in connection.client.list_tools_sync()] == [TOOL]
+        finally:
+            connection.close()

@@ -275,3 +275,12 @@ def test_trust_runtime_mode_decodes_without_verifying(make_agent: Any, issuer: L
     assert agent.post("Bearer " + issuer.sign(claims(issuer))).status_code == 200
     assert agent.post(None).status_code == 401
     assert agent.post("Bearer garbage").status_code == 403
+
+
+def test_off_mode_serves_tokenless_calls_but_still_verifies_presented_tokens(
+    make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]
+) -> None:
+    agent = make_agent(**{**enforcing, "AUTH_MODE": "off"})
+    assert agent.post(None).status_code == 200
+    assert agent.post("Bearer " + tampered(issuer)).status_code == 403
+    assert agent.post("Bearer " + issuer.sign(claims(issuer))).status_code == 200

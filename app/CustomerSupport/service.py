@@ -63,6 +63,7 @@ class SupportService:
         self._model: Model | None = None
         self._model_lock = threading.Lock()
         self._sessions: OrderedDict[tuple[str, str], SessionEntry] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()  # keeps eviction tasks alive until done
 
     # -- public ---------------------------------------------------------------------------------
     async def stream(self, prompt: str, identity: Identity, session_id: str | None) -> AsyncIterator[object]:
@@ -105,7 +106,9 @@ class SupportService:
         entry = self._sessions[key] = SessionEntry()
         while len(self._sessions) > self.settings.session_cache_size:
             _, evicted = self._sessions.popitem(last=False)
-            asyncio.get_running_loop().create_task(self._close_entry(evicted))
+            task = asyncio.get_running_loop().create_task(self._close_entry(evicted))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return entry
 
     @staticmethod

@@ -30,7 +30,8 @@ class AuthSettings:
     ``enforce``: verify signature, issuer, expiry and the allow-lists here too (defence in depth).
     ``trust-runtime``: the deployed runtime already verified the token (use when the JWKS is not
     reachable from the runtime); the token is only decoded for its ``sub``.
-    ``off``: local experiments only; requests without a token are served anonymously.
+    ``off``: local experiments only; requests without a token are served anonymously (no memory,
+    no gateway), while a presented token is still verified.
     """
 
     mode: str = "enforce"

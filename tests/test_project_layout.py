@@ -1,0 +1,65 @@
+"""The project's shape: dependency lists in step, data apart from code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def requirement_names(pyproject: Path) -> set[str]:
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    return {re.split(r"[\s<>=!~;\[]", dep.strip(), maxsplit=1)[0].lower() for dep in deps}
+
+
+def test_dev_project_installs_everything_the_deployed_agent_needs() -> None:
+    agent = requirement_names(REPO / "app" / "CustomerSupport" / "pyproject.toml")
+    dev = requirement_names(REPO / "pyproject.toml")
+    assert agent, "the agent declares no dependencies"
+    assert agent <= dev, f"add to the root pyproject.toml: {sorted(agent - dev)}"
+
+
+def test_top_level_layout() -> None:
+    expected = {
+        "agentcore",
+        "app",
+        "tool_schemas",
+        "scripts",
+        "tests",
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        ".ci",
+    }
+    assert expected <= {p.name for p in REPO.iterdir()}
+    assert (REPO / "app" / "CustomerSupport" / "main.py").is_file()
+
+
+def test_importing_the_entrypoint_opens_no_connection_and_builds_no_service() -> None:
+    code = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('network I/O at import time')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "import main\n"
+        "assert main._service is None\n"
+        "print('clean import')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO / "app" / "CustomerSupport",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "clean import"

@@ -86,3 +86,14 @@ def test_evicted_sessions_close_their_gateway_client(tmp_path: Path, gateway: An
     first, _ = asyncio.run(go())
     assert "Laptop Stand" in first
     assert closed == ["a"]
+
+
+def test_anonymous_calls_leave_no_stored_history(tmp_path: Path) -> None:
+    service = SupportService(
+        Settings(model_provider="offline", local_memory_dir=tmp_path / "mem", auth=AuthSettings(mode="off"))
+    )
+    texts = run_turns(
+        service, [(Identity(""), "s1", "My name is Eve"), (Identity(""), "s1", "What's my name?")]
+    )
+    assert "Nice to meet you, Eve" in texts[0] and "don't know your name" in texts[1]
+    assert not (tmp_path / "mem").exists() or not any((tmp_path / "mem").rglob("*.json"))

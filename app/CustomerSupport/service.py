@@ -68,14 +68,17 @@ class SupportService:
     # -- public ---------------------------------------------------------------------------------
     async def stream(self, prompt: str, identity: Identity, session_id: str | None) -> AsyncIterator[object]:
         """Run one turn and yield text deltas; failures become one generic error event."""
-        # Anonymous callers (AUTH_MODE=off, no token) get a fresh actor: nothing to remember them by.
+        # Anonymous callers (AUTH_MODE=off, no token) get a fresh actor and no stored history:
+        # there is nothing to recognise them by next time.
         actor = identity.actor_id or f"anonymous-{uuid.uuid4().hex}"
         session = session_id or uuid.uuid4().hex
         try:
             entry = self._entry(actor, session)
             async with entry.lock:
                 if entry.agent is None:
-                    entry.agent = await asyncio.to_thread(self._build_agent, actor, session)
+                    entry.agent = await asyncio.to_thread(
+                        self._build_agent, actor, session, bool(identity.actor_id)
+                    )
                 status = await self._connect_gateway(entry, identity.token)
                 agent = entry.agent
                 agent.system_prompt = f"{SYSTEM_PROMPT}\nwarranty service: {status.value}"
@@ -124,12 +127,13 @@ class SupportService:
                 self._model = load_model(self.settings)
             return self._model
 
-    def _build_agent(self, actor: str, session: str) -> Agent:
+    def _build_agent(self, actor: str, session: str, persistent: bool) -> Agent:
+        memory = get_memory_session_manager(self.settings, session, actor) if persistent else None
         return Agent(
             model=self._model_instance(),
             tools=list(LOCAL_TOOLS),
             system_prompt=SYSTEM_PROMPT,
-            session_manager=get_memory_session_manager(self.settings, session, actor),
+            session_manager=memory,
             conversation_manager=SlidingWindowConversationManager(window_size=HISTORY_WINDOW),
             callback_handler=None,
             agent_id="customer_support",

@@ -136,10 +136,12 @@ else
   printf '%s\n' "$OUTPUTS"
 fi
 
+configure_args="--region $REGION"
+[[ "$PARAMETER_PREFIX" == "/app/customersupport/agentcore/" ]] || configure_args+=" --prefix $PARAMETER_PREFIX"
 cat <<EOF
 
 Next steps:
-  1. scripts/configure.sh        # writes the SSM values above into agentcore/agentcore.json
+  1. scripts/configure.sh $configure_args   # writes the SSM values above into agentcore/agentcore.json
   2. agentcore validate          # checks the manifest
   3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
 EOF

@@ -1,28 +1,9 @@
 """scripts/prerequisites.yaml (CloudFormation) and scripts/deploy-prerequisites.sh.
 
 The template is linted, checked structurally, and deployed for real with the real script on a moto
-server (``aws cloudformation package`` + ``deploy`` through the venv's aws CLI).
-
-moto gaps, measured on moto 5.2.5:
-
-1. Its CloudFormation engine has no handler for any ``AWS::Cognito::*`` type (UserPool, UserPoolDomain,
-   UserPoolResourceServer, UserPoolClient). It skips them with a warning, a ``Ref`` to them resolves to
-   None, and the SSM parameters fed from those Refs are rejected (``Value ''``): on a stock moto server
-   the stack cannot complete. moto's cognito-idp *API* is there, however, so the moto server used here
-   registers, for the Cognito types moto lacks only, minimal CloudFormation handlers that pass the
-   template's properties unchanged to moto's own cognito-idp backend (``_register_cognito_cfn_handlers``).
-   Pool ids, client ids and client secrets all come from moto's Cognito emulation; nothing is invented.
-   How real CloudFormation maps those properties is covered by cfn-lint (real resource schemas) and the
-   ``test_template_structure_*`` tests instead.
-2. Stacks created through a change set (``aws cloudformation deploy`` always uses one) get no Outputs,
-   and ``Fn::GetAtt <SSM parameter>.Value`` is not resolved. Outputs are therefore compared with the
-   SSM parameters on the template.
-3. Re-deploying an unchanged template fails in moto's CreateChangeSet ("No updates are to be
-   performed") instead of producing an empty change set, so the idempotent re-run (handled by
-   ``--no-fail-on-empty-changeset`` on AWS) is not tested.
-4. Invoking the Lambda needs Docker in moto; the packaged zip is unpacked and run locally instead.
-
-Run this file as ``python tests/test_prerequisites.py --serve-moto PORT`` for the bridged server.
+server (``aws cloudformation package`` + ``deploy`` through the venv's aws CLI). That server, with the
+CloudFormation bridge for the Cognito types moto lacks, and the deploy helpers live in
+tests/moto_stack.py (shared with tests/test_configure.py); its docstring lists the moto gaps.
 """
 
 from __future__ import annotations
@@ -30,7 +11,6 @@ from __future__ import annotations
 import ast
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -40,121 +20,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO / "scripts" / "prerequisites.yaml"
-SCRIPT = REPO / "scripts" / "deploy-prerequisites.sh"
-VENV_BIN = Path(sys.executable).parent
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's default account
-COGNITO_TYPES = (
-    "AWS::Cognito::UserPool",
-    "AWS::Cognito::UserPoolDomain",
-    "AWS::Cognito::UserPoolResourceServer",
-    "AWS::Cognito::UserPoolClient",
+import httpx
+import pytest
+from cfnlint.decode import cfn_yaml
+from moto_stack import (
+    ACCOUNT,
+    COGNITO_TYPES,
+    DEPLOY_SCRIPT,
+    REGION,
+    SSM_NAMES,
+    TEMPLATE,
+    VENV_BIN,
+    aws_cli_env,
+    boto_client,
+    bridged_moto_server,
+    deploy_prerequisites,
+    run_deploy_script,
+    ssm_values,
 )
-SSM_NAMES = (
-    "pool_id",
-    "client_id",
-    "user_client_id",
-    "cognito_discovery_url",
-    "cognito_token_url",
-    "cognito_auth_scope",
-    "warranty_check_lambda_arn",
-)
-
-
-_BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
-
-
-def _register_cognito_cfn_handlers() -> list[str]:
-    """Give moto's CloudFormation engine handlers for the Cognito types it lacks (see module docstring)."""
-    from moto.cloudformation import parsing
-    from moto.cognitoidp.models import cognitoidp_backends
-    from moto.core.common_models import CloudFormationModel
-
-    # Each returns the physical id (what Ref yields in CloudFormation) of what it created in moto's Cognito.
-    def user_pool(props: dict[str, Any], backend: Any, resource_name: str) -> str:
-        name = props.pop("UserPoolName", resource_name)  # the API calls it PoolName
-        return backend.create_user_pool(name, props).id
-
-    def user_pool_client(props: dict[str, Any], backend: Any, resource_name: str) -> str:
-        pool_id = props.pop("UserPoolId")
-        secret = str(props.pop("GenerateSecret", False)).lower() == "true"
-        return backend.create_user_pool_client(pool_id, secret, props).id
-
-    def resource_server(props: dict[str, Any], backend: Any, resource_name: str) -> str:
-        backend.create_resource_server(
-            props["UserPoolId"], props["Identifier"], props["Name"], props.get("Scopes", [])
-        )
-        return props["Identifier"]
-
-    def user_pool_domain(props: dict[str, Any], backend: Any, resource_name: str) -> str:
-        backend.create_user_pool_domain(props["UserPoolId"], props["Domain"])
-        return props["Domain"]
-
-    creators = dict(
-        zip(COGNITO_TYPES, (user_pool, user_pool_domain, resource_server, user_pool_client), strict=True)
-    )
-    native = set(parsing.get_model_map())
-    for cfn_type, create in creators.items():
-        if cfn_type in native:  # moto learned it: test moto's own implementation instead
-            continue
-
-        def create_from_cloudformation_json(
-            cls: Any,
-            resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-            **kw: Any,
-        ) -> Any:
-            backend = cognitoidp_backends[account_id][region_name]
-            return cls(cls.creator(dict(cloudformation_json["Properties"]), backend, resource_name))
-
-        def not_supported(cls: Any, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError("the test bridge only creates Cognito resources")
-
-        def init(self: Any, physical_id: str) -> None:
-            self.physical_resource_id = physical_id
-
-        _BRIDGES.append(
-            type(
-                "Bridged" + cfn_type.rsplit("::", 1)[1],
-                (CloudFormationModel,),
-                {
-                    "__init__": init,
-                    "creator": staticmethod(create),
-                    "cloudformation_type": staticmethod(lambda t=cfn_type: t),
-                    "cloudformation_name_type": staticmethod(lambda: ""),
-                    "has_cfn_attr": classmethod(lambda cls, attr: False),
-                    "is_created": lambda self: True,
-                    "create_from_cloudformation_json": classmethod(create_from_cloudformation_json),
-                    "update_from_cloudformation_json": classmethod(not_supported),
-                    "delete_from_cloudformation_json": classmethod(not_supported),
-                },
-            )
-        )
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-    return [t for t in COGNITO_TYPES if t not in native]
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) != 3:
-        sys.exit("usage: python tests/test_prerequisites.py --serve-moto PORT")
-    bridged = _register_cognito_cfn_handlers()
-    print(f"bridged CloudFormation types: {bridged}", flush=True)
-    from moto.server import main
-
-    main(["-H", "127.0.0.1", "-p", sys.argv[2]])
-    sys.exit(0)
-
-
-import boto3  # noqa: E402 - the server mode above must not need test-only imports
-import httpx  # noqa: E402
-import pytest  # noqa: E402
-from cfnlint.decode import cfn_yaml  # noqa: E402
-from conftest import free_port, start_process, stop_process, wait_http  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -304,8 +187,8 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
 
 
 def test_moto_gap_is_still_there() -> None:
-    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge above steps aside
-    # automatically; this test then says so, so the module docstring and the report get updated.
+    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge in tests/moto_stack.py
+    # steps aside automatically; this test then says so, so its docstring and the report get updated.
     from moto.cloudformation.parsing import get_model_map
 
     native = set(get_model_map())
@@ -324,70 +207,14 @@ def test_moto_gap_is_still_there() -> None:
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server on 127.0.0.1 with the Cognito CloudFormation bridge; stopped after the module."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto-cognito-cfn") / "moto.log"
-    proc = start_process([sys.executable, str(Path(__file__)), "--serve-moto", str(port)], cwd=REPO, log=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/moto-api/", proc)
+    with bridged_moto_server(tmp_path_factory.mktemp("moto-cognito-cfn") / "moto.log") as url:
         yield url
-    finally:
-        stop_process(proc)
-
-
-def _env(moto_url: str, tmp_path: Path, path: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        PATH=path if path is not None else f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        AWS_ENDPOINT_URL=moto_url,
-        AWS_REGION=REGION,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        # Keep the developer's own profiles and config out of the run.
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-    )
-    return env
-
-
-def _deploy(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
-
-
-def _client(service: str, moto_url: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 @pytest.fixture(scope="module")
 def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the real script once against moto; returns what the tests need to inspect the result."""
-    tmp = tmp_path_factory.mktemp("deploy")
-    suffix = uuid.uuid4().hex[:8]
-    info = {
-        "stack": f"cs-prereq-{suffix}",
-        "domain": f"cs-test-{suffix}",
-        "prefix": f"/test/{suffix}/agentcore/",
-    }
-    run = _deploy(
-        _env(moto_url, tmp),
-        tmp,  # any working directory: the script locates the template itself
-        "--stack-name",
-        info["stack"],
-        "--domain-prefix",
-        info["domain"],
-        "--parameter-prefix",
-        info["prefix"],
-    )
-    info["run"] = run
-    return info
+    return deploy_prerequisites(moto_url, tmp_path_factory.mktemp("deploy"))
 
 
 def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any], moto_url: str) -> None:
@@ -395,7 +222,7 @@ def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any],
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     for step in ("scripts/configure.sh", "agentcore validate", "agentcore deploy"):
         assert step in run.stdout
-    stack = _client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
+    stack = boto_client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert params["DomainPrefix"] == deployed["domain"]
@@ -405,23 +232,22 @@ def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any],
 def test_every_template_resource_was_created(
     deployed: dict[str, Any], moto_url: str, template: dict[str, Any]
 ) -> None:
-    cfn = _client("cloudformation", moto_url)
+    cfn = boto_client("cloudformation", moto_url)
     resources = cfn.describe_stack_resources(StackName=deployed["stack"])["StackResources"]
     created = {r["LogicalResourceId"]: r["ResourceType"] for r in resources}
     assert created == {logical_id: r["Type"] for logical_id, r in template["Resources"].items()}
 
 
 def _ssm_values(deployed: dict[str, Any], moto_url: str) -> dict[str, str]:
-    ssm = _client("ssm", moto_url)
-    found = ssm.get_parameters_by_path(Path=deployed["prefix"], Recursive=True)["Parameters"]
-    assert {p["Type"] for p in found} == {"String"}
-    return {p["Name"].removeprefix(deployed["prefix"]): p["Value"] for p in found}
+    values = ssm_values(deployed["prefix"], moto_url)
+    assert values, f"no SSM parameters under {deployed['prefix']}"
+    return values
 
 
 def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any], moto_url: str) -> None:
     values = _ssm_values(deployed, moto_url)
     assert set(values) == set(SSM_NAMES)
-    idp = _client("cognito-idp", moto_url)
+    idp = boto_client("cognito-idp", moto_url)
 
     pool_id = values["pool_id"]
     pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
@@ -452,13 +278,13 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     server = idp.describe_resource_server(UserPoolId=pool_id, Identifier="customersupport")["ResourceServer"]
     assert [s["ScopeName"] for s in server["Scopes"]] == ["invoke"]
 
-    fn = _client("lambda", moto_url).get_function(FunctionName=f"{deployed['stack']}-warranty-check")
+    fn = boto_client("lambda", moto_url).get_function(FunctionName=f"{deployed['stack']}-warranty-check")
     assert values["warranty_check_lambda_arn"] == fn["Configuration"]["FunctionArn"]
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:
     values = _ssm_values(deployed, moto_url)
-    client = _client("cognito-idp", moto_url).describe_user_pool_client(
+    client = boto_client("cognito-idp", moto_url).describe_user_pool_client(
         UserPoolId=values["pool_id"], ClientId=values["client_id"]
     )["UserPoolClient"]
     assert client.get("ClientSecret")
@@ -473,7 +299,7 @@ def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, An
 
 def test_user_client_has_no_secret_and_password_flows(deployed: dict[str, Any], moto_url: str) -> None:
     values = _ssm_values(deployed, moto_url)
-    client = _client("cognito-idp", moto_url).describe_user_pool_client(
+    client = boto_client("cognito-idp", moto_url).describe_user_pool_client(
         UserPoolId=values["pool_id"], ClientId=values["user_client_id"]
     )["UserPoolClient"]
     assert "ClientSecret" not in client
@@ -485,13 +311,13 @@ def test_user_client_has_no_secret_and_password_flows(deployed: dict[str, Any], 
 
 
 def test_lambda_function_role_logs_and_permission(deployed: dict[str, Any], moto_url: str) -> None:
-    lam = _client("lambda", moto_url)
+    lam = boto_client("lambda", moto_url)
     name = f"{deployed['stack']}-warranty-check"
     config = lam.get_function(FunctionName=name)["Configuration"]
     assert config["Runtime"] == "python3.13"
     assert config["Handler"] == "handler.lambda_handler"
 
-    iam = _client("iam", moto_url)
+    iam = boto_client("iam", moto_url)
     role_name = config["Role"].rsplit("/", 1)[1]
     assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
@@ -503,7 +329,7 @@ def test_lambda_function_role_logs_and_permission(deployed: dict[str, Any], moto
     assert statement["Resource"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}:log-stream:*"
     assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
 
-    groups = _client("logs", moto_url).describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
+    groups = boto_client("logs", moto_url).describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
     assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(log_group, 30)]
 
     (grant,) = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
@@ -520,7 +346,7 @@ def test_packaged_code_is_the_working_handler(
     deployed: dict[str, Any], moto_url: str, tmp_path: Path
 ) -> None:
     # What `aws cloudformation package` uploaded is what Lambda runs: unzip it and call it like the gateway.
-    s3 = _client("s3", moto_url)
+    s3 = boto_client("s3", moto_url)
     bucket = f"customersupport-cfn-{ACCOUNT}-{REGION}"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
@@ -558,9 +384,9 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
             ["bash", "-c", f"command -v {tool}"], capture_output=True, text=True
         ).stdout.strip()
         (bin_dir / tool).symlink_to(real)
-    env = _env("http://127.0.0.1:9", tmp_path, path=str(bin_dir))
+    env = aws_cli_env("http://127.0.0.1:9", tmp_path, path=str(bin_dir))
     run = subprocess.run(
-        ["/bin/bash", str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["/bin/bash", str(DEPLOY_SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode != 0
     assert run.stdout == ""
@@ -586,7 +412,9 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
 def test_invalid_input_fails_with_one_line(
     args: list[str], message: str, moto_url: str, tmp_path: Path
 ) -> None:
-    run = _deploy(_env(moto_url, tmp_path), tmp_path, "--domain-prefix", "cs-valid-default", *args)
+    run = run_deploy_script(
+        aws_cli_env(moto_url, tmp_path), tmp_path, "--domain-prefix", "cs-valid-default", *args
+    )
     assert run.returncode != 0
     assert run.stdout == ""
     last = _last_line(run.stderr)
@@ -595,7 +423,7 @@ def test_invalid_input_fails_with_one_line(
 
 def test_help_prints_usage_only(tmp_path: Path) -> None:
     run = subprocess.run(
-        ["bash", str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["bash", str(DEPLOY_SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 0
     assert run.stdout.startswith("Deploy scripts/prerequisites.yaml")
@@ -609,8 +437,8 @@ def test_failed_deployment_step_exits_non_zero(
     # A second stack may not take over the first one's SSM parameter names: CloudFormation refuses,
     # and the script must report that instead of printing next steps.
     suffix = uuid.uuid4().hex[:8]
-    run = _deploy(
-        _env(moto_url, tmp_path),
+    run = run_deploy_script(
+        aws_cli_env(moto_url, tmp_path),
         tmp_path,
         "--stack-name",
         f"cs-clash-{suffix}",

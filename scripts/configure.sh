@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Write the prerequisites' values (SSM parameters) into agentcore/agentcore.json, then check it.
+#
+# Usage: scripts/configure.sh [--prefix /path/] [--region REGION] [--project DIR] [--skip-validate]
+#
+#   --prefix         SSM parameter prefix (default: /app/customersupport/agentcore/), as given to
+#                    scripts/deploy-prerequisites.sh.
+#   --region         AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION, then the CLI profile).
+#   --project        Project root holding agentcore/agentcore.json (default: this repository).
+#   --skip-validate  Do not run `agentcore validate` (for machines without the agentcore CLI).
+#
+# Reads <prefix>cognito_discovery_url, client_id, user_client_id and warranty_check_lambda_arn in one
+# `aws ssm get-parameters` call. If any is missing it names them on stderr and exits 1 without touching
+# the manifest. Otherwise `scripts/manifest.py configure` writes them into both JWT authorizers (runtime
+# and gateway; allowedClients = machine client + user-login client), the runtime's AUTH_DISCOVERY_URL
+# and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck target's lambdaArn, changing nothing else, and
+# prints each field it changed. Running it again with the same parameters changes nothing.
+# Then `scripts/manifest.py check` and `agentcore validate` (run in the project) must pass.
+#
+# The agentcore CLI is $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI (the Python starter
+# toolkit also installs an `agentcore`, without `validate`). Without it the manifest is still written and
+# checked, then the script exits 1 saying how to install it (npm install -g @aws/agentcore) - unless
+# --skip-validate is given. A failing check or validate also exits 1; the values written stay (they are
+# what SSM holds, and a re-run after the fix is a no-op).
+#
+# Environment: AWS_ENDPOINT_URL and the usual AWS credential variables/profiles are honoured; AWS_CLI
+# overrides the aws command (default: aws), PYTHON the Python 3.10+ interpreter (default: python3).
+set -euo pipefail
+
+PROG="configure"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MANIFEST_PY="$SCRIPT_DIR/manifest.py"
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+# The header comment above is the help text.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+
+PREFIX="/app/customersupport/agentcore/"
+REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
+VALIDATE=1
+AWS_CLI="${AWS_CLI:-aws}"
+PYTHON="${PYTHON:-python3}"
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --prefix | --region | --project)
+      [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
+      opt="$1"
+      value="$2"
+      shift 2
+      ;;
+    --prefix=* | --region=* | --project=*)
+      opt="${1%%=*}"
+      value="${1#*=}"
+      [[ -n "$value" ]] || die "$opt needs a value"
+      shift
+      ;;
+    --skip-validate)
+      VALIDATE=0
+      shift
+      continue
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  case "$opt" in
+    --prefix) PREFIX="$value" ;;
+    --region) REGION="$value" ;;
+    --project) PROJECT="$value" ;;
+  esac
+done
+
+[[ "$PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
+  die "--prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
+[[ -f "$PROJECT/agentcore/agentcore.json" ]] || die "no agentcore/agentcore.json under $PROJECT"
+PROJECT="$(cd "$PROJECT" && pwd)"
+MANIFEST="$PROJECT/agentcore/agentcore.json"
+command -v "$AWS_CLI" >/dev/null 2>&1 ||
+  die "the aws CLI ($AWS_CLI) is not on PATH (install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON (Python 3.10+) is not on PATH (set PYTHON)"
+
+aws_args=()
+if [[ -n "$REGION" ]]; then
+  aws_args+=(--region "$REGION")
+  export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+fi
+
+# 1. Read every parameter before writing anything.
+KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn)
+names=()
+for key in "${KEYS[@]}"; do names+=("$PREFIX$key"); done
+
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
+if ! "$AWS_CLI" "${aws_args[@]}" ssm get-parameters --with-decryption --names "${names[@]}" \
+  --output json >"$WORK_DIR/parameters.json" 2>"$WORK_DIR/aws.err"; then
+  reason="$(grep -v '^[[:space:]]*$' "$WORK_DIR/aws.err" | tail -n 1 || true)"
+  die "aws ssm get-parameters failed: ${reason:-no error message}"
+fi
+
+# One value per line, in KEYS order; exit 3 with the missing names if any is absent.
+if ! "$PYTHON" - "$WORK_DIR/parameters.json" "${names[@]}" >"$WORK_DIR/values" 2>"$WORK_DIR/parse.err" <<'EOF'; then
+import json
+import sys
+
+response = json.load(open(sys.argv[1], encoding="utf-8"))
+found = {p["Name"]: p.get("Value", "") for p in response.get("Parameters", [])}
+missing = [name for name in sys.argv[2:] if not found.get(name, "").strip()]
+if missing:
+    print("missing SSM parameter(s): " + ", ".join(missing), file=sys.stderr)
+    sys.exit(3)
+for name in sys.argv[2:]:
+    value = found[name].strip()
+    if "\n" in value or "\r" in value:
+        print(f"SSM parameter {name} holds more than one line", file=sys.stderr)
+        sys.exit(3)
+    print(value)
+EOF
+  reason="$(grep -v '^[[:space:]]*$' "$WORK_DIR/parse.err" | tail -n 1 || true)"
+  die "${reason:-could not read the aws ssm get-parameters response}"
+fi
+mapfile -t values <"$WORK_DIR/values"
+[[ ${#values[@]} -eq ${#KEYS[@]} ]] || die "expected ${#KEYS[@]} values from SSM, got ${#values[@]}"
+echo "Read ${#KEYS[@]} parameters under $PREFIX${REGION:+ ($REGION)}."
+
+# 2. Write them (manifest.py validates them first and leaves the file alone if any is malformed).
+"$PYTHON" "$MANIFEST_PY" configure --project "$PROJECT" \
+  --discovery-url "${values[0]}" --client-id "${values[1]}" --user-client-id "${values[2]}" \
+  --lambda-arn "${values[3]}" || die "could not write $MANIFEST"
+
+# 3. Invariants the CLI does not check, then the CLI's schema check.
+"$PYTHON" "$MANIFEST_PY" check --project "$PROJECT" || die "scripts/manifest.py check failed (see above)"
+
+if [[ "$VALIDATE" -eq 0 ]]; then
+  echo "agentcore validate: skipped (--skip-validate)"
+  exit 0
+fi
+cli=""
+for candidate in "${AGENTCORE_CLI:-}" "$(command -v agentcore 2>/dev/null || true)"; do
+  if [[ -n "$candidate" && -x "$candidate" ]] && "$candidate" --help 2>/dev/null | grep -q '^ *validate\b'; then
+    cli="$candidate"
+    break
+  fi
+done
+[[ -n "$cli" ]] || die "agentcore validate was not run: no agentcore CLI (npm @aws/agentcore) found;\
+ install it with 'npm install -g @aws/agentcore' or set AGENTCORE_CLI, then run 'agentcore validate' in\
+ $PROJECT ($MANIFEST is written and passed scripts/manifest.py check; --skip-validate skips this step)"
+if ! (cd "$PROJECT" && "$cli" validate) >"$WORK_DIR/validate.out" 2>&1; then
+  cat "$WORK_DIR/validate.out" >&2
+  die "agentcore validate failed for $MANIFEST"
+fi
+echo "agentcore validate: OK"

@@ -1,0 +1,225 @@
+"""A moto server that can deploy scripts/prerequisites.yaml, and helpers to deploy it with the real script.
+
+Shared by tests/test_prerequisites.py (the template and scripts/deploy-prerequisites.sh) and
+tests/test_configure.py (scripts/configure.sh reading what the deployment wrote to SSM).
+
+moto gaps, measured on moto 5.2.5:
+
+1. Its CloudFormation engine has no handler for any ``AWS::Cognito::*`` type (UserPool, UserPoolDomain,
+   UserPoolResourceServer, UserPoolClient). It skips them with a warning, a ``Ref`` to them resolves to
+   None, and the SSM parameters fed from those Refs are rejected (``Value ''``): on a stock moto server
+   the stack cannot complete. moto's cognito-idp *API* is there, however, so the moto server used here
+   registers, for the Cognito types moto lacks only, minimal CloudFormation handlers that pass the
+   template's properties unchanged to moto's own cognito-idp backend (``register_cognito_cfn_handlers``).
+   Pool ids, client ids and client secrets all come from moto's Cognito emulation; nothing is invented.
+   How real CloudFormation maps those properties is covered by cfn-lint (real resource schemas) and the
+   ``test_template_structure_*`` tests of tests/test_prerequisites.py instead.
+2. Stacks created through a change set (``aws cloudformation deploy`` always uses one) get no Outputs,
+   and ``Fn::GetAtt <SSM parameter>.Value`` is not resolved. Outputs are therefore compared with the
+   SSM parameters on the template.
+3. Re-deploying an unchanged template fails in moto's CreateChangeSet ("No updates are to be
+   performed") instead of producing an empty change set, so the idempotent re-run (handled by
+   ``--no-fail-on-empty-changeset`` on AWS) is not tested.
+4. Invoking the Lambda needs Docker in moto; the packaged zip is unpacked and run locally instead.
+
+Run this file as ``python tests/moto_stack.py --serve-moto PORT`` for the bridged server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "scripts" / "prerequisites.yaml"
+DEPLOY_SCRIPT = REPO / "scripts" / "deploy-prerequisites.sh"
+VENV_BIN = Path(sys.executable).parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+COGNITO_TYPES = (
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::Cognito::UserPoolResourceServer",
+    "AWS::Cognito::UserPoolClient",
+)
+SSM_NAMES = (
+    "pool_id",
+    "client_id",
+    "user_client_id",
+    "cognito_discovery_url",
+    "cognito_token_url",
+    "cognito_auth_scope",
+    "warranty_check_lambda_arn",
+)
+
+
+_BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
+
+
+def register_cognito_cfn_handlers() -> list[str]:
+    """Give moto's CloudFormation engine handlers for the Cognito types it lacks (see module docstring)."""
+    from moto.cloudformation import parsing
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.core.common_models import CloudFormationModel
+
+    # Each returns the physical id (what Ref yields in CloudFormation) of what it created in moto's Cognito.
+    def user_pool(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        name = props.pop("UserPoolName", resource_name)  # the API calls it PoolName
+        return backend.create_user_pool(name, props).id
+
+    def user_pool_client(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        pool_id = props.pop("UserPoolId")
+        secret = str(props.pop("GenerateSecret", False)).lower() == "true"
+        return backend.create_user_pool_client(pool_id, secret, props).id
+
+    def resource_server(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        backend.create_resource_server(
+            props["UserPoolId"], props["Identifier"], props["Name"], props.get("Scopes", [])
+        )
+        return props["Identifier"]
+
+    def user_pool_domain(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        backend.create_user_pool_domain(props["UserPoolId"], props["Domain"])
+        return props["Domain"]
+
+    creators = dict(
+        zip(COGNITO_TYPES, (user_pool, user_pool_domain, resource_server, user_pool_client), strict=True)
+    )
+    native = set(parsing.get_model_map())
+    for cfn_type, create in creators.items():
+        if cfn_type in native:  # moto learned it: test moto's own implementation instead
+            continue
+
+        def create_from_cloudformation_json(
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kw: Any,
+        ) -> Any:
+            backend = cognitoidp_backends[account_id][region_name]
+            return cls(cls.creator(dict(cloudformation_json["Properties"]), backend, resource_name))
+
+        def not_supported(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError("the test bridge only creates Cognito resources")
+
+        def init(self: Any, physical_id: str) -> None:
+            self.physical_resource_id = physical_id
+
+        _BRIDGES.append(
+            type(
+                "Bridged" + cfn_type.rsplit("::", 1)[1],
+                (CloudFormationModel,),
+                {
+                    "__init__": init,
+                    "creator": staticmethod(create),
+                    "cloudformation_type": staticmethod(lambda t=cfn_type: t),
+                    "cloudformation_name_type": staticmethod(lambda: ""),
+                    "has_cfn_attr": classmethod(lambda cls, attr: False),
+                    "is_created": lambda self: True,
+                    "create_from_cloudformation_json": classmethod(create_from_cloudformation_json),
+                    "update_from_cloudformation_json": classmethod(not_supported),
+                    "delete_from_cloudformation_json": classmethod(not_supported),
+                },
+            )
+        )
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    return [t for t in COGNITO_TYPES if t not in native]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) != 3:
+        sys.exit("usage: python tests/moto_stack.py --serve-moto PORT")
+    bridged = register_cognito_cfn_handlers()
+    print(f"bridged CloudFormation types: {bridged}", flush=True)
+    from moto.server import main
+
+    main(["-H", "127.0.0.1", "-p", sys.argv[2]])
+    sys.exit(0)
+
+
+import boto3  # noqa: E402 - the server mode above must not need test-only imports
+from conftest import free_port, start_process, stop_process, wait_http  # noqa: E402
+
+
+@contextlib.contextmanager
+def bridged_moto_server(log: Path) -> Iterator[str]:
+    """A moto server on 127.0.0.1 with the Cognito CloudFormation bridge; yields its URL, then stops it."""
+    port = free_port()
+    proc = start_process([sys.executable, str(Path(__file__)), "--serve-moto", str(port)], cwd=REPO, log=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/moto-api/", proc)
+        yield url
+    finally:
+        stop_process(proc)
+
+
+def aws_cli_env(moto_url: str, tmp_path: Path, path: str | None = None) -> dict[str, str]:
+    """Environment for the aws CLI (the venv's first on PATH) against moto, without the user's profiles."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        PATH=path if path is not None else f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        AWS_ENDPOINT_URL=moto_url,
+        AWS_REGION=REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        # Keep the developer's own profiles and config out of the run.
+        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
+    )
+    return env
+
+
+def run_deploy_script(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/deploy-prerequisites.sh with `args`."""
+    return subprocess.run(
+        ["bash", str(DEPLOY_SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def boto_client(service: str, moto_url: str) -> Any:
+    """A boto3 client for `service` on moto."""
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def deploy_prerequisites(moto_url: str, tmp: Path) -> dict[str, Any]:
+    """Run the real deploy script once (unique stack, domain and SSM prefix); `run` holds its result."""
+    suffix = uuid.uuid4().hex[:8]
+    info: dict[str, Any] = {
+        "stack": f"cs-prereq-{suffix}",
+        "domain": f"cs-test-{suffix}",
+        "prefix": f"/test/{suffix}/agentcore/",
+    }
+    info["run"] = run_deploy_script(
+        aws_cli_env(moto_url, tmp),
+        tmp,  # any working directory: the script locates the template itself
+        "--stack-name",
+        info["stack"],
+        "--domain-prefix",
+        info["domain"],
+        "--parameter-prefix",
+        info["prefix"],
+    )
+    return info
+
+
+def ssm_values(prefix: str, moto_url: str) -> dict[str, str]:
+    """Every String parameter under `prefix`, keyed by its name without the prefix."""
+    found = boto_client("ssm", moto_url).get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]
+    assert {p["Type"] for p in found} <= {"String"}
+    return {p["Name"].removeprefix(prefix): p["Value"] for p in found}

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,20 +66,28 @@ def start_process(
     )
 
 
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server (AWS emulator) on 127.0.0.1; yields its endpoint URL."""
-    exe = shutil.which("moto_server", path=str(VENV_BIN)) or shutil.which("moto_server")
-    assert exe, "moto_server is not installed (uv sync installs moto[server])"
+@contextlib.contextmanager
+def serving_moto(command: Callable[[int], list[str]], log: Path) -> Iterator[str]:
+    """Run a moto server command (given the port) on 127.0.0.1; yields its URL, then stops it."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    proc = start_process([exe, "-H", "127.0.0.1", "-p", str(port)], log=log)
+    proc = start_process(command(port), cwd=REPO, log=log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/moto-api/", proc)
         yield url
     finally:
         stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server (AWS emulator) on 127.0.0.1; yields its endpoint URL."""
+    exe = shutil.which("moto_server", path=str(VENV_BIN)) or shutil.which("moto_server")
+    assert exe, "moto_server is not installed (uv sync installs moto[server])"
+    with serving_moto(
+        lambda port: [exe, "-H", "127.0.0.1", "-p", str(port)], tmp_path_factory.mktemp("moto") / "moto.log"
+    ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,20 +146,12 @@ if __name__ == "__main__":
 
 
 import boto3  # noqa: E402 - the server mode above must not need test-only imports
-from conftest import free_port, start_process, stop_process, wait_http  # noqa: E402
+from conftest import serving_moto  # noqa: E402
 
 
-@contextlib.contextmanager
-def bridged_moto_server(log: Path) -> Iterator[str]:
+def bridged_moto_server(log: Path) -> contextlib.AbstractContextManager[str]:
     """A moto server on 127.0.0.1 with the Cognito CloudFormation bridge; yields its URL, then stops it."""
-    port = free_port()
-    proc = start_process([sys.executable, str(Path(__file__)), "--serve-moto", str(port)], cwd=REPO, log=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/moto-api/", proc)
-        yield url
-    finally:
-        stop_process(proc)
+    return serving_moto(lambda port: [sys.executable, str(Path(__file__)), "--serve-moto", str(port)], log)
 
 
 def aws_cli_env(moto_url: str, tmp_path: Path, path: str | None = None) -> dict[str, str]:

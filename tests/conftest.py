@@ -258,6 +258,38 @@ def shared_agent(
     server.stop()
 
 
+# -- the agent app in this process (lets a test see whether the entrypoint ran) ----------------
+class InProcessAgent:
+    """main.app served by uvicorn in this process, configured by environment variables."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+        import main
+        from scripts.localdev.serving import BackgroundServer
+
+        monkeypatch.delenv("AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL", raising=False)
+        monkeypatch.delenv("MEMORY_CUSTOMERSUPPORTMEMORY_ID", raising=False)
+        for key, value in {"MODEL_PROVIDER": "offline", **env}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setattr(main, "_service", None)
+        self.entered: list[dict[str, Any]] = []
+        original = main.app.handlers["main"]
+
+        async def spy(payload: dict[str, Any], context: Any):  # noqa: ANN202 - mirrors the entrypoint
+            self.entered.append(payload)
+            async for chunk in original(payload, context):
+                yield chunk
+
+        monkeypatch.setitem(main.app.handlers, "main", spy)
+        self.server = BackgroundServer(main.app).start()
+        self.url = self.server.url
+
+    def post(
+        self, authorization: str | None, prompt: str = "What is the return policy for audio?"
+    ) -> httpx.Response:
+        headers = {"Authorization": authorization} if authorization is not None else {}
+        return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
+
+
 # -- no token or secret may appear in any captured log -----------------------------------------
 SENSITIVE: set[str] = set()
 LEAKS: list[str] = []
@@ -276,7 +308,8 @@ def find_leaks(text: str, sensitive: set[str] | None = None) -> list[str]:
     found = []
     for value in sensitive if sensitive is not None else SENSITIVE:
         if any(part in text for part in sensitive_parts(value)):
-            found.append(f"{len(value)}-char value starting {value[:4]!r}")
+            kind = "token" if value.count(".") == 2 else "secret"
+            found.append(f"a {len(value)}-character {kind}")  # no part of the value itself
     return found
 
 

@@ -23,37 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scripts.localdev.issuer import IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env
-
-
-class InProcessAgent:
-    """main.app served by uvicorn in this process, configured by environment variables."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-        import main
-
-        monkeypatch.delenv("AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL", raising=False)
-        monkeypatch.delenv("MEMORY_CUSTOMERSUPPORTMEMORY_ID", raising=False)
-        for key, value in {"MODEL_PROVIDER": "offline", **env}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(main, "_service", None)
-        self.entered: list[dict[str, Any]] = []
-        original = main.app.handlers["main"]
-
-        async def spy(payload: dict[str, Any], context: Any):  # noqa: ANN202 - mirrors the entrypoint
-            self.entered.append(payload)
-            async for chunk in original(payload, context):
-                yield chunk
-
-        monkeypatch.setitem(main.app.handlers, "main", spy)
-        self.server = BackgroundServer(main.app).start()
-        self.url = self.server.url
-
-    def post(
-        self, authorization: str | None, prompt: str = "What is the return policy for audio?"
-    ) -> httpx.Response:
-        headers = {"Authorization": authorization} if authorization is not None else {}
-        return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
+from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT, InProcessAgent, auth_env
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthS
         value = _csv(env.get(f"AUTH_{name.upper()}"))
         if value is not None:
             overrides[name] = value
-    return AuthSettings(**{**base.__dict__, **overrides})
+    return replace(base, **overrides)
 
 
 def _default_memory_dir() -> Path:

@@ -7,18 +7,23 @@ AGENTCORE_CLI_VERSION="${AGENTCORE_CLI_VERSION:-0.30.0}"
 say() { printf '%s\n' "$*" >&2; }
 die() { say "$(basename "$0"): $*"; exit 1; }
 
-# uv: use the one on PATH, else install it with pip (user site) — the README's only prerequisite
-# besides Python 3.10+, Node 20+ and npm.
+# uv: the one on PATH, else a private copy in .local/uv (a venv, so it works on PEP 668 system
+# Pythons such as Debian 12 / Ubuntu 23.04+ and never touches the system's or the user's site).
+UV_VERSION="${UV_VERSION:-0.13.9}"
 ensure_uv() {
   if command -v uv >/dev/null 2>&1; then return; fi
-  command -v python3 >/dev/null 2>&1 || die "python3 (3.10+) is required"
-  say "installing uv with pip"
-  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv \
-    || die "could not install uv with pip"
-  PATH="$(python3 -m site --user-base)/bin:$PATH"
+  local venv="$REPO_ROOT/.local/uv"
+  if [ ! -x "$venv/bin/uv" ]; then
+    command -v python3 >/dev/null 2>&1 || die "python3 (3.10+) is required"
+    say "installing uv $UV_VERSION into .local/uv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" \
+      || die "could not install uv into .local/uv"
+  fi
+  PATH="$venv/bin:$PATH"
   export PATH
   hash -r
-  command -v uv >/dev/null 2>&1 || die "uv was installed but is not on PATH"
 }
 
 # Python dependencies of the development project (locked in uv.lock).
@@ -28,7 +33,7 @@ ensure_python_deps() {
 }
 
 # The agentcore CLI: $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI, else a
-# project-local `npm install @aws/agentcore` under .local/agentcore-cli. Prints its path.
+# project-local install under .local/agentcore-cli (scripts/install-agentcore-cli.sh). Prints its path.
 ensure_agentcore_cli() {
   local candidate
   for candidate in "${AGENTCORE_CLI:-}" "$(command -v agentcore 2>/dev/null || true)"; do
@@ -36,13 +41,5 @@ ensure_agentcore_cli() {
       printf '%s\n' "$candidate"; return 0
     fi
   done
-  local prefix="$REPO_ROOT/.local/agentcore-cli"
-  if [ ! -x "$prefix/node_modules/.bin/agentcore" ]; then
-    command -v npm >/dev/null 2>&1 || die "npm (Node.js 20+) is required for the agentcore CLI"
-    say "installing @aws/agentcore@$AGENTCORE_CLI_VERSION into .local/agentcore-cli"
-    mkdir -p "$prefix"
-    npm install --prefix "$prefix" --no-fund --no-audit --loglevel=error \
-      "@aws/agentcore@$AGENTCORE_CLI_VERSION" >&2 || return 1
-  fi
-  printf '%s\n' "$prefix/node_modules/.bin/agentcore"
+  bash "$REPO_ROOT/scripts/install-agentcore-cli.sh" | tail -n 1
 }

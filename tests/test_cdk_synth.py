@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,21 +15,11 @@ from tests.conftest import REPO
 MANIFEST = json.loads((REPO / "agentcore" / "agentcore.json").read_text())
 
 
-def synth_tool() -> Path:
-    path = Path(os.environ.get("CDK_SYNTH", REPO.parent / "shared" / "tools" / "cdk-synth.sh"))
-    if not path.is_file():
-        message = f"CDK synth tool not found at {path} (set CDK_SYNTH)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("cdk-out")
     result = subprocess.run(
-        ["bash", str(synth_tool()), str(REPO), str(out)], capture_output=True, text=True, timeout=900
+        ["bash", str(REPO / "scripts" / "cdk-synth.sh"), str(out)], capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
     template_path = Path(result.stdout.strip().splitlines()[-1])

@@ -1,4 +1,9 @@
+#!/usr/bin/env python3
 """CustomerSupport agent: AgentCore Runtime entrypoint.
+
+The runtime starts a CodeZip agent by running this file as a script (the synthesized entry point
+is ``opentelemetry-instrument main.py``), so it serves on 0.0.0.0:8080 (``PORT``/``HOST``
+override) and stops cleanly on SIGTERM. ``agentcore dev`` imports ``app`` with uvicorn instead.
 
 Every request is authenticated and validated by ``guard.InvocationGuard`` before this code
 runs; the entrypoint streams the agent's answer as text events.
@@ -6,16 +11,24 @@ runs; the entrypoint streams the agent's answer as text events.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sys
 import threading
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 
 from guard import STATE_IDENTITY, STATE_PROMPT, STATE_SESSION, InvocationGuard
-from service import ERROR_MESSAGE, SupportService
-from settings import load_settings
+from settings import ServerSettings, load_server_settings, load_settings
+
+if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, not at start-up
+    from service import SupportService
 
 _service: SupportService | None = None
+_service_loop: asyncio.AbstractEventLoop | None = None  # the loop its connections live on
 _service_lock = threading.Lock()
 
 
@@ -24,23 +37,72 @@ def get_service() -> SupportService:
     global _service
     with _service_lock:
         if _service is None:
+            from service import SupportService
+
             _service = SupportService(load_settings())
         return _service
 
 
-app = BedrockAgentCoreApp()
+async def close_service(timeout_seconds: float) -> None:
+    """Stop the service's gateway clients on the loop that owns them, within `timeout_seconds`."""
+    service, loop = _service, _service_loop
+    if service is None:
+        return
+    try:
+        if loop is None or not loop.is_running() or loop is asyncio.get_running_loop():
+            await asyncio.wait_for(service.close(), timeout_seconds)
+        else:
+            future = asyncio.run_coroutine_threadsafe(service.close(), loop)
+            await asyncio.wait_for(asyncio.wrap_future(future), timeout_seconds)
+    except Exception:  # noqa: BLE001 - shutdown goes on; the log says what was left open
+        log.warning("gateway clients were not closed within %.1f s", timeout_seconds, exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Nothing to start (the first request builds the service); close it on shutdown."""
+    yield
+    await close_service(ServerSettings.close_timeout_seconds)
+
+
+app = BedrockAgentCoreApp(lifespan=lifespan)
 app.add_middleware(InvocationGuard, service=get_service)
 log = app.logger
 
 
 @app.entrypoint
-async def invoke(payload: dict, context: RequestContext):
+async def invoke(payload: dict, context: RequestContext) -> AsyncIterator[object]:
     """Stream the answer to ``{"prompt": "<text>"}`` for the verified caller."""
+    global _service_loop
     state = context.request.scope.get("state", {}) if context.request is not None else {}
     identity = state.get(STATE_IDENTITY)
     if identity is None:  # the guard did not run: refuse rather than guess an identity
+        from service import ERROR_MESSAGE
+
         log.error("request reached the entrypoint without a verified identity")
         yield {"error": ERROR_MESSAGE}
         return
+    _service_loop = asyncio.get_running_loop()
     async for chunk in get_service().stream(state[STATE_PROMPT], identity, state[STATE_SESSION]):
         yield chunk
+
+
+def main() -> int:
+    """Serve as the AgentCore Runtime expects; returns the exit code."""
+    try:
+        server = load_server_settings()
+        load_settings()  # a misconfiguration stops start-up with its message, not the first turn
+    except ValueError as err:
+        print(f"main.py: configuration error: {err}", file=sys.stderr)
+        return 2
+    app.run(
+        host=server.host,
+        port=server.port,
+        timeout_graceful_shutdown=server.shutdown_grace_seconds,
+        log_level="info",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

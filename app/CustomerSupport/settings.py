@@ -24,6 +24,31 @@ AUTH_MODES = ("enforce", "trust-runtime", "off")
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """How ``python main.py`` serves, as the AgentCore Runtime starts a CodeZip agent.
+
+    The runtime sends traffic to port 8080 on every interface; ``PORT`` and ``HOST`` override
+    (local runs and tests bind 127.0.0.1). On SIGTERM in-flight requests get
+    ``shutdown_grace_seconds`` and closing the gateway clients ``close_timeout_seconds``, so the
+    process exits within 5 s.
+    """
+
+    host: str = "0.0.0.0"  # the runtime's container contract: every interface
+    port: int = 8080
+    shutdown_grace_seconds: float = 2.0
+    close_timeout_seconds: float = 2.0
+
+
+def load_server_settings(env: dict[str, str] | None = None) -> ServerSettings:
+    """Host and port from ``HOST``/``PORT`` (``os.environ`` by default); ValueError if invalid."""
+    env = dict(os.environ if env is None else env)
+    raw_port = env.get("PORT", "").strip() or str(ServerSettings.port)
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        raise ValueError(f"PORT must be a TCP port number (1-65535), got {raw_port!r}")
+    return ServerSettings(host=env.get("HOST", "").strip() or ServerSettings.host, port=int(raw_port))
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """Inbound JWT checks, with the semantics of the AgentCore CUSTOM_JWT authorizer.
 

@@ -1,0 +1,194 @@
+"""The container contract: the bundle `agentcore package` builds, started as the runtime starts it.
+
+The synthesized template's entry point (`opentelemetry-instrument main.py`) is run from the
+unzipped bundle with the template's environment variables (AUTH_*, gateway URL, memory id),
+pointed at the local issuer, gateway and AgentCore Memory stand-in. It must serve /ping and an
+authenticated streamed invocation, and stop within 5 s of SIGTERM. Without ``app.run()`` in
+main.py nothing listens and these tests fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scripts.localdev.memory import LocalMemory
+from scripts.localdev.serving import BackgroundServer
+from settings import GATEWAY_URL_ENV, MEMORY_ID_ENV
+from tests.conftest import REPO, USER_CLIENT, Reply, auth_env, free_port, stop_process, wait_http
+from tests.support.bundle import build_bundle
+
+ENTRY_POINT = ["opentelemetry-instrument", "main.py"]  # asserted against the template in test_cdk_synth
+MEMORY_ID = "customersupport_CustomerSupportMemory-LOCAL0001"
+SHUTDOWN_LIMIT_SECONDS = 5.0
+
+
+def manifest_env_names() -> list[str]:
+    """Names of the runtime's envVars in agentcore/agentcore.json (the template carries them)."""
+    spec = json.loads((REPO / "agentcore" / "agentcore.json").read_text())
+    return [item["name"] for item in spec["runtimes"][0].get("envVars", [])]
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundle zip built like `agentcore package`, unzipped as the runtime unpacks it."""
+    uv = shutil.which("uv")
+    assert uv, "uv must be on PATH (scripts/test.sh puts it there)"
+    work = tmp_path_factory.mktemp("bundle")
+    bundle = build_bundle(work, uv)
+    target = work / "task"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(target)
+    return target
+
+
+def runtime_command(bundle: Path) -> list[str]:
+    """The entry point as the runtime runs it from a zip without file modes: the bundle's
+    console script and the .py file both through the runtime's Python."""
+    python = str(Path(sys.base_prefix) / "bin" / "python3")
+    tool, script = ENTRY_POINT
+    return [python, str(bundle / "bin" / tool), "python3", script]
+
+
+class RuntimeProcess:
+    """The bundle running as on AgentCore Runtime, on a free loopback port."""
+
+    def __init__(self, bundle: Path, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        base_bin = str(Path(sys.base_prefix) / "bin")
+        env = {
+            **env,
+            "PATH": f"{base_bin}:{bundle / 'bin'}:/usr/bin:/bin",
+            "HOME": str(log.parent),
+            "PYTHONPATH": str(bundle),  # the unpacked zip is the runtime's code and package root
+            "PYTHONNOUSERSITE": "1",  # only the bundle's packages, as on the runtime
+            "HOST": "127.0.0.1",  # tests bind loopback only; the default is 0.0.0.0
+            "PORT": str(self.port),
+        }
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                runtime_command(bundle), cwd=bundle, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_http(f"{self.url}/ping", self.proc, timeout=60)
+
+    def terminate(self) -> tuple[int, float]:
+        """SIGTERM, as the runtime stops a session; returns (exit code, seconds to exit)."""
+        started = time.monotonic()
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=SHUTDOWN_LIMIT_SECONDS * 3)
+        except subprocess.TimeoutExpired:
+            stop_process(self.proc)
+            raise
+        return code, time.monotonic() - started
+
+
+@pytest.fixture
+def local_memory() -> Iterator[LocalMemory]:
+    """The AgentCore Memory stand-in over real HTTP; `.url` for boto3's endpoint."""
+    memory = LocalMemory()
+    with BackgroundServer(memory.app()) as server:
+        memory.url = server.url  # type: ignore[attr-defined]
+        yield memory
+
+
+def template_env(issuer: Any, gateway: Any, memory_url: str) -> dict[str, str]:
+    """The template's variables with local values, plus what a deployed runtime gets from AWS."""
+    local = auth_env(issuer)
+    env = {name: local.get(name, "enforce") for name in manifest_env_names()}
+    env.update({GATEWAY_URL_ENV: gateway.url, MEMORY_ID_ENV: MEMORY_ID})
+    env.update(
+        {
+            "MODEL_PROVIDER": "offline",  # Bedrock inference cannot run here
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": memory_url,
+            # Telemetry stays on this machine: no exporter sends anything.
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        }
+    )
+    return env
+
+
+def test_bundle_has_the_manifest_env_names_and_main_at_the_root(bundle_dir: Path) -> None:
+    assert (bundle_dir / "main.py").is_file()
+    assert (bundle_dir / "bin" / ENTRY_POINT[0]).is_file()
+    assert set(manifest_env_names()) >= {"AUTH_MODE", "AUTH_DISCOVERY_URL", "AUTH_ALLOWED_CLIENTS"}
+
+
+def test_entry_point_serves_an_authenticated_streamed_turn_and_stops_on_sigterm(
+    bundle_dir: Path, issuer: Any, gateway: Any, local_memory: Any, tmp_path: Path
+) -> None:
+    env = template_env(issuer, gateway, local_memory.url)
+    runtime = RuntimeProcess(bundle_dir, env, tmp_path / "runtime.log")
+    try:
+        ping = httpx.get(f"{runtime.url}/ping", timeout=5)
+        assert ping.status_code == 200 and ping.json()["status"] == "Healthy"
+
+        user = issuer.user("alice")
+        token = issuer.user_tokens(user, USER_CLIENT)["access"]
+        response = httpx.post(
+            f"{runtime.url}/invocations",
+            json={"prompt": "Check the warranty for PROD-002"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "contract-session-0001",
+                "Accept": "text/event-stream",
+            },
+            timeout=60,
+        )
+        reply = Reply.parse(response)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        assert not reply.errors, runtime.log.read_text()[-3000:]
+        assert "warranty status" in reply.text.lower() and "Smart Watch" in reply.text
+        assert [c.tool for c in gateway.calls][-1:] == ["WarrantyCheck___check_warranty"]
+
+        # Memory went to the AgentCore Memory API, keyed by the token's sub and the header's session.
+        writes = [c for c in local_memory.calls if c["operation"] == "CreateEvent"]
+        assert writes, local_memory.calls
+        assert {(c["actorId"], c["sessionId"]) for c in writes} == {(user.sub, "contract-session-0001")}
+
+        unauthenticated = httpx.post(f"{runtime.url}/invocations", json={"prompt": "hi"}, timeout=10)
+        assert unauthenticated.status_code == 401
+    finally:
+        code, seconds = runtime.terminate()
+    log = runtime.log.read_text()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is a clean exit.
+    assert code in (0, -signal.SIGTERM), log[-3000:]
+    assert "Application shutdown complete." in log
+    assert seconds < SHUTDOWN_LIMIT_SECONDS, f"took {seconds:.1f} s to stop"
+    assert "were not closed" not in log
+    assert token not in log
+
+
+def test_bad_port_stops_start_up_with_a_clear_message(bundle_dir: Path, tmp_path: Path) -> None:
+    env = {
+        "PATH": f"{Path(sys.base_prefix) / 'bin'}:/usr/bin:/bin",
+        "PYTHONPATH": str(bundle_dir),
+        "PORT": "eighty",
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        runtime_command(bundle_dir), cwd=bundle_dir, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "PORT must be a TCP port number" in result.stderr
+    assert "Traceback" not in result.stderr

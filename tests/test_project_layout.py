@@ -63,3 +63,33 @@ def test_importing_the_entrypoint_opens_no_connection_and_builds_no_service() ->
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "clean import"
+
+
+def test_bundle_pins_match_the_lock() -> None:
+    from scripts import bundle_pins
+
+    assert bundle_pins.main(["--check"]) == 0, "run `uv run python -m scripts.bundle_pins` and `uv lock`"
+
+
+def test_agentcore_package_would_install_exactly_the_locked_versions(tmp_path: Path) -> None:
+    """The very install `agentcore package` runs (from the project root, for the runtime's platform)."""
+    from scripts import bundle_pins
+
+    pins = {}
+    for pin in bundle_pins.locked_pins():
+        name, _, rest = pin.partition("==")
+        pins.setdefault(name.lower(), set()).add(rest.split(";")[0].strip())
+    result = subprocess.run(
+        ["uv", "pip", "install", "-r", "app/CustomerSupport/pyproject.toml", "--target", str(tmp_path / "t")]
+        + ["--python-version", "3.13", "--python-platform", "aarch64-manylinux2014", "--only-binary", ":all:"]
+        + ["--dry-run"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = dict(re.findall(r"^ \+ ([A-Za-z0-9_.\-]+)==(\S+)$", result.stderr + result.stdout, re.MULTILINE))
+    assert len(planned) > 50, result.stderr[-2000:]
+    for name, version in planned.items():
+        assert version in pins.get(name.lower(), set()), f"{name}=={version} is not the locked version"

@@ -5,13 +5,22 @@
 #
 #   usage: scripts/demo.sh            (offline model)
 #          MODEL_PROVIDER=bedrock scripts/demo.sh   (real model; needs AWS credentials)
+#          scripts/demo.sh --help
 #
 # Everything it starts is stopped on exit or Ctrl-C; it writes only to ignored paths
-# (.local/, agentcore/.env.local, agentcore/.cli/, app/CustomerSupport/.venv).
+# (.local/, agentcore/.env.local, agentcore/.cli/, app/CustomerSupport/.venv). It refuses to run
+# beside another demo or a `scripts/dev-stack.sh up` stack, which share that state.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+case "${1:-}" in
+  "") ;;
+  -h|--help) usage_from_header "$0" ;;
+  *) say "unknown argument: $1 (see scripts/demo.sh --help)"; exit 2 ;;
+esac
 cd "$REPO_ROOT"
 started=$(date +%s)
+claim_stack "$$" "scripts/demo.sh" || exit 1
+export STACK_PARENT_PID=$$
 
 DEMO="$REPO_ROOT/.local/demo"
 mkdir -p "$DEMO"
@@ -25,6 +34,7 @@ cleanup() {
     kill -9 -- "-$AGENT_PID" 2>/dev/null || true
   fi
   scripts/dev-stack.sh down >/dev/null 2>&1 || true
+  release_stack "$$"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -60,7 +70,11 @@ say "got an access token (${#TOKEN} characters; never printed)"
 
 ask() {
   printf '\n\033[36m> %s\033[0m\n' "$1"
-  "$CLI" dev --port "$PORT" -H "Authorization: Bearer $TOKEN" --stream "$1" | tee -a "$DEMO/answers.txt"
+  "$CLI" dev --port "$PORT" -H "Authorization: Bearer $TOKEN" --stream "$1" 2>&1 | tee "$DEMO/turn.txt" || true
+  cat "$DEMO/turn.txt" >>"$DEMO/answers.txt"
+  if [ ! -s "$DEMO/turn.txt" ] || grep -qE 'something went wrong|^Error' "$DEMO/turn.txt"; then
+    say "  (that turn failed; the agent's log says why: $DEMO/agent.log)"
+  fi
 }
 
 step "Conversation (one session)"
@@ -99,5 +113,5 @@ check "remembers the name Alex"                     '[[ "$answers" == *"your nam
 check "no token: 401"                               '[ "$no_token" = 401 ]'
 check "expired token: 403"                          '[ "$expired" = 403 ]'
 say "wall time: $(( $(date +%s) - started )) s"
-[ "$failures" -eq 0 ] || die "$failures check(s) failed"
+[ "$failures" -eq 0 ] || die "$failures check(s) failed; the agent's log: $DEMO/agent.log"
 echo "Demo complete: every check passed."

@@ -3,10 +3,11 @@
 # a Cognito-compatible issuer and the JWT-secured gateway, plus agentcore/.env.local pointing
 # the agent at them (offline model unless MODEL_PROVIDER is set).
 #
-#   usage: scripts/dev-stack.sh up|down|status
+#   usage: scripts/dev-stack.sh up|down|status|--help
 #
 # State lives in .local/dev-stack/ (ignored by git): generated client secret and demo password
 # (mode 600), logs, pids, and token.env — the variables scripts/fetch-token.sh needs.
+# One stack at a time: `up` refuses while scripts/demo.sh (or another `up`) holds it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -66,8 +67,12 @@ up() {
   ensure_python_deps
   mkdir -p "$STATE"
   if running issuer || running gateway; then
+    if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && grep -q demo "$STACK_OWNER"; then
+      die "scripts/demo.sh is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
+    fi
     say "the dev stack is already up (scripts/dev-stack.sh status)"; return 0
   fi
+  claim_stack "$$" "scripts/dev-stack.sh up" || exit 1
   if [ -f "$ENV_LOCAL" ] && ! grep -q "^$MARKER" "$ENV_LOCAL"; then
     die "agentcore/.env.local exists and was not written by this script; move it away first"
   fi
@@ -84,6 +89,8 @@ up() {
     start gateway uv run --frozen python -m scripts.localdev.gateway
   local gateway_url
   gateway_url=$(json_get "$STATE/gateway.ready" gateway_url)
+  # The stack outlives this script: its issuer's pid holds the claim (unless a demo owns it).
+  [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/dev-stack.sh up" >"$STACK_OWNER"
 
   cat >"$ENV_LOCAL" <<ENV
 $MARKER; removed by 'scripts/dev-stack.sh down'
@@ -135,10 +142,14 @@ stop_service() {
 }
 
 down() {
+  if stack_owner_alive && grep -q demo "$STACK_OWNER" && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
+    die "scripts/demo.sh is running (pid $(cut -d' ' -f1 "$STACK_OWNER")) and stops its stack when it ends"
+  fi
   stop_service gateway
   stop_service issuer
   if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
   rm -f "$STATE/token.env"
+  [ -n "${STACK_PARENT_PID:-}" ] || rm -f "$STACK_OWNER"
   say "dev stack stopped"
 }
 
@@ -153,5 +164,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) say "usage: scripts/dev-stack.sh up|down|status"; exit 2 ;;
+  -h|--help) usage_from_header "$0" ;;
+  *) say "usage: scripts/dev-stack.sh up|down|status|--help"; exit 2 ;;
 esac

@@ -43,3 +43,40 @@ ensure_agentcore_cli() {
   done
   bash "$REPO_ROOT/scripts/install-agentcore-cli.sh" | tail -n 1
 }
+
+# One local stack at a time: scripts/demo.sh and scripts/dev-stack.sh share .local/dev-stack and
+# agentcore/.env.local. The owner file says who holds them ("PID WHO"); a dead PID frees them.
+# The check-and-claim runs under flock, so two scripts starting together cannot both win.
+STACK_OWNER="$REPO_ROOT/.local/stack.owner"
+
+stack_owner_alive() {
+  [ -f "$STACK_OWNER" ] && kill -0 "$(cut -d' ' -f1 "$STACK_OWNER")" 2>/dev/null
+}
+
+# claim_stack PID WHO: succeed if the stack is free, stale or already PID's; else explain and fail.
+claim_stack() {
+  local pid=$1 who=$2
+  mkdir -p "$REPO_ROOT/.local"
+  (
+    flock -w 10 9 || { say "could not lock $REPO_ROOT/.local/stack.lock within 10 s"; exit 1; }
+    if stack_owner_alive && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "$pid" ] \
+        && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
+      say "another local stack is running: $(cut -d' ' -f2- "$STACK_OWNER") (pid $(cut -d' ' -f1 "$STACK_OWNER"))."
+      say "Stop it first (Ctrl-C the demo, or scripts/dev-stack.sh down), then try again."
+      exit 1
+    fi
+    [ "$(cut -d' ' -f1 "$STACK_OWNER" 2>/dev/null)" = "${STACK_PARENT_PID:-}" ] && stack_owner_alive \
+      || printf '%s %s\n' "$pid" "$who" >"$STACK_OWNER"
+  ) 9>"$REPO_ROOT/.local/stack.lock"
+}
+
+release_stack() {
+  local pid=$1
+  if [ -f "$STACK_OWNER" ] && [ "$(cut -d' ' -f1 "$STACK_OWNER")" = "$pid" ]; then rm -f "$STACK_OWNER"; fi
+}
+
+# usage_from_header FILE: print a script's header comment (its usage) and exit 0.
+usage_from_header() {
+  sed -n '2,/^[^#]/p' "$1" | sed '$d' | sed 's/^# \{0,1\}//'
+  exit 0
+}

@@ -2,8 +2,10 @@
 # Runs every test (offline). Installs what it needs: uv, the locked Python dependencies and,
 # unless AGENTCORE_CLI points at one, the agentcore CLI (npm @aws/agentcore).
 #   usage: scripts/test.sh [pytest args...]
+#          scripts/test.sh --help
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+case "${1:-}" in -h|--help) usage_from_header "$0" ;; esac
 cd "$REPO_ROOT"
 
 ensure_python_deps

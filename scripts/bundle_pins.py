@@ -31,7 +31,16 @@ EXPORT_TIMEOUT_SECONDS = 120
 def locked_pins() -> list[str]:
     """``name==version[ ; marker]`` for every package the agent's dependencies resolve to."""
     result = subprocess.run(
-        ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-header", "--no-annotate"],
+        [
+            "uv",
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -66,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = render([] if args.clear else locked_pins())
     if args.check:
         if block != wanted:
-            print("bundle pins differ from uv.lock: run `uv run python -m scripts.bundle_pins`", file=sys.stderr)
+            print(
+                "bundle pins differ from uv.lock: run `uv run python -m scripts.bundle_pins`", file=sys.stderr
+            )
             return 1
         print("bundle pins match uv.lock")
         return 0

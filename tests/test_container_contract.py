@@ -81,7 +81,11 @@ class RuntimeProcess:
         }
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                runtime_command(bundle), cwd=bundle, env=env, stdout=out, stderr=subprocess.STDOUT,
+                runtime_command(bundle),
+                cwd=bundle,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         wait_http(f"{self.url}/ping", self.proc, timeout=60)
@@ -156,7 +160,9 @@ def test_entry_point_serves_an_authenticated_streamed_turn_and_stops_on_sigterm(
             timeout=60,
         )
         reply = Reply.parse(response)
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "text/event-stream"
+        )
         assert not reply.errors, runtime.log.read_text()[-3000:]
         assert "warranty status" in reply.text.lower() and "Smart Watch" in reply.text
         assert [c.tool for c in gateway.calls][-1:] == ["WarrantyCheck___check_warranty"]

@@ -89,7 +89,9 @@ def test_agentcore_package_would_install_exactly_the_locked_versions(tmp_path: P
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    planned = dict(re.findall(r"^ \+ ([A-Za-z0-9_.\-]+)==(\S+)$", result.stderr + result.stdout, re.MULTILINE))
+    planned = dict(
+        re.findall(r"^ \+ ([A-Za-z0-9_.\-]+)==(\S+)$", result.stderr + result.stdout, re.MULTILINE)
+    )
     assert len(planned) > 50, result.stderr[-2000:]
     for name, version in planned.items():
         assert version in pins.get(name.lower(), set()), f"{name}=={version} is not the locked version"

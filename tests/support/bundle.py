@@ -44,7 +44,9 @@ def build_bundle(dest: Path, uv: str) -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(f"uv pip install failed:\n{result.stderr[-3000:]}")
-    shutil.copytree(AGENT_CODE, staging, dirs_exist_ok=True, ignore=lambda _d, names: [n for n in names if _excluded(n)])
+    shutil.copytree(
+        AGENT_CODE, staging, dirs_exist_ok=True, ignore=lambda _d, names: [n for n in names if _excluded(n)]
+    )
     bundle = dest / "CustomerSupport.zip"
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(staging.rglob("*")):

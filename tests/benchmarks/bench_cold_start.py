@@ -1,0 +1,131 @@
+"""Cold start: process start → first answered turn, this agent vs a bare BedrockAgentCoreApp.
+
+    scripts/run python -m tests.benchmarks.bench_cold_start [--runs N]
+
+AgentCore starts a fresh microVM (a fresh process) for every new runtime session, so every new
+conversation pays this. Both servers are started as the runtime starts them (``python main.py``),
+alternately, N times each; the clock runs from spawning the process until /ping answers and until
+the first streamed turn is complete. The agent runs with the local stack's settings (JWT checked
+against the local issuer, gateway configured, offline model) and answers a local-tool question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from scripts.localdev.gateway import build_gateway
+from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.paths import AGENT_CODE
+from scripts.localdev.serving import BackgroundServer, bind_loopback
+
+CLIENT, SCOPE = "bench-client", "customersupport/invoke"
+BARE_APP = Path(__file__).with_name("bare_app.py")
+START_TIMEOUT_SECONDS = 60.0
+
+
+def free_port() -> int:
+    """A loopback port that is free now."""
+    with bind_loopback() as sock:
+        return int(sock.getsockname()[1])
+
+
+def cold_start(script: Path, env: dict[str, str], token: str | None) -> tuple[float, float]:
+    """Seconds from spawn to /ping answering and to the first complete turn."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, script.name],
+        cwd=script.parent,
+        env={**env, "PORT": str(port), "HOST": "127.0.0.1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(timeout=START_TIMEOUT_SECONDS) as http:
+            while True:
+                if time.perf_counter() - started > START_TIMEOUT_SECONDS or proc.poll() is not None:
+                    raise RuntimeError(f"{script} did not start")
+                try:
+                    http.get(f"{url}/ping", timeout=1.0)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.005)
+            listening = time.perf_counter() - started
+            reply = http.post(
+                f"{url}/invocations",
+                json={"prompt": "What's the return policy for accessories?"},
+                headers=headers,
+            )
+            answered = time.perf_counter() - started
+            assert reply.status_code == 200 and "error" not in reply.text, reply.text[:300]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return listening, answered
+
+
+def main() -> None:
+    """Run the paired measurement and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="cold starts of each server (default 7)")
+    args = parser.parse_args()
+
+    issuer = LocalIssuer(
+        IssuerConfig(clients=[Client(CLIENT, "bench-secret", [SCOPE])], users=[User("u", "p", "sub-u")])
+    )
+    with BackgroundServer(issuer.app()) as issuer_server:
+        issuer.base_url = issuer_server.url
+        auth = {
+            "AUTH_MODE": "enforce",
+            "AUTH_DISCOVERY_URL": issuer.discovery_url,
+            "AUTH_ALLOWED_CLIENTS": CLIENT,
+        }
+        gateway = build_gateway(auth)
+        with BackgroundServer(gateway.app) as gateway_server:
+            base = {
+                k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AGENTCORE_", "MEMORY_"))
+            }
+            agent_env = {
+                **base,
+                **auth,
+                "MODEL_PROVIDER": "offline",
+                "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": f"{gateway_server.url}/mcp",
+                "LOCAL_MEMORY_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench-cold-start-sessions"),
+            }
+            token = issuer.client_credentials_token(CLIENT, [SCOPE])
+            cold_start(BARE_APP, base, None)  # warm the OS file cache once for both
+            cold_start(AGENT_CODE / "main.py", agent_env, token)
+            bare, agent = [], []
+            for _ in range(args.runs):
+                bare.append(cold_start(BARE_APP, base, None))
+                agent.append(cold_start(AGENT_CODE / "main.py", agent_env, token))
+
+    def med(samples: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(s[i] for s in samples)
+
+    print(
+        f"cold start, median of {args.runs} paired runs (spawn → /ping answers, spawn → first turn answered)"
+    )
+    print(f"{'server':<34}{'listening':>12}{'first turn':>13}{'ratio':>8}")
+    for name, samples in (("bare BedrockAgentCoreApp (baseline)", bare), ("CustomerSupport main.py", agent)):
+        ratio = med(samples, 1) / med(bare, 1)
+        print(f"{name:<34}{med(samples, 0) * 1000:>10.0f}ms{med(samples, 1) * 1000:>11.0f}ms{ratio:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,8 @@ _PRODUCT = re.compile(
     re.IGNORECASE,
 )
 _ABOUT = re.compile(r"\babout\s+(?:the\s+|your\s+)?(.+?)[?.!]*$", re.IGNORECASE)
-_CATEGORIES = {"electronic": "electronics", "accessor": "accessories", "audio": "audio", "headphone": "audio"}
+# The customer's own word is passed to the tool, which resolves plurals and product names.
+_CATEGORY_WORD = re.compile(r"\b(\w*(?:electronic|accessor|audio|headphone)\w*)\b", re.IGNORECASE)
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -137,8 +138,8 @@ class OfflineModel(Model):
 
     @staticmethod
     def _category(prompt: str) -> str | None:
-        lowered = prompt.lower()
-        return next((category for stem, category in _CATEGORIES.items() if stem in lowered), None)
+        match = _CATEGORY_WORD.search(prompt)
+        return match.group(1) if match else None
 
     @staticmethod
     def _recall_name(history: list[dict[str, Any]]) -> str:

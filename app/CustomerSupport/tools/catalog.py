@@ -6,6 +6,7 @@ can read, so a model can relay them directly.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from functools import cache
@@ -61,16 +62,41 @@ def format_policy(category: str, policy: dict[str, Any]) -> str:
     )
 
 
-def return_policy(product_category: str) -> str:
-    """The return policy for a category (case-insensitive, singular or plural)."""
-    key = (product_category or "").strip().lower()
+def _category_forms(word: str) -> list[str]:
+    """The word and its likely singular/plural forms (accessory ↔ accessories, cable ↔ cables)."""
+    forms = [word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")]
+    if word.endswith("y"):
+        forms.append(word[:-1] + "ies")
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    return forms
+
+
+def match_category(product_category: str) -> str | None:
+    """The category a customer's words name: case, plural, small typos and product names forgiven."""
     policies = return_policies()
-    match = policies.get(key) or policies.get(key + "s") or policies.get(key.rstrip("s"))
-    if match is None:
+    words = _WORD.findall((product_category or "").lower())
+    phrase = " ".join(words)
+    for candidate in [phrase, *words]:
+        for form in _category_forms(candidate):
+            if form in policies:
+                return form
+    close = difflib.get_close_matches(phrase, policies, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    # A product's name ("headphones") stands for its category when it names just one.
+    categories = {product["category"] for product in find_products(phrase)} if phrase else set()
+    return categories.pop() if len(categories) == 1 else None
+
+
+def return_policy(product_category: str) -> str:
+    """The return policy for a category (case-insensitive, singular or plural, small typos)."""
+    policies = return_policies()
+    category = match_category(product_category)
+    if category is None:
         known = ", ".join(sorted(policies))
         return f"There is no return policy for '{product_category}'. Known categories: {known}."
-    category = next(name for name, policy in policies.items() if policy is match)
-    return format_policy(category, match)
+    return format_policy(category, policies[category])
 
 
 def format_product(product: dict[str, Any]) -> str:

@@ -71,7 +71,7 @@ log = app.logger
 
 
 @app.entrypoint
-async def invoke(payload: dict, context: RequestContext) -> AsyncIterator[object]:
+async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncIterator[object]:
     """Stream the answer to ``{"prompt": "<text>"}`` for the verified caller."""
     global _service_loop
     state = context.request.scope.get("state", {}) if context.request is not None else {}

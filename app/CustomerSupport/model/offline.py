@@ -95,7 +95,7 @@ class OfflineModel(Model):
         system_prompt: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterable[StreamEvent]:
-        decision = self.decide(list(messages), tool_specs or [], system_prompt or "")
+        decision = self.decide([dict(m) for m in messages], tool_specs or [], system_prompt or "")
         events = (
             _tool_use_events(*decision) if isinstance(decision, tuple) else _text_events(PREFIX + decision)
         )
@@ -195,7 +195,7 @@ def _text_events(text: str) -> list[StreamEvent]:
     return [
         {"messageStart": {"role": "assistant"}},
         {"contentBlockStart": {"start": {}}},
-        *({"contentBlockDelta": {"delta": {"text": chunk}}} for chunk in chunks),
+        *[StreamEvent(contentBlockDelta={"delta": {"text": chunk}}) for chunk in chunks],
         {"contentBlockStop": {}},
         {"messageStop": {"stopReason": "end_turn"}},
         _metadata(),

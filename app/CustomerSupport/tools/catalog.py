@@ -51,7 +51,8 @@ def products() -> tuple[dict[str, Any], ...]:
 @cache
 def return_policies() -> dict[str, dict[str, Any]]:
     """Return policies by category (loaded once, on first use)."""
-    return json.loads((DATA_DIR / "return_policies.json").read_text())
+    policies: dict[str, dict[str, Any]] = json.loads((DATA_DIR / "return_policies.json").read_text())
+    return policies
 
 
 def format_policy(category: str, policy: dict[str, Any]) -> str:
@@ -83,9 +84,9 @@ def match_category(product_category: str) -> str | None:
                 return form
     close = difflib.get_close_matches(phrase, policies, n=1, cutoff=0.8)
     if close:
-        return close[0]
+        return str(close[0])
     # A product's name ("headphones") stands for its category when it names just one.
-    categories = {product["category"] for product in find_products(phrase)} if phrase else set()
+    categories: set[str] = {str(p["category"]) for p in find_products(phrase)} if phrase else set()
     return categories.pop() if len(categories) == 1 else None
 
 

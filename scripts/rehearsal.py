@@ -107,7 +107,9 @@ def check_token(token_file: Path, issuer: str, manifest: Path) -> str:
     except jwt.PyJWTError as exc:  # the message names the failed check, never the token
         raise SystemExit(f"the token does not verify: {type(exc).__name__}: {exc}") from None
     if claims["client_id"] not in allowed_clients(manifest):
-        raise SystemExit(f"the token's client_id {claims['client_id']} is not in the manifest's allowedClients")
+        raise SystemExit(
+            f"the token's client_id {claims['client_id']} is not in the manifest's allowedClients"
+        )
     return (
         f"access token of {len(token)} characters (not shown); signature verified with the issuer's "
         f"JWKS; client_id is in the configured allowedClients; scope {claims.get('scope', '')!r}"

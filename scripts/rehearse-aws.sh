@@ -122,13 +122,14 @@ export AWS_ENDPOINT_URL="$MOTO_URL"
 echo "AWS emulator (moto with the Cognito CloudFormation bridge): $MOTO_URL (log: $LOGS/moto.log)"
 
 # run_step N NAME TIMEOUT STDOUT COMMAND...: COMMAND with a deadline, stderr (and stdout unless
-# STDOUT names a file) in $LOGS/NAME.log; on failure, say so with the log's last lines and exit 1.
+# STDOUT names a file) in $LOGS/NAME.log (spaces as '-'); on failure, say so with the log's last
+# lines and exit 1.
 # The step runs in its own process group: the INT trap (not the terminal) stops it.
 STEP_LOG=""
 run_step() {
   local n=$1 name=$2 limit=$3 out=$4 status=0
   shift 4
-  STEP_LOG="$LOGS/$name.log"
+  STEP_LOG="$LOGS/${name// /-}.log"
   [ -n "$out" ] || out=$STEP_LOG
   if [ "$out" = "$STEP_LOG" ]; then
     setsid -w timeout -k 5 "$limit" "$@" >"$STEP_LOG" 2>&1 </dev/null 9>&- &
@@ -161,7 +162,7 @@ run_step 2 configure 120 "" bash scripts/configure.sh --project "$WORK/project" 
 echo "[2/4] configure: OK (wrote $WORK/project/agentcore/agentcore.json; the repository's manifest is untouched)"
 
 # 3. -------------------------------------------------------------------------------------------
-run_step 3 agentcore-validate 120 "" bash -c 'cd "$1" && "$AGENTCORE_CLI" validate' validate "$WORK/project"
+run_step 3 "agentcore validate" 120 "" bash -c 'cd "$1" && "$AGENTCORE_CLI" validate' validate "$WORK/project"
 echo "[3/4] agentcore validate: OK ($(timeout 30 "$CLI" --version 2>/dev/null | tail -n 1), on the configured copy)"
 
 # 4. -------------------------------------------------------------------------------------------

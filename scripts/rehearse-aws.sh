@@ -3,7 +3,8 @@
 #   1. scripts/deploy-prerequisites.sh   (Cognito, WarrantyCheck Lambda, SSM parameters)
 #   2. scripts/configure.sh --project    (SSM values into a scratch copy of agentcore/agentcore.json)
 #   3. agentcore validate                (the CLI's check of that copy)
-#   4. scripts/fetch-token.sh            (a client_credentials access token)
+#   4. scripts/fetch-token.sh            (a client_credentials access token; its signature, issuer
+#                                         and client_id are then checked against the configured copy)
 # against a local AWS emulator (moto with the project's CloudFormation bridge for Cognito,
 # tests/moto_stack.py) and the local issuer (scripts/localdev/issuer.py), which stands in for the
 # Cognito /oauth2/token endpoint moto lacks and knows the machine client id and secret moto created.
@@ -16,8 +17,8 @@
 # 127.0.0.1 (free ports) and are stopped on exit or Ctrl-C. The repository's own
 # agentcore/agentcore.json is never written: configure runs on a copy in .local/rehearsal/project/.
 # Logs go to .local/rehearsal/logs/. Secrets stay off command lines and out of the output: the client
-# secret reaches the issuer in a mode-600 file, the token goes to a mode-600 file and only its length
-# is printed; both files are deleted on exit.
+# secret reaches the issuer in a mode-600 file (deleted once the issuer has read it), the token goes
+# to a mode-600 file and only its length is printed; their private directory is deleted on exit.
 #
 # Prints one line per step and "Rehearsal complete", or names the failed step and its log (exit 1).
 # Timeouts: server start 60 s each, deploy 300 s, configure/validate 120 s each, fetch-token 60 s.
@@ -149,21 +150,27 @@ run_step() {
 }
 
 PREFIX=/app/customersupport/agentcore/
+# lap: TOOK = seconds since the previous lap (each step's line says how long it took).
+LAP=$SECONDS
+lap() { TOOK="$((SECONDS - LAP)) s"; LAP=$SECONDS; }
 
 # 1. -------------------------------------------------------------------------------------------
 run_step 1 deploy-prerequisites 300 "" bash scripts/deploy-prerequisites.sh
 count=$(timeout 60 "$AWS_CLI" ssm get-parameters-by-path --path "$PREFIX" --query 'length(Parameters)' --output text)
-echo "[1/4] deploy-prerequisites: OK (stack customersupport-prerequisites on moto, $count SSM parameters under $PREFIX)"
+lap
+echo "[1/4] deploy-prerequisites: OK in $TOOK (stack customersupport-prerequisites on moto, $count SSM parameters under $PREFIX)"
 
 # 2. -------------------------------------------------------------------------------------------
 "$PY" -m scripts.rehearsal copy-project "$WORK/project"
 # configure's own validate is skipped here: step 3 runs it on its own line.
 run_step 2 configure 120 "" bash scripts/configure.sh --project "$WORK/project" --skip-validate
-echo "[2/4] configure: OK (wrote $WORK/project/agentcore/agentcore.json; the repository's manifest is untouched)"
+lap
+echo "[2/4] configure: OK in $TOOK (wrote $WORK/project/agentcore/agentcore.json; the repository's manifest is untouched)"
 
 # 3. -------------------------------------------------------------------------------------------
 run_step 3 "agentcore validate" 120 "" bash -c 'cd "$1" && "$AGENTCORE_CLI" validate' validate "$WORK/project"
-echo "[3/4] agentcore validate: OK ($(timeout 30 "$CLI" --version 2>/dev/null | tail -n 1), on the configured copy)"
+lap
+echo "[3/4] agentcore validate: OK in $TOOK ($(timeout 30 "$CLI" --version 2>/dev/null | tail -n 1), on the configured copy)"
 
 # 4. -------------------------------------------------------------------------------------------
 # The issuer learns the machine client's id and secret from moto (mode-600 file, never argv), and
@@ -187,7 +194,8 @@ run_step 4 fetch-token 60 "$SECRETS/token" env COGNITO_TOKEN_URL="$TOKEN_URL" FE
 run_step 4 check-token 60 "$SECRETS/check.txt" "$PY" -m scripts.rehearsal check-token \
   --token-file "$SECRETS/token" --issuer "$ISSUER" --manifest "$WORK/project/agentcore/agentcore.json"
 rm -f -- "$SECRETS/token"
-echo "[4/4] fetch-token: OK ($(cat "$SECRETS/check.txt"))"
+lap
+echo "[4/4] fetch-token: OK in $TOOK ($(cat "$SECRETS/check.txt"))"
 
 [ "$(sha256sum agentcore/agentcore.json)" = "$manifest_before" ] ||
   die "the repository's agentcore/agentcore.json changed during the rehearsal (it must not)"

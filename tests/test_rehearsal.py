@@ -25,9 +25,7 @@ from pathlib import Path
 
 import pytest
 from cli import find_agentcore_cli
-from moto_stack import boto_client
-
-from tests.conftest import REPO
+from moto_stack import REPO, boto_client
 
 SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
 WORK = REPO / ".local" / "rehearsal"
@@ -166,16 +164,17 @@ def rehearse(
     env: dict[str, str],
     *,
     prefix: list[str] | None = None,
-    args: tuple[str, ...] = (),
     interrupt_on: str | None = None,
+    learn_secret: bool = False,
 ) -> Run:
     """Run the script (under `prefix`, e.g. strace), reading its output line by line.
 
-    After step 1 the machine client's secret is read from the script's moto; `interrupt_on` sends
+    With `learn_secret`, the machine client's secret is read from the script's moto after step 1
+    (steps 2-4 take seconds, moto runs until the end); `interrupt_on` sends
     SIGINT to the script's process group (what Ctrl-C in a terminal does) when a line starts with it.
     """
     proc = subprocess.Popen(
-        [*(prefix or []), "bash", str(SCRIPT), *args],
+        [*(prefix or []), "bash", str(SCRIPT)],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -204,7 +203,7 @@ def rehearse(
             run.ports += [int(p) for p in URL_PORT.findall(line)]
             if line.startswith("AWS emulator") and (found := URL_PORT.search(line)):
                 moto_url = found.group(0)
-            if line.startswith(STEP_LINES[0]):
+            if learn_secret and line.startswith(STEP_LINES[0]):
                 run.client_id, run.secret = machine_client(moto_url)
                 watcher.secrets.append(run.secret)
             if interrupt_on and line.startswith(interrupt_on):
@@ -254,7 +253,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Traced:
     prefix = None
     if strace_works():
         prefix = ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace_file)]
-    run = rehearse(script_env(cli), prefix=prefix)
+    run = rehearse(script_env(cli), prefix=prefix, learn_secret=True)
     trace = trace_file.read_text(errors="replace") if prefix else None
     return Traced(run, before, MANIFEST.read_bytes(), trace)
 

@@ -170,7 +170,7 @@ echo "[2/4] configure: OK in $TOOK (wrote $WORK/project/agentcore/agentcore.json
 # 3. -------------------------------------------------------------------------------------------
 run_step 3 "agentcore validate" 120 "" bash -c 'cd "$1" && "$AGENTCORE_CLI" validate' validate "$WORK/project"
 lap
-echo "[3/4] agentcore validate: OK in $TOOK ($(timeout 30 "$CLI" --version 2>/dev/null | tail -n 1), on the configured copy)"
+echo "[3/4] agentcore validate: OK in $TOOK (agentcore CLI $(timeout 30 "$CLI" --version 2>/dev/null | tail -n 1), on the configured copy)"
 
 # 4. -------------------------------------------------------------------------------------------
 # The issuer learns the machine client's id and secret from moto (mode-600 file, never argv), and

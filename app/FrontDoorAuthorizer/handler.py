@@ -34,6 +34,7 @@ scripts/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -162,10 +163,8 @@ def ensure_user_key(sub: str, config: Config, client: Any) -> str:
         # Created earlier (another execution environment, a previous life of this one): reuse it.
         found = client.get_api_keys(nameQuery=name, includeValues=True, limit=500)["items"]
         key_id = next(k["id"] for k in found if k.get("value") == value)
-    try:
+    with contextlib.suppress(client.exceptions.ConflictException):  # already a member
         client.create_usage_plan_key(usagePlanId=config.usage_plan_id, keyId=key_id, keyType="API_KEY")
-    except client.exceptions.ConflictException:
-        pass  # already a member
     _known_users[sub] = value
     if len(_known_users) > KNOWN_USERS_MAX:
         _known_users.popitem(last=False)

@@ -44,11 +44,13 @@ def apigw(aws_env: dict[str, str]) -> Any:
 @pytest.fixture
 def authorizer(issuer: Any, apigw: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, str]]:
     """A fresh handler module (cold execution environment) configured for a new usage plan."""
-    plan_id = apigw.create_usage_plan(name=f"plan-{uuid.uuid4().hex[:8]}")["id"]
+    name = f"plan-{uuid.uuid4().hex[:8]}"
+    apigw.create_usage_plan(name=f"{name}-other")
+    plan_id = apigw.create_usage_plan(name=name)["id"]
     monkeypatch.setenv("ISSUER", issuer.issuer)
     monkeypatch.setenv("ALLOWED_CLIENT_IDS", f"{USER_CLIENT}, {MACHINE_CLIENT}")
     monkeypatch.setenv("REQUIRED_SCOPE", SCOPE)
-    monkeypatch.setenv("USAGE_PLAN_ID", plan_id)
+    monkeypatch.setenv("USAGE_PLAN_NAME", name)  # as the template configures it
     monkeypatch.setenv("API_KEY_NAME_PREFIX", "test-user-")
     yield _load(), plan_id
 
@@ -179,3 +181,13 @@ def test_unreachable_issuer_fails_closed(
     with pytest.raises(Exception) as failed:
         handler.lambda_handler(event(f"Bearer {token(issuer, 'sub-alice')}"), None)
     assert str(failed.value) != "Unauthorized"  # a 500, not a 401 that would blame the user
+
+
+def test_usage_plan_name_must_be_unambiguous(
+    authorizer: Any, apigw: Any, issuer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USAGE_PLAN_NAME", "plan-twice")
+    apigw.create_usage_plan(name="plan-twice")
+    apigw.create_usage_plan(name="plan-twice")
+    with pytest.raises(RuntimeError, match="exactly one usage plan named 'plan-twice', found 2"):
+        _load().lambda_handler(event(f"Bearer {token(issuer, 'sub-alice')}"), None)

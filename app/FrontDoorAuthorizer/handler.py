@@ -23,12 +23,13 @@ Checks, as the Cognito authorizer makes them: RS256 signature by a key of the po
 beyond 60 s), ``token_use == "access"``, ``client_id`` in ``ALLOWED_CLIENT_IDS``, ``REQUIRED_SCOPE``
 among ``scope``. Then the user's key: named ``API_KEY_NAME_PREFIX + sub``, its value derived from the
 usage plan id and ``sub`` (not a secret: with the AUTHORIZER key source no client can present a key),
-created and added to ``USAGE_PLAN_ID`` the first time a user is seen (idempotent: a concurrent or
+created and added to the usage plan the first time a user is seen (idempotent: a concurrent or
 earlier creation is found and reused). Disable a user's key in API Gateway to lock that user out.
 
 Configuration (environment): ``USER_POOL_ID`` and ``AWS_REGION`` (or ``ISSUER`` directly),
-``ALLOWED_CLIENT_IDS`` (comma-separated), ``REQUIRED_SCOPE``, ``USAGE_PLAN_ID``,
-``API_KEY_NAME_PREFIX``. Dependencies: PyJWT with ``cryptography`` (bundled by
+``ALLOWED_CLIENT_IDS`` (comma-separated), ``REQUIRED_SCOPE``, ``USAGE_PLAN_NAME`` (the template
+passes the name: the plan's id would make a dependency cycle plan → stage → method → authorizer →
+function) or ``USAGE_PLAN_ID``, ``API_KEY_NAME_PREFIX``. Dependencies: PyJWT with ``cryptography`` (bundled by
 scripts/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
 """
 
@@ -73,7 +74,7 @@ class Config:
     issuer: str
     allowed_client_ids: frozenset[str]
     required_scope: str
-    usage_plan_id: str
+    usage_plan: str  # an id, or ``name:<plan name>`` looked up once
     api_key_name_prefix: str
 
     @classmethod
@@ -89,7 +90,7 @@ class Config:
                 c.strip() for c in env["ALLOWED_CLIENT_IDS"].split(",") if c.strip()
             ),
             required_scope=env["REQUIRED_SCOPE"],
-            usage_plan_id=env["USAGE_PLAN_ID"],
+            usage_plan=env.get("USAGE_PLAN_ID") or f"name:{env['USAGE_PLAN_NAME']}",
             api_key_name_prefix=env.get("API_KEY_NAME_PREFIX", "user-"),
         )
 
@@ -148,9 +149,23 @@ def api_key_value(usage_plan_id: str, sub: str) -> str:
     return "cs-" + hashlib.sha256(f"{usage_plan_id}:{sub}".encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def usage_plan_id(plan: str, client: Any) -> str:
+    """The plan's id; by name, exactly one plan must carry it (else fail closed)."""
+    if not plan.startswith("name:"):
+        return plan
+    name = plan.removeprefix("name:")
+    paginator = client.get_paginator("get_usage_plans")
+    ids = [p["id"] for page in paginator.paginate() for p in page["items"] if p["name"] == name]
+    if len(ids) != 1:
+        raise RuntimeError(f"expected exactly one usage plan named {name!r}, found {len(ids)}")
+    return ids[0]
+
+
 def ensure_user_key(sub: str, config: Config, client: Any) -> str:
     """The user's API key value, creating the key and its usage-plan membership on first sight."""
-    value = api_key_value(config.usage_plan_id, sub)
+    plan_id = usage_plan_id(config.usage_plan, client)
+    value = api_key_value(plan_id, sub)
     if _known_users.get(sub) == value:
         _known_users.move_to_end(sub)
         return value
@@ -164,7 +179,7 @@ def ensure_user_key(sub: str, config: Config, client: Any) -> str:
         found = client.get_api_keys(nameQuery=name, includeValues=True, limit=500)["items"]
         key_id = next(k["id"] for k in found if k.get("value") == value)
     with contextlib.suppress(client.exceptions.ConflictException):  # already a member
-        client.create_usage_plan_key(usagePlanId=config.usage_plan_id, keyId=key_id, keyType="API_KEY")
+        client.create_usage_plan_key(usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
     _known_users[sub] = value
     if len(_known_users) > KNOWN_USERS_MAX:
         _known_users.popitem(last=False)

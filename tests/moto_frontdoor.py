@@ -8,11 +8,14 @@ moto gaps for this template, measured on moto 5.2.5:
    types moto lacks only, handlers that pass the template's resolved properties to moto's own
    backends (the same bridge as tests/moto_stack.py does for Cognito). Ids, ARNs and domain names all
    come from moto.
-2. Its handler for ``AWS::ApiGateway::Method`` keeps only the HTTP method, authorization type,
-   ``ApiKeyRequired`` and the integration's type/URI/method: it drops the authorizer id, the request
-   parameters (the header mapping) and the integration timeout, and it fails on a MOCK integration
-   (no ``Uri``). The server therefore replaces it (``METHOD_FIDELITY``) with one that passes every
-   property moto's API models to ``put_method`` / ``put_integration`` / ``put_integration_response``.
+2. Its handlers for two types it has are lossy. ``AWS::ApiGateway::Method`` keeps only the HTTP
+   method, authorization type, ``ApiKeyRequired`` and the integration's type/URI/method: it drops
+   the authorizer id, the request parameters (the header mapping) and the integration timeout, and
+   it fails on a MOCK integration (no ``Uri``). ``AWS::ApiGateway::RestApi`` drops
+   ``ApiKeySourceType``. The server replaces both (``FIDELITY``) with handlers that pass every
+   property moto's API models to moto's own API calls. ``AWS::S3::Bucket`` drops
+   ``PublicAccessBlockConfiguration``; the server applies it after moto's own handler ran
+   (``BUCKET_PUBLIC_ACCESS_BLOCK``).
 3. Not emulated at all, so asserted on the parsed template only: ``ResponseTransferMode`` (moto's
    integration model has no such field), a distribution origin's ``OriginAccessControlId`` (moto's
    origin model does not keep it), CloudFront response-headers and origin-request policies, and
@@ -25,7 +28,13 @@ moto gaps for this template, measured on moto 5.2.5:
    ``DependsOn``; the template therefore lists the key policy (which names the usage plan) after
    the API resources, so the deployment is created after its methods there too.
 
-Run as ``python tests/moto_frontdoor.py --serve-moto PORT``.
+6. moto enforces bucket policies but gives their ``Condition``s no request context: the site
+   bucket's TLS-only ``Deny`` (``aws:SecureTransport`` false) refuses every upload, even over HTTPS. The tests
+   serve moto over HTTPS (a throw-away certificate for 127.0.0.1), where that statement does not
+   apply, and the server leaves exactly that statement out of moto's evaluation
+   (``TLS_ONLY_DENY_ON_HTTPS``); every other statement is evaluated as moto does.
+
+Run as ``python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]`` (with CERT and KEY: HTTPS).
 """
 
 from __future__ import annotations
@@ -44,7 +53,11 @@ BRIDGED_TYPES = (
     "AWS::CloudFront::Distribution",
 )
 METHOD_FIDELITY = "AWS::ApiGateway::Method"
+REST_API_FIDELITY = "AWS::ApiGateway::RestApi"
 OUTPUTS_AFTER_CHANGE_SET = "ChangeSet.apply refreshes the stack's outputs"
+BUCKET_PUBLIC_ACCESS_BLOCK = "AWS::S3::Bucket keeps PublicAccessBlockConfiguration"
+TLS_ONLY_DENY_ON_HTTPS = "the aws:SecureTransport=false Deny does not apply to HTTPS requests"
+TLS_ONLY_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
 
 _BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
 
@@ -203,6 +216,20 @@ def _method(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str
     return f"{api}-{resource}-{verb}", {}
 
 
+def _rest_api(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    api = _apigw(account, region).create_rest_api(
+        p["Name"],
+        p.get("Description", ""),
+        api_key_source=p.get("ApiKeySourceType"),
+        endpoint_configuration=p.get("EndpointConfiguration"),
+    )
+    root = next(r.id for r in api.resources.values() if r.get_path() == "/")
+    return api.id, {"RootResourceId": root}
+
+
+FIDELITY: dict[str, Creator] = {REST_API_FIDELITY: _rest_api, METHOD_FIDELITY: _method}
+
+
 def _bridge(cfn_type: str, create: Creator) -> type:
     from moto.core.common_models import CloudFormationModel
 
@@ -247,12 +274,50 @@ def register_frontdoor_cfn_handlers() -> list[str]:
     bridged = [t for t in BRIDGED_TYPES if t not in native]  # moto learned one: test moto's own
     for cfn_type in bridged:
         _BRIDGES.append(_bridge(cfn_type, CREATORS[cfn_type]))
-    _BRIDGES.append(_bridge(METHOD_FIDELITY, _method))  # defined last: wins in moto's type map
+    replacements = {t: _bridge(t, create) for t, create in FIDELITY.items()}  # defined last: they win
+    _BRIDGES.extend(replacements.values())
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
-    assert parsing.get_model_map()[METHOD_FIDELITY] is _BRIDGES[-1]
+    assert all(parsing.get_model_map()[t] is bridge for t, bridge in replacements.items())
     _refresh_outputs_after_change_sets()
-    return [*bridged, METHOD_FIDELITY, OUTPUTS_AFTER_CHANGE_SET]
+    _keep_public_access_block()
+    return [*bridged, *FIDELITY, OUTPUTS_AFTER_CHANGE_SET, BUCKET_PUBLIC_ACCESS_BLOCK]
+
+
+def _keep_public_access_block() -> None:
+    from moto.s3.models import FakeBucket, s3_backends
+
+    create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_and_block(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
+        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+        block = cloudformation_json.get("Properties", {}).get("PublicAccessBlockConfiguration")
+        if block:
+            s3_backends[account_id]["aws"].put_public_access_block(bucket.name, block)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_and_block)  # type: ignore[method-assign,assignment]
+
+
+def serve_tls_only_buckets() -> str:
+    """Evaluate bucket policies without the TLS-only Deny (only valid when the server speaks HTTPS)."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+        policy["Statement"] = [s for s in statements if s.get("Condition") != TLS_ONLY_CONDITION]
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    return TLS_ONLY_DENY_ON_HTTPS
 
 
 def _refresh_outputs_after_change_sets() -> None:
@@ -269,10 +334,13 @@ def _refresh_outputs_after_change_sets() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) != 3:
-        sys.exit("usage: python tests/moto_frontdoor.py --serve-moto PORT")
+    if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) not in (3, 5):
+        sys.exit("usage: python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]")
     print(f"bridged CloudFormation types: {register_frontdoor_cfn_handlers()}", flush=True)
     from moto.server import main
 
-    main(["-H", "127.0.0.1", "-p", sys.argv[2]])
+    tls = ["-s", "-c", sys.argv[3], "-k", sys.argv[4]] if len(sys.argv) == 5 else []
+    if tls:
+        print(f"patched: {serve_tls_only_buckets()}", flush=True)
+    main(["-H", "127.0.0.1", "-p", sys.argv[2], *tls])
     sys.exit(0)

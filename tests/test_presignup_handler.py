@@ -135,3 +135,17 @@ def test_logs_hold_the_outcome_not_the_address(
         "trigger=PreSignUp_SignUp outcome=accepted",
         "trigger=PreSignUp_SignUp outcome=rejected",
     ]
+
+
+@pytest.mark.parametrize(
+    ("email", "refusal"),
+    [
+        ("ana@example.com", None),
+        ("eve@example.net", f"PreSignUp failed with error {handler.REJECTED}."),
+        ("", f"PreSignUp failed with error {handler.MISSING_EMAIL}."),
+    ],
+)
+def test_local_sign_up_pages_run_the_same_handler(email: str, refusal: str | None) -> None:
+    from scripts.localdev.signup_policy import sign_up_refusal
+
+    assert sign_up_refusal(email, {"ORGANIZATION_DOMAIN": "example.com"}) == refusal

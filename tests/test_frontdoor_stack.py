@@ -13,6 +13,7 @@ import inspect
 import io
 import ipaddress
 import json
+import re
 import subprocess
 import sys
 import time
@@ -540,3 +541,42 @@ def test_moto_gaps_are_still_there() -> None:
     assert "condition" not in inspect.getsource(FakeBucket.get_permission).lower()
     assert "ApiKeySourceType" not in inspect.getsource(RestAPI.create_from_cloudformation_json)
     assert "PublicAccessBlock" not in inspect.getsource(FakeBucket.create_from_cloudformation_json)
+
+
+def test_without_a_web_client_the_user_login_client_is_used(
+    moto_tls: tuple[str, Path], tmp_path: Path
+) -> None:
+    prefix = f"/test/{uuid.uuid4().hex[:8]}/agentcore/"
+    ssm = client("ssm", moto_tls)
+    for name, value in {
+        "pool_id": f"{REGION}_AbCdEf123",
+        "cognito_auth_scope": SCOPE,
+        "user_client_id": "u1",
+    }.items():
+        ssm.put_parameter(Name=f"{prefix}{name}", Value=value, Type="String")
+    project = tmp_path / "project"
+    write_deployed_state(project)
+    # Stops at the bucket check, right after choosing the client: nothing is deployed.
+    run = run_script(
+        cli_env(moto_tls, tmp_path),
+        *("--project", str(project), "--parameter-prefix", prefix, "--bucket", "no-such-bucket-here"),
+    )
+    assert f"client from {prefix}user_client_id" in run.stderr
+    assert run.returncode == 1 and "bucket no-such-bucket-here does not exist" in run.stderr
+
+
+def test_identity_validation_expression_admits_real_tokens_only(
+    template: dict[str, Any], issuer: Any
+) -> None:
+    expression = template["Resources"]["Authorizer"]["Properties"]["IdentityValidationExpression"]
+    token = issuer.client_credentials_token("cs-machine-client", [SCOPE])
+    assert re.fullmatch(expression, f"Bearer {token}")
+    for junk in (
+        token,
+        f"Basic {token}",
+        f"Bearer {token} x",
+        "Bearer a.b",
+        "Bearer a.b.c.d",
+        f"bearer {token}",
+    ):
+        assert not re.fullmatch(expression, junk), junk

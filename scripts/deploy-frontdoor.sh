@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Deploy scripts/frontdoor.yaml (the public front door) after `agentcore deploy`, then upload the web chat.
+#
+# Usage: scripts/deploy-frontdoor.sh [--stack-name NAME] [--region REGION] [--project DIR]
+#                                    [--target NAME] [--runtime NAME] [--parameter-prefix /path/]
+#                                    [--bucket BUCKET] [--site-dir DIR] [--authorizer-bundle DIR]
+#                                    [--parameter NAME=VALUE]...
+#
+#   --stack-name        CloudFormation stack (default: customersupport-frontdoor; at most 40 characters).
+#   --region            AWS region (default: the runtime's, from its ARN).
+#   --project           Project root holding agentcore/ (default: this repository).
+#   --target            Deployment target in agentcore/.cli/deployed-state.json (default: the only one).
+#   --runtime           Runtime name in that target (default: CustomerSupport).
+#   --parameter-prefix  SSM prefix of the prerequisites stack (default: /app/customersupport/agentcore/).
+#                       Reads pool_id, cognito_auth_scope and the app client whose tokens may call the
+#                       API: web_client_id if present, else user_client_id.
+#   --bucket            Existing S3 bucket for the authorizer bundle (default: customersupport-cfn-
+#                       <account>-<region>, created private if missing, as deploy-prerequisites.sh does).
+#   --site-dir          Built web chat to upload to the site bucket (default: app/WebChat/dist when it
+#                       exists; otherwise only config.json is uploaded).
+#   --authorizer-bundle Directory already holding app/FrontDoorAuthorizer/handler.py and its
+#                       dependencies (air-gapped machines, tests). Default: built with uv for Lambda
+#                       (python 3.13, arm64) from app/FrontDoorAuthorizer/requirements.txt.
+#   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
+#                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds, StageName,
+#                       LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100).
+#
+# The runtime ARN comes from agentcore/.cli/deployed-state.json (targets.<target>.resources.runtimes.
+# <runtime>.runtimeArn, written by `agentcore deploy`): nothing is pasted by hand. Writes config.json
+# (API URL, region, pool, client, scope, site URL; no secrets) into the site bucket from the stack
+# outputs. Honours AWS_ENDPOINT_URL and the usual AWS credential variables/profiles; PYTHON is the
+# Python 3.10+ interpreter (default: python3), UV the uv binary (default: uv, then .local/uv/bin/uv).
+set -euo pipefail
+
+PROG="deploy-frontdoor"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TEMPLATE="$SCRIPT_DIR/frontdoor.yaml"
+PYTHON="${PYTHON:-python3}"
+
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+info() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# The header comment above is the help text.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+
+STACK_NAME="customersupport-frontdoor"
+REGION=""
+PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
+TARGET=""
+RUNTIME="CustomerSupport"
+PARAMETER_PREFIX="/app/customersupport/agentcore/"
+BUCKET=""
+SITE_DIR=""
+BUNDLE=""
+OVERRIDES=()
+ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds StageName LogRetentionInDays PriceClass "
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --stack-name | --region | --project | --target | --runtime | --parameter-prefix | --bucket | --site-dir | --authorizer-bundle | --parameter)
+      [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
+      opt="$1"
+      value="$2"
+      shift 2
+      ;;
+    --stack-name=* | --region=* | --project=* | --target=* | --runtime=* | --parameter-prefix=* | --bucket=* | --site-dir=* | --authorizer-bundle=* | --parameter=*)
+      opt="${1%%=*}"
+      value="${1#*=}"
+      [[ -n "$value" ]] || die "$opt needs a value"
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  case "$opt" in
+    --stack-name) STACK_NAME="$value" ;;
+    --region) REGION="$value" ;;
+    --project) PROJECT="$value" ;;
+    --target) TARGET="$value" ;;
+    --runtime) RUNTIME="$value" ;;
+    --parameter-prefix) PARAMETER_PREFIX="$value" ;;
+    --bucket) BUCKET="$value" ;;
+    --site-dir) SITE_DIR="$value" ;;
+    --authorizer-bundle) BUNDLE="$value" ;;
+    --parameter)
+      [[ "$value" == *=* && -n "${value#*=}" ]] || die "--parameter takes NAME=VALUE, got '$value'"
+      [[ "$ALLOWED_PARAMETERS" == *" ${value%%=*} "* ]] ||
+        die "--parameter ${value%%=*} is not adjustable (one of:$ALLOWED_PARAMETERS)"
+      OVERRIDES+=("$value")
+      ;;
+  esac
+done
+
+command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON is not on PATH (set PYTHON to a Python 3.10+ interpreter)"
+[[ "$STACK_NAME" =~ ^[A-Za-z][A-Za-z0-9-]{0,39}$ ]] ||
+  die "--stack-name must start with a letter, use letters, digits and '-', and be at most 40 characters"
+[[ "$PARAMETER_PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
+  die "--parameter-prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
+
+STATE="$PROJECT/agentcore/.cli/deployed-state.json"
+[[ -f "$STATE" ]] || die "$STATE not found: run 'agentcore deploy' first"
+# The one place the runtime ARN comes from; the reader names what is missing instead of guessing.
+RUNTIME_ARN="$("$PYTHON" - "$STATE" "$TARGET" "$RUNTIME" <<'PY'
+import json, sys
+path, target, runtime = sys.argv[1:]
+targets = json.load(open(path, encoding="utf-8")).get("targets") or {}
+if not target:
+    if len(targets) != 1:
+        sys.exit(f"{path} has {len(targets)} deployment targets ({', '.join(targets) or 'none'}); pick one with --target")
+    target = next(iter(targets))
+runtimes = ((targets.get(target) or {}).get("resources") or {}).get("runtimes") or {}
+arn = (runtimes.get(runtime) or {}).get("runtimeArn")
+if not arn:
+    sys.exit(f"no runtimeArn for runtime {runtime!r} in target {target!r} of {path}: run 'agentcore deploy' first")
+print(arn)
+PY
+)" || die "cannot read the runtime ARN (see above)"
+[[ "$RUNTIME_ARN" =~ ^arn:aws[a-z-]*:bedrock-agentcore:([a-z0-9-]+):[0-9]{12}:runtime/[A-Za-z0-9_-]+$ ]] ||
+  die "deployed-state.json holds an unexpected runtime ARN"
+[[ -n "$REGION" ]] || REGION="${BASH_REMATCH[1]}"
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
+[[ -n "${AWS_ENDPOINT_URL:-}" ]] && info "using endpoint $AWS_ENDPOINT_URL"
+info "runtime $RUNTIME_ARN"
+
+ACCOUNT="$(aws sts get-caller-identity --query Account --output text)" ||
+  die "cannot identify the AWS account (credentials missing or expired?)"
+
+# ---------------------------------------------------------------- prerequisites (SSM)
+ssm_value() {
+  aws ssm get-parameter --name "${PARAMETER_PREFIX}$1" --query Parameter.Value --output text 2>/dev/null || true
+}
+POOL_ID="$(ssm_value pool_id)"
+SCOPE="$(ssm_value cognito_auth_scope)"
+CLIENT_ID="$(ssm_value web_client_id)"
+CLIENT_SOURCE="web_client_id"
+if [[ -z "$CLIENT_ID" || "$CLIENT_ID" == "None" ]]; then
+  CLIENT_ID="$(ssm_value user_client_id)"
+  CLIENT_SOURCE="user_client_id"
+fi
+for name in POOL_ID SCOPE CLIENT_ID; do
+  [[ -n "${!name}" && "${!name}" != "None" ]] ||
+    die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, web_client_id or user_client_id): run scripts/deploy-prerequisites.sh first"
+done
+info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
+
+# ---------------------------------------------------------------- authorizer bundle
+if [[ -z "$BUCKET" ]]; then
+  BUCKET="customersupport-cfn-$ACCOUNT-$REGION"
+  if ! aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1; then
+    info "creating packaging bucket s3://$BUCKET"
+    if [[ "$REGION" == "us-east-1" ]]; then
+      aws s3api create-bucket --bucket "$BUCKET" >/dev/null || die "could not create bucket $BUCKET"
+    else
+      aws s3api create-bucket --bucket "$BUCKET" \
+        --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null ||
+        die "could not create bucket $BUCKET"
+    fi
+    aws s3api put-public-access-block --bucket "$BUCKET" --public-access-block-configuration \
+      "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true" ||
+      die "could not block public access on bucket $BUCKET"
+  fi
+else
+  aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 ||
+    die "bucket $BUCKET does not exist or is not accessible (omit --bucket to use a managed one)"
+fi
+
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
+BUILD="$WORK_DIR/authorizer"
+AUTHORIZER_SRC="$PROJECT/app/FrontDoorAuthorizer"
+if [[ -n "$BUNDLE" ]]; then
+  [[ -f "$BUNDLE/handler.py" ]] || die "--authorizer-bundle $BUNDLE has no handler.py"
+  cp -R "$BUNDLE" "$BUILD"
+else
+  UV="${UV:-$(command -v uv || echo "$PROJECT/.local/uv/bin/uv")}"
+  [[ -x "$UV" ]] || die "uv is needed to build the authorizer bundle (pip install uv), or pass --authorizer-bundle"
+  info "building the authorizer bundle for python3.13/arm64"
+  "$UV" pip install --quiet --target "$BUILD" --python-platform aarch64-manylinux2014 --python-version 3.13 \
+    --only-binary :all: -r "$AUTHORIZER_SRC/requirements.txt" >&2 || die "could not build the authorizer bundle"
+  cp "$AUTHORIZER_SRC/handler.py" "$BUILD/"
+fi
+ZIP="$WORK_DIR/authorizer.zip"
+"$PYTHON" - "$BUILD" "$ZIP" <<'PY' || die "could not zip the authorizer bundle"
+import pathlib, sys, zipfile
+root, out = pathlib.Path(sys.argv[1]), sys.argv[2]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        archive.write(path, path.relative_to(root).as_posix())
+PY
+DIGEST="$("$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest()[:16])' "$ZIP")"
+CODE_KEY="$STACK_NAME/authorizer-$DIGEST.zip"
+aws s3 cp --only-show-errors "$ZIP" "s3://$BUCKET/$CODE_KEY" >&2 || die "could not upload the authorizer bundle"
+
+# ---------------------------------------------------------------- the stack
+info "deploying stack $STACK_NAME in $REGION (this creates IAM resources)"
+aws cloudformation deploy --template-file "$TEMPLATE" --stack-name "$STACK_NAME" \
+  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides "RuntimeArn=$RUNTIME_ARN" "UserPoolId=$POOL_ID" "AllowedClientIds=$CLIENT_ID" \
+  "RequiredScope=$SCOPE" "AuthorizerCodeBucket=$BUCKET" "AuthorizerCodeKey=$CODE_KEY" ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
+  die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
+
+output() {
+  aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
+}
+SITE_URL="$(output SiteUrl)"
+SITE_BUCKET="$(output SiteBucketName)"
+INVOCATIONS_URL="$(output InvocationsUrl)"
+API_ID="$(output RestApiId)"
+STAGE="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+  --query "Stacks[0].Parameters[?ParameterKey=='StageName'].ParameterValue | [0]" --output text)"
+for name in SITE_URL SITE_BUCKET INVOCATIONS_URL API_ID; do
+  [[ -n "${!name}" && "${!name}" != "None" ]] || die "stack $STACK_NAME reported no ${name} output"
+done
+
+# A stack update does not redeploy the API by itself: publish the current methods to the stage.
+aws apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE" \
+  --description "scripts/deploy-frontdoor.sh" >/dev/null || die "could not redeploy stage $STAGE"
+
+# ---------------------------------------------------------------- the web chat
+if [[ -z "$SITE_DIR" && -d "$PROJECT/app/WebChat/dist" ]]; then
+  SITE_DIR="$PROJECT/app/WebChat/dist"
+fi
+if [[ -n "$SITE_DIR" ]]; then
+  [[ -f "$SITE_DIR/index.html" ]] || die "--site-dir $SITE_DIR has no index.html"
+  aws s3 sync --only-show-errors --delete --exclude config.json "$SITE_DIR" "s3://$SITE_BUCKET/" >&2 ||
+    die "could not upload the web chat"
+else
+  info "no built web chat (app/WebChat/dist) found: uploading config.json only"
+fi
+CONFIG="$WORK_DIR/config.json"
+"$PYTHON" - "$CONFIG" "$REGION" "$POOL_ID" "$CLIENT_ID" "$SCOPE" "$SITE_URL" "$INVOCATIONS_URL" <<'PY'
+import json, sys
+out, region, pool, client, scope, site, api = sys.argv[1:]
+issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
+config = {
+    "region": region,
+    "userPoolId": pool,
+    "clientId": client,
+    "authority": issuer,
+    "scope": f"openid email {scope}",
+    "redirectUri": f"{site}/",
+    "apiUrl": api,
+}
+json.dump(config, open(out, "w", encoding="utf-8"), indent=2)
+PY
+aws s3 cp --only-show-errors --content-type application/json --cache-control "no-cache" \
+  "$CONFIG" "s3://$SITE_BUCKET/config.json" >&2 || die "could not upload config.json"
+
+echo "Stack $STACK_NAME deployed in $REGION."
+echo "  Web chat:        $SITE_URL"
+echo "  API (same site): $INVOCATIONS_URL"
+echo "  Config:          s3://$SITE_BUCKET/config.json"
+cat <<EOF
+
+Next steps:
+  1. Allow $SITE_URL/ as a callback and sign-out URL of the app client ($CLIENT_SOURCE) and make
+     sure the client may request the scope $SCOPE.
+  2. Open $SITE_URL and sign in (first CloudFront deployment can take a few minutes).
+EOF

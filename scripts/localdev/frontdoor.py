@@ -1,0 +1,319 @@
+"""The local twin of the public front door (scripts/frontdoor.yaml): the API Gateway policy as ASGI.
+
+What it does, in the order a request meets it:
+
+1. CORS (starlette ``CORSMiddleware``) for exactly one origin, the web chat's; a preflight from any
+   other origin is refused (400) and no ``Access-Control-Allow-Origin`` is sent to it.
+2. Authorizer: the bearer token is verified with the agent's own verifier (``auth`` in
+   app/CustomerSupport: RS256 via the issuer's JWKS, ``iss``, expiry, ``client_id`` allow-list and
+   the OAuth scope the method requires), the twin of the Lambda authorizer the template deploys.
+   Missing token → 401, refused → 401/403, identity provider down → 503.
+3. Per-user limits keyed by the verified token's ``sub`` (never by anything the client states):
+   a throttle (``ThrottleRateLimit`` requests/second sustained, ``ThrottleBurstLimit`` at once) and
+   a quota (``QuotaLimitPerDay`` requests per UTC day), the template's parameter names and defaults.
+   Over a limit → 429, a ``Retry-After`` header and ``{"message": ...}`` (API Gateway's body
+   shape); other users are unaffected. Counting uses the ``limits`` library (in-memory storage,
+   entries expire with their window, so state stays bounded).
+4. ``POST /invocations`` is proxied to ``{upstream}/invocations`` forwarding only ``Authorization``
+   and the session-id header, and streamed back chunk by chunk (never buffered). Every wait is
+   bounded: connect ``CONNECT_TIMEOUT``, the gap between two streamed chunks ``READ_TIMEOUT``
+   (a turn may last longer in total, as with ``ResponseTransferMode: STREAM``).
+
+``limits.ThrottleRateLimit`` and ``ThrottleBurstLimit`` describe API Gateway's token bucket; the
+twin approximates it with a moving window of ``burst`` requests per ``burst / rate`` seconds (same
+burst, same long-run rate). README.md lists what else the twin does not reproduce.
+
+Run: ``python -m scripts.localdev.frontdoor --upstream http://127.0.0.1:8080 --origin
+http://127.0.0.1:5173 [--port N] [--parameter ThrottleRateLimit=2 ...]`` (AUTH_* variables, as for
+the agent, choose the issuer and the allowed clients).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import httpx
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from scripts.localdev.paths import agent_code_on_path
+
+agent_code_on_path()
+
+from auth import AuthError, JwtVerifier  # noqa: E402 - needs the agent code on sys.path
+from auth.asgi import identify_scope, send_json  # noqa: E402
+from settings import AuthSettings  # noqa: E402
+
+logger = logging.getLogger("localdev.frontdoor")
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+# The only request headers that reach the agent (the template maps the same two).
+FORWARDED_REQUEST_HEADERS = ("authorization", SESSION_HEADER.lower())
+# Response headers worth passing back; hop-by-hop and server details are dropped.
+FORWARDED_RESPONSE_HEADERS = ("content-type", "cache-control", SESSION_HEADER.lower())
+DEFAULT_SCOPE = "customersupport/invoke"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 300.0  # longest silence between two streamed chunks (a tool call, a slow model)
+WRITE_TIMEOUT = 30.0
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-user limits under the template's parameter names; defaults equal the template's."""
+
+    ThrottleRateLimit: float = 1.0  # noqa: N815 - the CloudFormation parameter name
+    ThrottleBurstLimit: int = 5  # noqa: N815
+    QuotaLimitPerDay: int = 200  # noqa: N815
+
+    @classmethod
+    def from_parameters(cls, values: Mapping[str, str]) -> Limits:
+        """Build from ``Name=value`` strings (as given to ``--parameter`` or the deploy script)."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+        parsed: dict[str, Any] = {}
+        for name, raw in values.items():
+            try:
+                parsed[name] = float(raw) if known[name] == "float" else int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        limits = cls(**parsed)
+        if limits.ThrottleRateLimit <= 0 or limits.ThrottleBurstLimit < 1 or limits.QuotaLimitPerDay < 1:
+            raise ValueError("ThrottleRateLimit must be > 0, ThrottleBurstLimit and QuotaLimitPerDay >= 1")
+        return limits
+
+    def throttle_item(self) -> RateLimitItem:
+        """``burst`` requests per ``burst / rate`` seconds: the token bucket's burst and long-run rate."""
+        window = max(1, round(self.ThrottleBurstLimit / self.ThrottleRateLimit))
+        return RateLimitItemPerSecond(self.ThrottleBurstLimit, window)
+
+    def quota_item(self) -> RateLimitItem:
+        """``QuotaLimitPerDay`` per day (the caller keys it by UTC date, as ``Quota.Period: DAY``)."""
+        return RateLimitItemPerDay(self.QuotaLimitPerDay)
+
+
+class PerUserLimits:
+    """ASGI middleware: verify the caller, then apply the throttle and the quota of their ``sub``."""
+
+    def __init__(self, app: ASGIApp, verifier: JwtVerifier, limits: Limits) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.limits = limits
+        storage = MemoryStorage()
+        self._throttle = MovingWindowRateLimiter(storage)
+        self._quota = FixedWindowRateLimiter(storage)
+        self._throttle_item = limits.throttle_item()
+        self._quota_item = limits.quota_item()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Preflights never reach here (CORSMiddleware answers them); only real requests count.
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        try:
+            identity = await identify_scope(self.verifier, scope)
+        except AuthError as err:
+            # API Gateway answers authorizer refusals with {"message": ...}; so does the twin.
+            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
+            await send_json(send, err.status, {"message": err.message}, extra)
+            return
+        refusal = await self._consume(identity.actor_id)
+        if refusal is not None:
+            message, retry_after = refusal
+            headers = [(b"retry-after", str(retry_after).encode())]
+            await send_json(send, 429, {"message": message, "retryAfterSeconds": retry_after}, headers)
+            return
+        await self.app(scope, receive, send)
+
+    async def _consume(self, sub: str) -> tuple[str, int] | None:
+        """Count one request for `sub`; (message, seconds to wait) when a limit refuses it."""
+        if not await self._throttle.hit(self._throttle_item, "throttle", sub):
+            return "Too Many Requests", await _retry_after(
+                self._throttle, self._throttle_item, "throttle", sub
+            )
+        # limits' fixed window starts at the first hit; keying it by the UTC date makes it a calendar
+        # day like the usage plan's (the old day's entry simply expires).
+        now = int(time.time())
+        if not await self._quota.hit(self._quota_item, "quota", str(now // DAY), sub):
+            return "Limit Exceeded", DAY - now % DAY
+        return None
+
+
+async def _retry_after(limiter: Any, item: RateLimitItem, *key: str) -> int:
+    """Whole seconds until `limiter` admits one more request for `key` (at least 1)."""
+    stats = await limiter.get_window_stats(item, *key)
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+class InvocationsProxy:
+    """``POST /invocations`` → ``{upstream}/invocations``, streamed, two headers forwarded."""
+
+    def __init__(self, upstream: str, read_timeout: float = READ_TIMEOUT) -> None:
+        self.url = upstream.rstrip("/") + "/invocations"
+        timeout = httpx.Timeout(
+            connect=CONNECT_TIMEOUT, read=read_timeout, write=WRITE_TIMEOUT, pool=CONNECT_TIMEOUT
+        )
+        # No connection limit below the server's: one user's slow turn never queues another's.
+        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=None))
+
+    async def handle(self, request: Request) -> Response:
+        """Relay one invocation (a bound method: starlette treats callable objects as ASGI apps)."""
+        body = await _bounded_body(request)
+        if body is None:
+            return JSONResponse({"message": "Request too large"}, status_code=413)
+        headers = {
+            name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
+        }
+        upstream = self.client.build_request("POST", self.url, content=body, headers=headers)
+        try:
+            response = await self.client.send(upstream, stream=True)
+        except httpx.TimeoutException:
+            return JSONResponse({"message": "Endpoint request timed out"}, status_code=504)
+        except httpx.HTTPError as err:
+            logger.warning("upstream unreachable (%s)", type(err).__name__)
+            return JSONResponse({"message": "Bad Gateway"}, status_code=502)
+        passed = {k: v for k, v in response.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
+        return StreamingResponse(
+            _relay(response),
+            status_code=response.status_code,
+            headers=passed,
+            background=BackgroundTask(response.aclose),
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def _relay(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The upstream body as it arrives; a stall or break mid-stream ends the stream instead of hanging."""
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as err:
+        # Headers are sent already: the only honest signal left is a final SSE error event.
+        logger.warning("upstream stream ended early (%s)", type(err).__name__)
+        yield b'data: {"error": "The agent stopped responding; try again."}\n\n'
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The request body, or None once it exceeds MAX_BODY_BYTES (never read further)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@contextlib.asynccontextmanager
+async def _closing(proxy: InvocationsProxy) -> AsyncIterator[None]:
+    """Lifespan: close the upstream connections when the server stops."""
+    yield
+    await proxy.aclose()
+
+
+def build_frontdoor(
+    upstream: str,
+    origin: str,
+    auth: AuthSettings,
+    limits: Limits | None = None,
+    read_timeout: float = READ_TIMEOUT,
+) -> Starlette:
+    """The front door as one ASGI app: CORS ▸ authorizer + per-user limits ▸ streaming proxy."""
+    proxy = InvocationsProxy(upstream, read_timeout)
+    verifier = JwtVerifier(auth)
+    return Starlette(
+        routes=[Route("/invocations", proxy.handle, methods=["POST"])],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=[origin],
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type", SESSION_HEADER],
+                expose_headers=[SESSION_HEADER, "Retry-After"],
+                max_age=600,
+            ),
+            Middleware(PerUserLimits, verifier=verifier, limits=limits or Limits()),
+        ],
+        lifespan=lambda app: _closing(proxy),
+    )
+
+
+def auth_settings_from_env(env: Mapping[str, str]) -> AuthSettings:
+    """The authorizer's settings: AUTH_DISCOVERY_URL, AUTH_ALLOWED_CLIENTS, FRONTDOOR_SCOPE (csv)."""
+    discovery = env.get("AUTH_DISCOVERY_URL")
+    if not discovery:
+        raise ValueError("AUTH_DISCOVERY_URL is required (the issuer's openid-configuration URL)")
+
+    def csv(name: str, default: str = "") -> tuple[str, ...]:
+        return tuple(v.strip() for v in env.get(name, default).split(",") if v.strip())
+
+    return AuthSettings(
+        mode="enforce",
+        discovery_url=discovery,
+        allowed_clients=csv("AUTH_ALLOWED_CLIENTS"),
+        allowed_scopes=csv("FRONTDOOR_SCOPE", DEFAULT_SCOPE),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the front door until interrupted."""
+    from scripts.localdev.serving import serve_forever
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--upstream", required=True, help="the agent's base URL, e.g. http://127.0.0.1:8080")
+    parser.add_argument("--origin", required=True, help="the one origin CORS allows (the web chat's)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template limit, e.g. QuotaLimitPerDay=50",
+    )
+    parser.add_argument("--ready-file", help="write the URL here as JSON once serving")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    pairs = dict(p.split("=", 1) for p in args.parameter if "=" in p)
+    if len(pairs) != len(args.parameter):
+        parser.error("--parameter takes NAME=VALUE")
+    try:
+        limits = Limits.from_parameters(pairs)
+        app = build_frontdoor(args.upstream, args.origin, auth_settings_from_env(os.environ), limits)
+    except ValueError as err:
+        parser.error(str(err))
+
+    def announce(port: int) -> None:
+        url = f"http://127.0.0.1:{port}"
+        print(f"frontdoor_url: {url}", flush=True)
+        if args.ready_file:
+            with open(args.ready_file, "w", encoding="utf-8") as ready:
+                json.dump({"frontdoor_url": url}, ready)
+
+    serve_forever(app, args.port, announce)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+"""A moto server that can deploy scripts/frontdoor.yaml (the public front door).
+
+moto gaps for this template, measured on moto 5.2.5:
+
+1. Its CloudFormation engine has no handler for ``AWS::ApiGateway::Authorizer``, ``::Stage``,
+   ``::UsagePlan``, ``::GatewayResponse``, ``AWS::S3::BucketPolicy``, ``AWS::CloudFront::Distribution``
+   and ``::OriginAccessControl``. Its APIs for all of them exist, so this server registers, for the
+   types moto lacks only, handlers that pass the template's resolved properties to moto's own
+   backends (the same bridge as tests/moto_stack.py does for Cognito). Ids, ARNs and domain names all
+   come from moto.
+2. Its handlers for two types it has are lossy. ``AWS::ApiGateway::Method`` keeps only the HTTP
+   method, authorization type, ``ApiKeyRequired`` and the integration's type/URI/method: it drops
+   the authorizer id, the request parameters (the header mapping) and the integration timeout, and
+   it fails on a MOCK integration (no ``Uri``). ``AWS::ApiGateway::RestApi`` drops
+   ``ApiKeySourceType``. The server replaces both (``FIDELITY``) with handlers that pass every
+   property moto's API models to moto's own API calls. ``AWS::S3::Bucket`` drops
+   ``PublicAccessBlockConfiguration``; the server applies it after moto's own handler ran
+   (``BUCKET_PUBLIC_ACCESS_BLOCK``).
+3. Not emulated at all, so asserted on the parsed template only: ``ResponseTransferMode`` (moto's
+   integration model has no such field), a distribution origin's ``OriginAccessControlId`` (moto's
+   origin model does not keep it), CloudFront response-headers and origin-request policies, and
+   everything at request time (authorizer invocation, throttling, quotas, streaming, CORS answers).
+4. Stacks made through a change set (``aws cloudformation deploy``) get no Outputs on moto: applying
+   the change set updates the resources but not the stack's output map. The server refreshes the
+   output map after each apply (``OUTPUTS_AFTER_CHANGE_SET``), so scripts/deploy-frontdoor.sh can read
+   its outputs as on AWS.
+5. moto creates a resource early when another one ``Ref``s it, ignoring that resource's own
+   ``DependsOn``; the template therefore lists the key policy (which names the usage plan) after
+   the API resources, so the deployment is created after its methods there too.
+
+6. moto enforces bucket policies but gives their ``Condition``s no request context: the site
+   bucket's TLS-only ``Deny`` (``aws:SecureTransport`` false) refuses every upload, even over HTTPS. The tests
+   serve moto over HTTPS (a throw-away certificate for 127.0.0.1), where that statement does not
+   apply, and the server leaves exactly that statement out of moto's evaluation
+   (``TLS_ONLY_DENY_ON_HTTPS``); every other statement is evaluated as moto does.
+
+Run as ``python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]`` (with CERT and KEY: HTTPS).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+BRIDGED_TYPES = (
+    "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::GatewayResponse",
+    "AWS::S3::BucketPolicy",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::Distribution",
+)
+METHOD_FIDELITY = "AWS::ApiGateway::Method"
+REST_API_FIDELITY = "AWS::ApiGateway::RestApi"
+OUTPUTS_AFTER_CHANGE_SET = "ChangeSet.apply refreshes the stack's outputs"
+BUCKET_PUBLIC_ACCESS_BLOCK = "AWS::S3::Bucket keeps PublicAccessBlockConfiguration"
+TLS_ONLY_DENY_ON_HTTPS = "the aws:SecureTransport=false Deny does not apply to HTTPS requests"
+TLS_ONLY_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
+
+_BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
+
+# A creator gets (resolved properties, account, region) and returns (physical id, GetAtt attributes).
+Creator = Callable[[dict[str, Any], str, str], tuple[str, dict[str, str]]]
+
+
+def _apigw(account: str, region: str) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account][region]
+
+
+def _authorizer(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    created = _apigw(account, region).create_authorizer(
+        p["RestApiId"],
+        p["Name"],
+        p["Type"],
+        authorizer_uri=p.get("AuthorizerUri"),
+        identity_source=p.get("IdentitySource"),
+        identiy_validation_expression=p.get("IdentityValidationExpression"),  # sic, moto's spelling
+        authorizer_result_ttl=int(p["AuthorizerResultTtlInSeconds"]),
+    )
+    return created.id, {}
+
+
+def _stage(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    _apigw(account, region).create_stage(
+        p["RestApiId"], p["StageName"], p["DeploymentId"], description=p.get("Description", "")
+    )
+    return p["StageName"], {}
+
+
+def _usage_plan(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    payload = {
+        "name": p["UsagePlanName"],
+        "description": p.get("Description", ""),
+        "apiStages": [{"apiId": s["ApiId"], "stage": s["Stage"]} for s in p["ApiStages"]],
+        "throttle": {
+            "rateLimit": float(p["Throttle"]["RateLimit"]),
+            "burstLimit": int(p["Throttle"]["BurstLimit"]),
+        },
+        "quota": {"limit": int(p["Quota"]["Limit"]), "period": p["Quota"]["Period"]},
+    }
+    return _apigw(account, region).create_usage_plan(payload).id, {}
+
+
+def _gateway_response(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    _apigw(account, region).put_gateway_response(
+        p["RestApiId"],
+        p["ResponseType"],
+        p.get("StatusCode"),
+        p.get("ResponseParameters"),
+        p.get("ResponseTemplates"),
+    )
+    return f"{p['RestApiId']}-{p['ResponseType']}", {}
+
+
+def _bucket_policy(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    import json
+
+    from moto.s3.models import s3_backends
+
+    s3_backends[account]["aws"].put_bucket_policy(p["Bucket"], json.dumps(p["PolicyDocument"]).encode())
+    return p["Bucket"], {}
+
+
+def _origin_access_control(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    from moto.cloudfront.models import cloudfront_backends
+
+    created = cloudfront_backends[account]["aws"].create_origin_access_control(p["OriginAccessControlConfig"])
+    return created.id, {"Id": created.id}
+
+
+def _items(values: list[Any]) -> dict[str, Any]:
+    return {"Quantity": len(values), "Items": values}
+
+
+def _distribution(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    import uuid
+
+    from moto.cloudfront.models import cloudfront_backends
+
+    # CloudFormation's lists become the API's {Quantity, Items} wrappers.
+    config = dict(p["DistributionConfig"], CallerReference=str(uuid.uuid4()))
+    origins = []
+    for origin in config["Origins"]:
+        origin = dict(origin)
+        if "CustomOriginConfig" in origin:
+            custom = dict(origin["CustomOriginConfig"])
+            custom["OriginSslProtocols"] = _items(custom.pop("OriginSSLProtocols", []))
+            origin["CustomOriginConfig"] = custom
+        origins.append(origin)
+    config["Origins"] = _items(origins)
+
+    def behavior(b: dict[str, Any]) -> dict[str, Any]:
+        return dict(b, AllowedMethods=_items(list(b.get("AllowedMethods", ["GET", "HEAD"]))))
+
+    config["DefaultCacheBehavior"] = behavior(config["DefaultCacheBehavior"])
+    config["CacheBehaviors"] = _items([behavior(b) for b in config.get("CacheBehaviors", [])])
+    created, _, _ = cloudfront_backends[account]["aws"].create_distribution(config, [])
+    return created.id, {"DomainName": created.domain_name, "Id": created.id}
+
+
+CREATORS: dict[str, Creator] = dict(
+    zip(
+        BRIDGED_TYPES,
+        (
+            _authorizer,
+            _stage,
+            _usage_plan,
+            _gateway_response,
+            _bucket_policy,
+            _origin_access_control,
+            _distribution,
+        ),
+        strict=True,
+    )
+)
+
+
+def _method(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    backend = _apigw(account, region)
+    api, resource, verb = p["RestApiId"], p["ResourceId"], p["HttpMethod"]
+    backend.put_method(
+        api,
+        resource,
+        verb,
+        p["AuthorizationType"],
+        api_key_required=str(p.get("ApiKeyRequired", False)).lower() == "true",
+        request_parameters=p.get("RequestParameters"),
+        authorizer_id=p.get("AuthorizerId"),
+    )
+    integration = p["Integration"]
+    backend.put_integration(
+        api,
+        resource,
+        verb,
+        integration["Type"],
+        integration.get("Uri", ""),
+        integration.get("IntegrationHttpMethod", verb),
+        request_templates=integration.get("RequestTemplates"),
+        timeout_in_millis=integration.get("TimeoutInMillis"),
+        request_parameters=integration.get("RequestParameters"),
+    )
+    for response in integration.get("IntegrationResponses", []):
+        backend.put_integration_response(
+            api,
+            resource,
+            verb,
+            response["StatusCode"],
+            response.get("SelectionPattern", ""),
+            response.get("ResponseTemplates", {}),
+            response.get("ResponseParameters", {}),
+        )
+    return f"{api}-{resource}-{verb}", {}
+
+
+def _rest_api(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
+    api = _apigw(account, region).create_rest_api(
+        p["Name"],
+        p.get("Description", ""),
+        api_key_source=p.get("ApiKeySourceType"),
+        endpoint_configuration=p.get("EndpointConfiguration"),
+    )
+    root = next(r.id for r in api.resources.values() if r.get_path() == "/")
+    return api.id, {"RootResourceId": root}
+
+
+FIDELITY: dict[str, Creator] = {REST_API_FIDELITY: _rest_api, METHOD_FIDELITY: _method}
+
+
+def _bridge(cfn_type: str, create: Creator) -> type:
+    from moto.core.common_models import CloudFormationModel
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
+        physical_id, attributes = cls.creator(
+            dict(cloudformation_json["Properties"]), account_id, region_name
+        )
+        return cls(physical_id, attributes)
+
+    def not_supported(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("the test bridge only creates front-door resources")
+
+    def init(self: Any, physical_id: str, attributes: dict[str, str]) -> None:
+        self.physical_resource_id = physical_id
+        self.attributes = attributes
+
+    return type(
+        "Bridged" + cfn_type.replace("::", ""),
+        (CloudFormationModel,),
+        {
+            "__init__": init,
+            "creator": staticmethod(create),
+            "cloudformation_type": staticmethod(lambda t=cfn_type: t),
+            "cloudformation_name_type": staticmethod(lambda: ""),
+            "has_cfn_attr": classmethod(lambda cls, attr: True),
+            "get_cfn_attribute": lambda self, attr: self.attributes[attr],
+            "is_created": lambda self: True,
+            "create_from_cloudformation_json": classmethod(create_from_cloudformation_json),
+            "update_from_cloudformation_json": classmethod(not_supported),
+            "delete_from_cloudformation_json": classmethod(not_supported),
+        },
+    )
+
+
+def register_frontdoor_cfn_handlers() -> list[str]:
+    """Bridge the types moto lacks and replace its lossy Method handler (see the module docstring)."""
+    from moto.cloudformation import parsing
+
+    native = set(parsing.get_model_map())
+    bridged = [t for t in BRIDGED_TYPES if t not in native]  # moto learned one: test moto's own
+    for cfn_type in bridged:
+        _BRIDGES.append(_bridge(cfn_type, CREATORS[cfn_type]))
+    replacements = {t: _bridge(t, create) for t, create in FIDELITY.items()}  # defined last: they win
+    _BRIDGES.extend(replacements.values())
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    assert all(parsing.get_model_map()[t] is bridge for t, bridge in replacements.items())
+    _refresh_outputs_after_change_sets()
+    _keep_public_access_block()
+    return [*bridged, *FIDELITY, OUTPUTS_AFTER_CHANGE_SET, BUCKET_PUBLIC_ACCESS_BLOCK]
+
+
+def _keep_public_access_block() -> None:
+    from moto.s3.models import FakeBucket, s3_backends
+
+    create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_and_block(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
+        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+        block = cloudformation_json.get("Properties", {}).get("PublicAccessBlockConfiguration")
+        if block:
+            s3_backends[account_id]["aws"].put_public_access_block(bucket.name, block)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_and_block)  # type: ignore[method-assign,assignment]
+
+
+def serve_tls_only_buckets() -> str:
+    """Evaluate bucket policies without the TLS-only Deny (only valid when the server speaks HTTPS)."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+        policy["Statement"] = [s for s in statements if s.get("Condition") != TLS_ONLY_CONDITION]
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    return TLS_ONLY_DENY_ON_HTTPS
+
+
+def _refresh_outputs_after_change_sets() -> None:
+    from moto.cloudformation.models import ChangeSet
+
+    apply = ChangeSet.apply
+
+    def apply_and_refresh_outputs(self: Any) -> None:
+        apply(self)
+        self.stack.template_dict = self.template_dict
+        self.stack.output_map = self.stack._create_output_map()
+
+    ChangeSet.apply = apply_and_refresh_outputs  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) not in (3, 5):
+        sys.exit("usage: python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]")
+    print(f"bridged CloudFormation types: {register_frontdoor_cfn_handlers()}", flush=True)
+    from moto.server import main
+
+    tls = ["-s", "-c", sys.argv[3], "-k", sys.argv[4]] if len(sys.argv) == 5 else []
+    if tls:
+        print(f"patched: {serve_tls_only_buckets()}", flush=True)
+    main(["-H", "127.0.0.1", "-p", sys.argv[2], *tls])
+    sys.exit(0)

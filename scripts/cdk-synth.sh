@@ -12,10 +12,7 @@
 # is built in a scratch copy of agentcore/ beside links to the rest of the project.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
-  exit 0
-fi
+case "${1:-}" in -h|--help) usage_from_header "$0" ;; esac
 OUT=$(mkdir -p "${1:-$REPO_ROOT/.local/cdk-out}" && cd "${1:-$REPO_ROOT/.local/cdk-out}" && pwd)
 CDK="$REPO_ROOT/agentcore/cdk"
 command -v npm >/dev/null 2>&1 || die "npm (Node.js 20+) is required"

@@ -43,6 +43,10 @@ REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
 VALIDATE=1
 AWS_CLI="${AWS_CLI:-aws}"
+# Without an aws on PATH, the project's own awscli (installed into .venv by scripts/run or test.sh).
+if [[ "$AWS_CLI" == aws ]] && ! command -v aws >/dev/null 2>&1 && [[ -x "$PROJECT/.venv/bin/aws" ]]; then
+  AWS_CLI="$PROJECT/.venv/bin/aws"
+fi
 PYTHON="${PYTHON:-python3}"
 
 while [[ $# -gt 0 ]]; do
@@ -83,7 +87,7 @@ done
 PROJECT="$(cd "$PROJECT" && pwd)"
 MANIFEST="$PROJECT/agentcore/agentcore.json"
 command -v "$AWS_CLI" >/dev/null 2>&1 ||
-  die "the aws CLI ($AWS_CLI) is not on PATH (install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+  die "the aws CLI ($AWS_CLI) is not on PATH (install AWS CLI v2, or run 'scripts/run true' once: the project's awscli in .venv/bin is used when aws is not on PATH)"
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON (Python 3.10+) is not on PATH (set PYTHON)"
 
 aws_args=()

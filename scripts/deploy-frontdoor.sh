@@ -96,7 +96,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+if ! command -v aws >/dev/null 2>&1 && [[ -x "$SCRIPT_DIR/../.venv/bin/aws" ]]; then
+  aws() { "$SCRIPT_DIR/../.venv/bin/aws" "$@"; }  # the project's awscli
+fi
+command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or run 'scripts/run true' once: the project's awscli in .venv/bin is used when aws is not on PATH)"
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON is not on PATH (set PYTHON to a Python 3.10+ interpreter)"
 [[ "$STACK_NAME" =~ ^[A-Za-z][A-Za-z0-9-]{0,39}$ ]] ||
   die "--stack-name must start with a letter, use letters, digits and '-', and be at most 40 characters"

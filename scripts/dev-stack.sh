@@ -122,10 +122,11 @@ Local dev stack is up.
   agentcore/.env.local points the agent at them (model: ${MODEL_PROVIDER:-offline}).
 
 Next:
-  agentcore dev --logs --skip-deploy            # in another terminal
+  scripts/agentcore dev --logs --skip-deploy --port 8080     # in another terminal
   source .local/dev-stack/token.env
-  TOKEN=\$(scripts/fetch-token.sh)               # or: COGNITO_PASSWORD=... scripts/fetch-token.sh --user demo
-  agentcore dev -H "Authorization: Bearer \$TOKEN" --stream "What's the return policy for accessories?"
+  TOKEN=\$(scripts/fetch-token.sh)     # or a user: scripts/fetch-token.sh --user demo (password in
+                                       # .local/dev-stack/issuer-config.json)
+  scripts/agentcore dev --port 8080 -H "Authorization: Bearer \$TOKEN" --stream "What's the return policy for accessories?"
 Stop with: scripts/dev-stack.sh down
 MSG
 }

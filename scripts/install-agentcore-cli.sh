@@ -14,10 +14,7 @@
 # validate, package, dev --logs and invoke are the real CLI either way.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-  exit 0
-fi
+case "${1:-}" in -h|--help) usage_from_header "$0" ;; esac
 PREFIX="${1:-$REPO_ROOT/.local/agentcore-cli}"
 VERSION="$AGENTCORE_CLI_VERSION"
 BIN="$PREFIX/node_modules/.bin/agentcore"

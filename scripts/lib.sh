@@ -5,6 +5,13 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AGENTCORE_CLI_VERSION="${AGENTCORE_CLI_VERSION:-0.30.0}"
 
 say() { printf '%s\n' "$*" >&2; }
+
+# Behind a TLS-inspecting proxy the system's CA bundle is the one that works; uv (rustls) and
+# Node only use it when told to.
+if [ -z "${SSL_CERT_FILE:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+fi
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -n "${SSL_CERT_FILE:-}" ]; then export NODE_EXTRA_CA_CERTS="$SSL_CERT_FILE"; fi
 die() { say "$(basename "$0"): $*"; exit 1; }
 
 # uv: the one on PATH, else a private copy in .local/uv (a venv, so it works on PEP 668 system
@@ -62,7 +69,8 @@ claim_stack() {
     if stack_owner_alive && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "$pid" ] \
         && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
       say "another local stack is running: $(cut -d' ' -f2- "$STACK_OWNER") (pid $(cut -d' ' -f1 "$STACK_OWNER"))."
-      say "Stop it first (Ctrl-C the demo, or scripts/dev-stack.sh down), then try again."
+      if grep -q demo "$STACK_OWNER"; then say "Wait for that demo to end (or Ctrl-C it), then try again."
+      else say "Stop it first with scripts/dev-stack.sh down, then try again."; fi
       exit 1
     fi
     [ "$(cut -d' ' -f1 "$STACK_OWNER" 2>/dev/null)" = "${STACK_PARENT_PID:-}" ] && stack_owner_alive \

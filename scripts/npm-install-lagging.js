@@ -11,6 +11,11 @@ const path = require("path");
 const { spawnSync } = require("child_process");
 
 const [dir, ...extra] = process.argv.slice(2);
+if (!dir || dir === "-h" || dir === "--help") {
+  const header = fs.readFileSync(__filename, "utf8").split("\n").filter((l) => l.startsWith("//"));
+  process.stdout.write(header.map((l) => l.replace(/^\/\/ ?/, "")).join("\n") + "\n");
+  process.exit(dir ? 0 : 2);
+}
 const timeout = Number(process.env.NPM_TIMEOUT_SECONDS || 900) * 1000;
 const pkgFile = path.join(dir, "package.json");
 const logFile = path.join(dir, "install.log");

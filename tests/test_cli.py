@@ -9,11 +9,12 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
-from tests.conftest import REPO
+from tests.conftest import REPO, USER_CLIENT
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +83,47 @@ def test_package_builds_an_arm64_python313_bundle(cli: str, tmp_path: Path) -> N
     assert any(n.startswith("bedrock_agentcore/") for n in names)
     # The runtime launches `opentelemetry-instrument main.py`: the distro must be in the bundle.
     assert any(n.startswith("amazon/opentelemetry/distro/") for n in names)
+
+
+# -- scripts/agentcore: a token-carrying `dev` call goes only to this project's agent ---------------
+def test_wrapper_refuses_to_send_headers_to_a_foreign_listener(cli: str) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from scripts.localdev.serving import BackgroundServer
+
+    seen: list[str] = []
+
+    async def record(request: Request) -> PlainTextResponse:
+        seen.append(request.url.path)
+        return PlainTextResponse("not an agent")
+
+    foreign = Starlette(routes=[Route("/{path:path}", record, methods=["GET", "POST"])])
+    with BackgroundServer(foreign) as server:
+        result = subprocess.run(
+            [str(REPO / "scripts" / "agentcore"), "dev", "--port", str(server.port)]
+            + ["-H", "Authorization: Bearer not-a-real-token", "--stream", "hello"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "AGENTCORE_CLI": cli},
+        )
+    assert result.returncode == 1
+    assert "not this project's agent" in result.stderr and "nothing was sent" in result.stderr
+    assert seen == []
+
+
+def test_wrapper_sends_to_the_projects_agent(cli: str, shared_agent: Any, issuer: Any) -> None:
+    token = issuer.user_tokens(issuer.user("alice"), USER_CLIENT)["access"]
+    result = subprocess.run(
+        [str(REPO / "scripts" / "agentcore"), "dev", "--port", str(shared_agent.port)]
+        + ["-H", f"Authorization: Bearer {token}", "--stream", "What's the return policy for audio?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AGENTCORE_CLI": cli},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Return policy for audio" in result.stdout

@@ -99,6 +99,8 @@ def test_ctrl_c_stops_everything(quiet_machine: None) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # bash cannot trap a signal it inherited as ignored (nohup, some CI runners): reset it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     deadline = time.monotonic() + 600

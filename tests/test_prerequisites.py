@@ -12,6 +12,7 @@ import ast
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -385,14 +386,19 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
         ).stdout.strip()
         (bin_dir / tool).symlink_to(real)
     env = aws_cli_env("http://127.0.0.1:9", tmp_path, path=str(bin_dir))
+    # A copy without the project's .venv beside it: no awscli to fall back on.
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / DEPLOY_SCRIPT.name
+    shutil.copy(DEPLOY_SCRIPT, script)
+    shutil.copy(TEMPLATE, tmp_path / "scripts" / TEMPLATE.name)
     run = subprocess.run(
-        ["/bin/bash", str(DEPLOY_SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["/bin/bash", str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode != 0
     assert run.stdout == ""
     assert run.stderr.strip().splitlines() == [
-        "deploy-prerequisites: error: the aws CLI is not on PATH "
-        "(install AWS CLI v2, or 'uv sync' for the dev venv's awscli)"
+        "deploy-prerequisites: error: the aws CLI is not on PATH (install AWS CLI v2, or run "
+        "'scripts/run true' once: the project's awscli in .venv/bin is used when aws is not on PATH)"
     ]
 
 

@@ -58,9 +58,20 @@ async def close_service(timeout_seconds: float) -> None:
         log.warning("gateway clients were not closed within %.1f s", timeout_seconds, exc_info=True)
 
 
+class ConfigurationError(Exception):
+    """The environment cannot configure the agent; start-up stops with this message."""
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """Nothing to start (the first request builds the service); close it on shutdown."""
+    """Check the configuration before serving (the first request builds the service); close on shutdown."""
+    try:
+        load_settings()
+    except ValueError as err:
+        # However the server was started (python main.py, uvicorn main:app, agentcore dev), a
+        # misconfiguration stops start-up with its reason instead of failing every request.
+        log.error("configuration error: %s", err)
+        raise ConfigurationError(str(err)) from None
     yield
     await close_service(ServerSettings.close_timeout_seconds)
 

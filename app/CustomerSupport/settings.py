@@ -61,6 +61,9 @@ class Settings:
 
     model_provider: str = "bedrock"
     model_id: str = DEFAULT_MODEL_ID
+    # Pause between the offline model's text pieces, like a real model's token latency (local
+    # demos and browser tests use it to show the stream arriving in pieces).
+    offline_chunk_delay_seconds: float = 0.0
     region: str | None = None
     gateway_url: str | None = None
     memory_id: str | None = None
@@ -137,6 +140,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         model_provider=provider,
         model_id=env.get("MODEL_ID") or DEFAULT_MODEL_ID,
+        offline_chunk_delay_seconds=float(env.get("OFFLINE_MODEL_CHUNK_DELAY_SECONDS") or 0.0),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         gateway_url=env.get(GATEWAY_URL_ENV) or None,
         memory_id=env.get(MEMORY_ID_ENV) or None,

@@ -43,3 +43,34 @@ ensure_agentcore_cli() {
   done
   bash "$REPO_ROOT/scripts/install-agentcore-cli.sh" | tail -n 1
 }
+
+# The web chat's npm packages (oidc-client-ts, esbuild) and its bundle in app/WebChat/dist.
+WEBCHAT_DIR="$REPO_ROOT/app/WebChat"
+ensure_webchat_build() {
+  command -v node >/dev/null 2>&1 || die "Node.js 20+ is required to build the web chat (app/WebChat)"
+  local stamp="$WEBCHAT_DIR/node_modules/.installed-from"
+  if [ ! -f "$stamp" ] || ! cmp -s "$WEBCHAT_DIR/package.json" "$stamp"; then
+    say "installing the web chat's npm packages (app/WebChat/node_modules)"
+    rm -rf "$WEBCHAT_DIR/node_modules"
+    NPM_TIMEOUT_SECONDS="${NPM_TIMEOUT_SECONDS:-900}" npm_config_update_notifier=false \
+      node "$REPO_ROOT/scripts/npm-install-lagging.js" "$WEBCHAT_DIR" --no-package-lock >&2 \
+      || die "could not install the web chat's packages (see app/WebChat/install.log)"
+    cp "$WEBCHAT_DIR/package.json" "$stamp"
+  fi
+  (cd "$WEBCHAT_DIR" && node build.mjs) >&2 || die "the web chat did not build"
+}
+
+# Chromium for the browser tests (Debian's package; Playwright drives it, never downloads one).
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+ensure_chromium() {
+  if [ -x "$CHROMIUM" ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (apt-get) for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 \
+      || die "apt-get could not install chromium"
+  else
+    die "the browser tests need Chromium at $CHROMIUM: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM"
+  fi
+  [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM is missing; set CHROMIUM to its path"
+}

@@ -116,6 +116,8 @@ def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthS
         overrides["discovery_url"] = env["AUTH_DISCOVERY_URL"]
     if env.get("AUTH_JWKS_MIN_REFRESH_SECONDS"):
         overrides["jwks_min_refresh_seconds"] = float(env["AUTH_JWKS_MIN_REFRESH_SECONDS"])
+    if env.get("AUTH_LEEWAY_SECONDS"):
+        overrides["leeway_seconds"] = int(env["AUTH_LEEWAY_SECONDS"])
     for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
         value = _csv(env.get(f"AUTH_{name.upper()}"))
         if value is not None:

@@ -231,12 +231,15 @@ def test_s256_matches_rfc_7636_example() -> None:
 
 def test_refresh_rotates_and_retires_the_old_token(issuer: LocalIssuer) -> None:
     first = signed_in_tokens(issuer)
+    time.sleep(1.1)  # so a wrongly renewed auth_time would differ
     renewed = refresh(issuer, first["refresh_token"])
     assert renewed.status_code == 200
     body = renewed.json()
     assert body["refresh_token"] != first["refresh_token"]
     assert claims(issuer, body["access_token"])["sub"] == SAM.sub
     assert claims(issuer, body["id_token"])["sub"] == SAM.sub
+    # auth_time is when the user signed in, not when the token was refreshed (clients check it)
+    assert claims(issuer, body["id_token"])["auth_time"] == claims(issuer, first["id_token"])["auth_time"]
     assert refresh(issuer, first["refresh_token"]).json() == {"error": "invalid_grant"}
     assert refresh(issuer, body["refresh_token"]).status_code == 200
     assert issuer.hosted_ui.counts["refresh"] == 2

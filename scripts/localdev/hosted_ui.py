@@ -52,6 +52,7 @@ class _Grant:
     redirect_uri: str = ""
     code_challenge: str = ""
     nonce: str | None = None
+    auth_time: int = 0  # when the user signed in; refreshed tokens keep it, as Cognito's do
 
 
 class _Bounded(OrderedDict[str, Any]):
@@ -89,9 +90,9 @@ class HostedUI:
             return _error_page(problem)
         if problem:
             return _redirect(params["redirect_uri"], {"error": problem, "state": params["state"]})
-        username = self._session_user(request)
-        if username is not None:
-            return self._issue_code(params, username)
+        session = self._session(request)
+        if session is not None:
+            return self._issue_code(params, session[0], session[1])
         return self._login_page(params)
 
     async def login(self, request: Request) -> Response:
@@ -109,8 +110,9 @@ class HostedUI:
         if user is None or not secrets.compare_digest(user.password, str(form.get("password", ""))):
             return self._login_page(params, "Incorrect username or password.")
         session = secrets.token_urlsafe(32)
-        self.sessions.put(session, (user.username, time.time() + SESSION_LIFETIME_SECONDS))
-        response = self._issue_code(params, user.username)
+        now = int(time.time())
+        self.sessions.put(session, (user.username, now, now + SESSION_LIFETIME_SECONDS))
+        response = self._issue_code(params, user.username, now)
         response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", path="/")
         response.delete_cookie(CSRF_COOKIE, path="/")
         return response
@@ -130,7 +132,7 @@ class HostedUI:
             return client, "invalid_scope"
         return client, ""
 
-    def _issue_code(self, params: dict[str, str], username: str) -> Response:
+    def _issue_code(self, params: dict[str, str], username: str, auth_time: int) -> Response:
         code = secrets.token_urlsafe(32)
         self.codes.put(
             code,
@@ -142,16 +144,18 @@ class HostedUI:
                 redirect_uri=params["redirect_uri"],
                 code_challenge=params["code_challenge"],
                 nonce=params["nonce"] or None,
+                auth_time=auth_time,
             ),
         )
         query = {"code": code, **({"state": params["state"]} if params["state"] else {})}
         return _redirect(params["redirect_uri"], query)
 
-    def _session_user(self, request: Request) -> str | None:
+    def _session(self, request: Request) -> tuple[str, int] | None:
+        """(username, auth_time) of the browser's hosted-UI session, if it has a live one."""
         entry = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        if entry is None or entry[1] < time.time():
+        if entry is None or entry[2] < time.time():
             return None
-        return str(entry[0])
+        return entry[0], entry[1]
 
     def _login_page(self, params: dict[str, str], error: str = "") -> Response:
         self.counts["login_page"] += 1
@@ -181,7 +185,7 @@ class HostedUI:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.counts["code"] += 1
         refresh = self._new_refresh_token(client, grant)
-        return self._token_response(user, client, grant.scopes, refresh, nonce=grant.nonce)
+        return self._token_response(user, client, grant, refresh, nonce=grant.nonce)
 
     def token_for_refresh(self, form: dict[str, str], client: Client) -> Response:
         # Rotation: the presented refresh token is retired whatever happens next.
@@ -193,7 +197,7 @@ class HostedUI:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.counts["refresh"] += 1
         refresh = self._new_refresh_token(client, grant)
-        return self._token_response(user, client, grant.scopes, refresh)
+        return self._token_response(user, client, grant, refresh)
 
     def _new_refresh_token(self, client: Client, grant: _Grant) -> str:
         token = secrets.token_urlsafe(48)  # opaque to clients, like Cognito's encrypted ones
@@ -204,15 +208,19 @@ class HostedUI:
                 grant.username,
                 grant.scopes,
                 time.time() + client.refresh_token_validity,
+                auth_time=grant.auth_time,
             ),
         )
         return token
 
     def _token_response(
-        self, user: User, client: Client, scopes: list[str], refresh: str, nonce: str | None = None
+        self, user: User, client: Client, grant: _Grant, refresh: str, nonce: str | None = None
     ) -> Response:
         lifetime = self.issuer.access_lifetime(client)
-        tokens = self.issuer.user_tokens(user, client.client_id, lifetime, scopes=scopes, nonce=nonce)
+        scopes = grant.scopes
+        tokens = self.issuer.user_tokens(
+            user, client.client_id, lifetime, scopes=scopes, nonce=nonce, auth_time=grant.auth_time
+        )
         body = {
             "access_token": tokens["access"],
             "refresh_token": refresh,

@@ -203,9 +203,13 @@ class LocalIssuer:
         lifetime: int | None = None,
         scopes: list[str] | None = None,
         nonce: str | None = None,
+        auth_time: int | None = None,
     ) -> dict[str, str]:
-        """Access and ID tokens for a logged-in user (``scopes``: those granted by the hosted UI)."""
+        """Access and ID tokens for a logged-in user (``scopes``: those granted by the hosted UI;
+        ``auth_time``: when the user signed in, kept across refreshes)."""
         base = self._base_claims(lifetime)
+        if auth_time:
+            base["auth_time"] = auth_time
         access = {
             **base,
             "sub": user.sub,

@@ -14,6 +14,7 @@ Run: ``python -m scripts.localdev.webfront --agent URL --config FILE [--dist DIR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -113,7 +114,9 @@ def build_webfront(
             background=BackgroundTask(upstream.aclose),
         )
 
-    async def close_client() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
         await client.aclose()
 
     allowed = [app_origin] if app_origin else []
@@ -133,7 +136,7 @@ def build_webfront(
                 max_age=600,
             ),
         ],
-        on_shutdown=[close_client],
+        lifespan=lifespan,
     )
 
 

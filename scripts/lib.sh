@@ -74,3 +74,30 @@ ensure_chromium() {
   fi
   [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM is missing; set CHROMIUM to its path"
 }
+
+# A TCP port on 127.0.0.1 that is free right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Runs the real `agentcore dev` (the agent under uvicorn, as on the runtime) on PORT in its own
+# process group, output to LOG; sets AGENT_PID and waits up to 300 s for /ping (the first run
+# creates app/CustomerSupport/.venv).
+start_agentcore_dev() {
+  local cli=$1 port=$2 log=$3 _
+  setsid "$cli" dev --logs --skip-deploy --port "$port" >"$log" 2>&1 </dev/null &
+  AGENT_PID=$!
+  for _ in $(seq 1 600); do
+    curl -fs "http://127.0.0.1:$port/ping" >/dev/null 2>&1 && return 0
+    kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 30 "$log" >&2; die "agentcore dev exited"; }
+    sleep 0.5
+  done
+  die "the agent did not start within 300 s; see $log"
+}
+
+# Stops a process group started with setsid (TERM, then KILL after 5 s).
+stop_group() {
+  local pid=$1 _
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 -- "-$pid" 2>/dev/null || true
+}

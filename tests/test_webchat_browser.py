@@ -127,20 +127,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path) -> Itera
                 "scope": "openid profile",
                 "refreshSecondsBeforeExpiry": 3,
             }
-            front_app = build_webfront(agent.url, app_config, webchat_dist, app_origin=front)
             try:
+                front_app = build_webfront(agent.url, app_config, webchat_dist, app_origin=front)
                 with BackgroundServer(front_app, front_port):
                     yield Stack(issuer, client, f"{front}/", users)
             finally:
                 agent.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def chromium_or_skip() -> None:
+    """Skip without Chromium on a developer's machine; under CI a missing browser is a failure."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is missing at {CHROMIUM} (scripts/test.sh installs it)")
         pytest.skip(f"Chromium is missing at {CHROMIUM}: run scripts/test.sh or apt-get install chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium_or_skip()
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield launched

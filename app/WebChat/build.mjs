@@ -1,7 +1,8 @@
 // Bundles the web chat into dist/ (ignored by git): app.js with oidc-client-ts inside, the page
-// and its stylesheet. config.json is not built: whoever serves the app provides it.
+// and its stylesheet, and config.json when scripts/configure.sh has written one (a deployment's);
+// the local web front serves its own config.json instead.
 //   usage: node build.mjs     (scripts/build-webchat.sh installs the packages first)
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -22,3 +23,4 @@ await esbuild.build({
   logLevel: "warning",
 });
 for (const file of ["index.html", "style.css"]) copyFileSync(join(here, file), join(out, file));
+if (existsSync(join(here, "config.json"))) copyFileSync(join(here, "config.json"), join(out, "config.json"));

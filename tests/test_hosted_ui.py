@@ -245,6 +245,17 @@ def test_refresh_rotates_and_retires_the_old_token(issuer: LocalIssuer) -> None:
     assert issuer.hosted_ui.counts["refresh"] == 2
 
 
+def test_without_rotation_the_refresh_token_stays(issuer: LocalIssuer) -> None:
+    issuer.client(WEB.client_id).refresh_token_rotation = False  # type: ignore[union-attr]
+    try:
+        first = signed_in_tokens(issuer)
+        renewed = refresh(issuer, first["refresh_token"])
+        assert renewed.status_code == 200 and "refresh_token" not in renewed.json()
+        assert refresh(issuer, first["refresh_token"]).status_code == 200  # still valid
+    finally:
+        issuer.client(WEB.client_id).refresh_token_rotation = True  # type: ignore[union-attr]
+
+
 def test_refresh_needs_the_same_client(issuer: LocalIssuer) -> None:
     first = signed_in_tokens(issuer)
     data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}

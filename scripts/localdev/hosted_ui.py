@@ -4,7 +4,8 @@
   the exact ``redirect_uri`` among their callback URLs; shows a sign-in page (``/login``) unless
   the browser already has a hosted-UI session (a cookie on the issuer's origin, like Cognito's);
 - ``POST /oauth2/token`` grants ``authorization_code`` (single-use codes that expire in minutes)
-  and ``refresh_token`` (rotated: every refresh returns a new refresh token and retires the old);
+  and ``refresh_token`` (rotated by default: every refresh returns a new refresh token and retires
+  the old; ``Client.refresh_token_rotation=False`` keeps one refresh token, as Cognito's endpoint);
 - ``POST /oauth2/revoke`` revokes a refresh token; ``GET /logout`` ends the hosted-UI session and
   returns to a registered sign-out URL.
 
@@ -188,15 +189,20 @@ class HostedUI:
         return self._token_response(user, client, grant, refresh, nonce=grant.nonce)
 
     def token_for_refresh(self, form: dict[str, str], client: Client) -> Response:
-        # Rotation: the presented refresh token is retired whatever happens next.
-        grant = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        presented = form.get("refresh_token", "")
+        # With rotation the presented refresh token is retired whatever happens next.
+        grant = (
+            self.refresh_tokens.pop(presented, None)
+            if client.refresh_token_rotation
+            else self.refresh_tokens.get(presented)
+        )
         if grant is None or grant.client_id != client.client_id or grant.expires_at < time.time():
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         user = self.issuer.user(grant.username)
         if user is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.counts["refresh"] += 1
-        refresh = self._new_refresh_token(client, grant)
+        refresh = self._new_refresh_token(client, grant) if client.refresh_token_rotation else None
         return self._token_response(user, client, grant, refresh)
 
     def _new_refresh_token(self, client: Client, grant: _Grant) -> str:
@@ -214,19 +220,16 @@ class HostedUI:
         return token
 
     def _token_response(
-        self, user: User, client: Client, grant: _Grant, refresh: str, nonce: str | None = None
+        self, user: User, client: Client, grant: _Grant, refresh: str | None, nonce: str | None = None
     ) -> Response:
         lifetime = self.issuer.access_lifetime(client)
         scopes = grant.scopes
         tokens = self.issuer.user_tokens(
             user, client.client_id, lifetime, scopes=scopes, nonce=nonce, auth_time=grant.auth_time
         )
-        body = {
-            "access_token": tokens["access"],
-            "refresh_token": refresh,
-            "expires_in": lifetime,
-            "token_type": "Bearer",
-        }
+        body = {"access_token": tokens["access"], "expires_in": lifetime, "token_type": "Bearer"}
+        if refresh is not None:
+            body["refresh_token"] = refresh
         if "openid" in scopes:
             body["id_token"] = tokens["id"]
         return JSONResponse(body, headers={"Cache-Control": "no-store"})

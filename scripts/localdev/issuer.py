@@ -71,6 +71,11 @@ class Client:
     callback_urls: list[str] = field(default_factory=list)
     logout_urls: list[str] = field(default_factory=list)
     refresh_token_validity: int = 30 * 24 * 3600
+    # Rotation: each refresh returns a new refresh token and retires the presented one. Off, the
+    # refresh token stays valid and the answer carries none (what Cognito's token endpoint does
+    # unless the client has refresh-token rotation, which Cognito completes only through its
+    # GetTokensFromRefreshToken API).
+    refresh_token_rotation: bool = True
 
 
 @dataclass

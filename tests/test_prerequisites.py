@@ -435,6 +435,8 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
         (["--domain-prefix", "my-cognito-login"], "must not contain 'aws', 'amazon' or 'cognito'"),
         (["--bucket", "bucket-that-does-not-exist-1"], "bucket bucket-that-does-not-exist-1 does not exist"),
         (["--region"], "--region needs a value"),
+        (["--web-url", "http://chat.example.com/"], "--web-url must be https URLs"),
+        (["--web-url", "https://a.example/ https://b.example/"], "--web-url must be https URLs"),
         (["--frobnicate"], "unknown argument: --frobnicate"),
     ],
 )

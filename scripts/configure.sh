@@ -2,12 +2,15 @@
 # Write the prerequisites' values (SSM parameters) into agentcore/agentcore.json, then check it.
 #
 # Usage: scripts/configure.sh [--prefix /path/] [--region REGION] [--project DIR] [--skip-validate]
+#                              [--web-endpoint URL]
 #
 #   --prefix         SSM parameter prefix (default: /app/customersupport/agentcore/), as given to
 #                    scripts/deploy-prerequisites.sh.
 #   --region         AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION, then the CLI profile).
 #   --project        Project root holding agentcore/agentcore.json (default: this repository).
 #   --skip-validate  Do not run `agentcore validate` (for machines without the agentcore CLI).
+#   --web-endpoint   Where the web chat sends messages (default: the deployed runtime's invocation
+#                    URL, found in agentcore/.cli/deployed-state.json after `agentcore deploy`).
 #
 # Reads <prefix>cognito_discovery_url, client_id, user_client_id and warranty_check_lambda_arn in one
 # `aws ssm get-parameters` call. If any is missing it names them on stderr and exits 1 without touching
@@ -15,6 +18,9 @@
 # and gateway; allowedClients = machine client + user-login client), the runtime's AUTH_DISCOVERY_URL
 # and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck target's lambdaArn, changing nothing else, and
 # prints each field it changed. Running it again with the same parameters changes nothing.
+# When the stack also has the web chat's client (<prefix>web_client_id, cognito_domain_url), that
+# client is allowed too, and app/WebChat/config.json (ignored by git; scripts/build-webchat.sh puts
+# it beside the app) gets the issuer, client id, Managed Login domain and endpoint.
 # Then `scripts/manifest.py check` and `agentcore validate` (run in the project) must pass.
 #
 # The agentcore CLI is $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI (the Python starter
@@ -42,6 +48,7 @@ PREFIX="/app/customersupport/agentcore/"
 REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
 VALIDATE=1
+WEB_ENDPOINT=""
 AWS_CLI="${AWS_CLI:-aws}"
 # Without an aws on PATH, the project's own awscli (installed into .venv by scripts/run or test.sh).
 if [[ "$AWS_CLI" == aws ]] && ! command -v aws >/dev/null 2>&1 && [[ -x "$PROJECT/.venv/bin/aws" ]]; then
@@ -51,13 +58,13 @@ PYTHON="${PYTHON:-python3}"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --prefix | --region | --project)
+    --prefix | --region | --project | --web-endpoint)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       opt="$1"
       value="$2"
       shift 2
       ;;
-    --prefix=* | --region=* | --project=*)
+    --prefix=* | --region=* | --project=* | --web-endpoint=*)
       opt="${1%%=*}"
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
@@ -78,6 +85,7 @@ while [[ $# -gt 0 ]]; do
     --prefix) PREFIX="$value" ;;
     --region) REGION="$value" ;;
     --project) PROJECT="$value" ;;
+    --web-endpoint) WEB_ENDPOINT="$value" ;;
   esac
 done
 
@@ -98,8 +106,9 @@ fi
 
 # 1. Read every parameter before writing anything.
 KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn)
+WEB_KEYS=(web_client_id cognito_domain_url)  # optional: stacks from before the web chat lack them
 names=()
-for key in "${KEYS[@]}"; do names+=("$PREFIX$key"); done
+for key in "${KEYS[@]}" "${WEB_KEYS[@]}"; do names+=("$PREFIX$key"); done
 
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
@@ -110,18 +119,19 @@ if ! "$AWS_CLI" "${aws_args[@]}" ssm get-parameters --with-decryption --names "$
 fi
 
 # One value per line, in KEYS order; exit 3 with the missing names if any is absent.
-if ! "$PYTHON" - "$WORK_DIR/parameters.json" "${names[@]}" >"$WORK_DIR/values" 2>"$WORK_DIR/parse.err" <<'EOF'; then
+if ! "$PYTHON" - "$WORK_DIR/parameters.json" "${#KEYS[@]}" "${names[@]}" >"$WORK_DIR/values" 2>"$WORK_DIR/parse.err" <<'EOF'; then
 import json
 import sys
 
 response = json.load(open(sys.argv[1], encoding="utf-8"))
 found = {p["Name"]: p.get("Value", "") for p in response.get("Parameters", [])}
-missing = [name for name in sys.argv[2:] if not found.get(name, "").strip()]
+required = sys.argv[3 : 3 + int(sys.argv[2])]
+missing = [name for name in required if not found.get(name, "").strip()]
 if missing:
     print("missing SSM parameter(s): " + ", ".join(missing), file=sys.stderr)
     sys.exit(3)
-for name in sys.argv[2:]:
-    value = found[name].strip()
+for name in sys.argv[3:]:
+    value = found.get(name, "").strip()
     if "\n" in value or "\r" in value:
         print(f"SSM parameter {name} holds more than one line", file=sys.stderr)
         sys.exit(3)
@@ -131,13 +141,27 @@ EOF
   die "${reason:-could not read the aws ssm get-parameters response}"
 fi
 mapfile -t values <"$WORK_DIR/values"
-[[ ${#values[@]} -eq ${#KEYS[@]} ]] || die "expected ${#KEYS[@]} values from SSM, got ${#values[@]}"
-echo "Read ${#KEYS[@]} parameters under $PREFIX${REGION:+ ($REGION)}."
+[[ ${#values[@]} -eq ${#names[@]} ]] || die "expected ${#names[@]} values from SSM, got ${#values[@]}"
+web_client_id="${values[4]}"
+domain_url="${values[5]}"
+read_count=${#KEYS[@]}
+[[ -z "$web_client_id" ]] || read_count=$((read_count + 1))
+[[ -z "$domain_url" ]] || read_count=$((read_count + 1))
+echo "Read $read_count parameters under $PREFIX${REGION:+ ($REGION)}."
 
 # 2. Write them (manifest.py validates them first and leaves the file alone if any is malformed).
+web_args=()
+[[ -z "$web_client_id" ]] || web_args=(--web-client-id "$web_client_id")
 "$PYTHON" "$MANIFEST_PY" configure --project "$PROJECT" \
   --discovery-url "${values[0]}" --client-id "${values[1]}" --user-client-id "${values[2]}" \
-  --lambda-arn "${values[3]}" || die "could not write $MANIFEST"
+  --lambda-arn "${values[3]}" "${web_args[@]}" || die "could not write $MANIFEST"
+
+# The web chat's config, when the stack has its client: nothing pasted by hand.
+if [[ -n "$web_client_id" && -n "$domain_url" ]]; then
+  "$PYTHON" "$SCRIPT_DIR/webchat_config.py" --project "$PROJECT" --discovery-url "${values[0]}" \
+    --client-id "$web_client_id" --domain "$domain_url" --endpoint "$WEB_ENDPOINT" ||
+    die "could not write app/WebChat/config.json"
+fi
 
 # 3. Invariants the CLI does not check, then the CLI's schema check.
 "$PYTHON" "$MANIFEST_PY" check --project "$PROJECT" || die "scripts/manifest.py check failed (see above)"

@@ -28,11 +28,7 @@ AGENT_PID=""
 
 cleanup() {
   trap - EXIT INT TERM
-  if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-    kill -- "-$AGENT_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 -- "-$AGENT_PID" 2>/dev/null || true
-  fi
+  stop_group "$AGENT_PID"
   scripts/dev-stack.sh down >/dev/null 2>&1 || true
   release_stack "$$"
 }
@@ -51,15 +47,8 @@ scripts/dev-stack.sh up >"$DEMO/dev-stack.txt"
 sed -n '2,4p' "$DEMO/dev-stack.txt"
 
 step "Starting the agent with 'agentcore dev' (runtime-equivalent JWT checks, ${MODEL_PROVIDER:-offline} model)"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-setsid "$CLI" dev --logs --skip-deploy --port "$PORT" >"$DEMO/agent.log" 2>&1 </dev/null &
-AGENT_PID=$!
-for _ in $(seq 1 600); do
-  curl -fs "http://127.0.0.1:$PORT/ping" >/dev/null 2>&1 && break
-  kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 30 "$DEMO/agent.log" >&2; die "agentcore dev exited"; }
-  sleep 0.5
-done
-curl -fs "http://127.0.0.1:$PORT/ping" >/dev/null || die "the agent did not start; see $DEMO/agent.log"
+PORT=$(free_port)
+start_agentcore_dev "$CLI" "$PORT" "$DEMO/agent.log"
 say "agent listening on http://127.0.0.1:$PORT (log: .local/demo/agent.log)"
 
 step "Fetching a token with scripts/fetch-token.sh (client_credentials against the local issuer)"

@@ -3,6 +3,7 @@
 #
 # Usage: scripts/deploy-prerequisites.sh [--stack-name NAME] [--region REGION] [--bucket BUCKET]
 #                                        [--domain-prefix PREFIX] [--parameter-prefix /path/]
+#                                        [--web-url URL[,URL...]]
 #
 #   --stack-name        CloudFormation stack (default: customersupport-prerequisites; at most 49
 #                       characters because the Lambda is named "<stack>-warranty-check").
@@ -14,6 +15,8 @@
 #   --domain-prefix     Cognito hosted-domain prefix (default: customersupport-<account>); unique per
 #                       region, must not contain "aws", "amazon" or "cognito".
 #   --parameter-prefix  SSM parameter prefix (default: /app/customersupport/agentcore/).
+#   --web-url           Where the web chat is served (its sign-in callback and sign-out URL, exact;
+#                       https, or http://localhost; default: http://localhost:8765/).
 #
 # Honours AWS_ENDPOINT_URL (e.g. a local emulator) and the usual AWS credential variables/profiles.
 # Prints the stack outputs (no secrets: the machine client's secret stays in Cognito) and next steps.
@@ -36,16 +39,17 @@ REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 BUCKET=""
 DOMAIN_PREFIX=""
 PARAMETER_PREFIX="/app/customersupport/agentcore/"
+WEB_URL="http://localhost:8765/"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix)
+    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix | --web-url)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       opt="$1"
       value="$2"
       shift 2
       ;;
-    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=*)
+    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=* | --web-url=*)
       opt="${1%%=*}"
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
@@ -63,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --bucket) BUCKET="$value" ;;
     --domain-prefix) DOMAIN_PREFIX="$value" ;;
     --parameter-prefix) PARAMETER_PREFIX="$value" ;;
+    --web-url) WEB_URL="$value" ;;
   esac
 done
 
@@ -75,6 +80,8 @@ command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS C
   die "--stack-name must start with a letter, use letters, digits and '-', and be at most 49 characters"
 [[ "$PARAMETER_PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
   die "--parameter-prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
+[[ "$WEB_URL" =~ ^(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?)(,(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?))*$ ]] ||
+  die "--web-url must be https URLs (or http://localhost...), separated by commas"
 
 if [[ -z "$REGION" ]]; then
   REGION="$(aws configure get region 2>/dev/null || true)"
@@ -126,7 +133,8 @@ aws cloudformation package --template-file "$TEMPLATE" --s3-bucket "$BUCKET" --s
 info "deploying stack $STACK_NAME in $REGION (this creates IAM resources)"
 aws cloudformation deploy --template-file "$PACKAGED" --stack-name "$STACK_NAME" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-  --parameter-overrides "DomainPrefix=$DOMAIN_PREFIX" "ParameterPrefix=$PARAMETER_PREFIX" >&2 ||
+  --parameter-overrides "DomainPrefix=$DOMAIN_PREFIX" "ParameterPrefix=$PARAMETER_PREFIX" \
+  "WebCallbackUrls=$WEB_URL" "WebLogoutUrls=$WEB_URL" >&2 ||
   die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
 
 OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \

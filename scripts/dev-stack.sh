@@ -4,10 +4,13 @@
 # the agent at them (offline model unless MODEL_PROVIDER is set).
 #
 #   usage: scripts/dev-stack.sh up|down|status|--help
+#   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
+#          (code + PKCE, that exact callback/sign-out URL); scripts/webchat.sh sets it.
 #
-# State lives in .local/dev-stack/ (ignored by git): generated client secret and demo password
-# (mode 600), logs, pids, and token.env — the variables scripts/fetch-token.sh needs.
-# One stack at a time: `up` refuses while scripts/demo.sh (or another `up`) holds it.
+# State lives in .local/dev-stack/ (ignored by git): client secrets and demo users' passwords,
+# generated anew by every `up` (mode 600), logs, pids, and token.env — the variables
+# scripts/fetch-token.sh needs. One stack at a time: `up` refuses while scripts/demo.sh (or
+# another `up`, or scripts/webchat.sh) holds it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -18,6 +21,8 @@ MARKER="# written by scripts/dev-stack.sh"
 MACHINE_CLIENT=local-machine-client
 USER_CLIENT=local-web-client
 EXPIRED_CLIENT=local-expired-client
+WEB_CLIENT=local-browser-client
+DEMO_USERS="demo alex"
 SCOPE=customersupport/invoke
 POOL_ID=us-east-1_LOCAL
 
@@ -46,19 +51,25 @@ start() {
 }
 
 write_issuer_config() {
-  (umask 077 && python3 - "$STATE/issuer-config.json" <<PY
+  (umask 077 && python3 - "$STATE/issuer-config.json" "${WEBCHAT_URL:-}" $DEMO_USERS <<PY
 import json, secrets, sys, uuid
+config_file, webchat_url, users = sys.argv[1], sys.argv[2], sys.argv[3:]
+clients = [
+    {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
+    {"client_id": "$USER_CLIENT", "user_login": True},
+    {"client_id": "$EXPIRED_CLIENT", "client_secret": secrets.token_urlsafe(32),
+     "allowed_scopes": ["$SCOPE"], "access_token_validity": -300},
+]
+if webchat_url:  # public hosted-UI client, like the deployed web client (no secret)
+    clients.append({"client_id": "$WEB_CLIENT", "allowed_scopes": ["openid", "profile", "email"],
+                    "callback_urls": [webchat_url], "logout_urls": [webchat_url],
+                    "access_token_validity": 3600, "refresh_token_validity": 86400})
 json.dump({
     "pool_id": "$POOL_ID",
     "token_lifetime": 3600,
-    "clients": [
-        {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
-        {"client_id": "$USER_CLIENT", "user_login": True},
-        {"client_id": "$EXPIRED_CLIENT", "client_secret": secrets.token_urlsafe(32),
-         "allowed_scopes": ["$SCOPE"], "access_token_validity": -300},
-    ],
-    "users": [{"username": "demo", "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())}],
-}, open(sys.argv[1], "w"), indent=1)
+    "clients": clients,
+    "users": [{"username": u, "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())} for u in users],
+}, open(config_file, "w"), indent=1)
 PY
   )
 }
@@ -67,8 +78,8 @@ up() {
   ensure_python_deps
   mkdir -p "$STATE"
   if running issuer || running gateway; then
-    if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && grep -q demo "$STACK_OWNER"; then
-      die "scripts/demo.sh is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
+    if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER"; then
+      die "$(cut -d' ' -f2- "$STACK_OWNER") is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
     fi
     say "the dev stack is already up (scripts/dev-stack.sh status)"; return 0
   fi
@@ -76,7 +87,7 @@ up() {
   if [ -f "$ENV_LOCAL" ] && ! grep -q "^$MARKER" "$ENV_LOCAL"; then
     die "agentcore/.env.local exists and was not written by this script; move it away first"
   fi
-  [ -f "$STATE/issuer-config.json" ] || write_issuer_config
+  write_issuer_config  # new secrets and passwords for every stack
 
   cd "$REPO_ROOT"
   start issuer uv run --frozen python -m scripts.localdev.issuer --config "$STATE/issuer-config.json"
@@ -84,6 +95,7 @@ up() {
   discovery=$(json_get "$STATE/issuer.ready" discovery_url)
   issuer_base=$(json_get "$STATE/issuer.ready" cognito_endpoint)
   local allowed="$MACHINE_CLIENT,$USER_CLIENT,$EXPIRED_CLIENT"
+  [ -z "${WEBCHAT_URL:-}" ] || allowed="$allowed,$WEB_CLIENT"
 
   AUTH_MODE=enforce AUTH_DISCOVERY_URL="$discovery" AUTH_ALLOWED_CLIENTS="$allowed" \
     start gateway uv run --frozen python -m scripts.localdev.gateway
@@ -95,6 +107,7 @@ up() {
   cat >"$ENV_LOCAL" <<ENV
 $MARKER; removed by 'scripts/dev-stack.sh down'
 MODEL_PROVIDER=${MODEL_PROVIDER:-offline}
+OFFLINE_MODEL_CHUNK_DELAY_SECONDS=${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0}
 AUTH_MODE=enforce
 AUTH_DISCOVERY_URL=$discovery
 AUTH_ALLOWED_CLIENTS=$allowed
@@ -143,8 +156,8 @@ stop_service() {
 }
 
 down() {
-  if stack_owner_alive && grep -q demo "$STACK_OWNER" && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
-    die "scripts/demo.sh is running (pid $(cut -d' ' -f1 "$STACK_OWNER")) and stops its stack when it ends"
+  if stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER" && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
+    die "$(cut -d' ' -f2- "$STACK_OWNER") is running (pid $(cut -d' ' -f1 "$STACK_OWNER")) and stops its stack when it ends"
   fi
   stop_service gateway
   stop_service issuer

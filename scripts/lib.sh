@@ -51,7 +51,7 @@ ensure_agentcore_cli() {
   bash "$REPO_ROOT/scripts/install-agentcore-cli.sh" | tail -n 1
 }
 
-# One local stack at a time: scripts/demo.sh and scripts/dev-stack.sh share .local/dev-stack and
+# One local stack at a time: demo.sh, webchat.sh and dev-stack.sh share .local/dev-stack and
 # agentcore/.env.local. The owner file says who holds them ("PID WHO"); a dead PID frees them.
 # The check-and-claim runs under flock, so two scripts starting together cannot both win.
 STACK_OWNER="$REPO_ROOT/.local/stack.owner"
@@ -69,8 +69,8 @@ claim_stack() {
     if stack_owner_alive && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "$pid" ] \
         && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
       say "another local stack is running: $(cut -d' ' -f2- "$STACK_OWNER") (pid $(cut -d' ' -f1 "$STACK_OWNER"))."
-      if grep -q demo "$STACK_OWNER"; then say "Wait for that demo to end (or Ctrl-C it), then try again."
-      else say "Stop it first with scripts/dev-stack.sh down, then try again."; fi
+      if grep -q dev-stack "$STACK_OWNER"; then say "Stop it first with scripts/dev-stack.sh down, then try again."
+      else say "Wait for it to end (or Ctrl-C it), then try again."; fi
       exit 1
     fi
     [ "$(cut -d' ' -f1 "$STACK_OWNER" 2>/dev/null)" = "${STACK_PARENT_PID:-}" ] && stack_owner_alive \
@@ -87,4 +87,62 @@ release_stack() {
 usage_from_header() {
   sed -n '2,/^[^#]/p' "$1" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 0
+}
+
+# The web chat's npm packages (oidc-client-ts, esbuild) and its bundle in app/WebChat/dist.
+WEBCHAT_DIR="$REPO_ROOT/app/WebChat"
+ensure_webchat_build() {
+  command -v node >/dev/null 2>&1 || die "Node.js 20+ is required to build the web chat (app/WebChat)"
+  local stamp="$WEBCHAT_DIR/node_modules/.installed-from"
+  if [ ! -f "$stamp" ] || ! cmp -s "$WEBCHAT_DIR/package.json" "$stamp"; then
+    say "installing the web chat's npm packages (app/WebChat/node_modules)"
+    rm -rf "$WEBCHAT_DIR/node_modules"
+    NPM_TIMEOUT_SECONDS="${NPM_TIMEOUT_SECONDS:-900}" npm_config_update_notifier=false \
+      node "$REPO_ROOT/scripts/npm-install-lagging.js" "$WEBCHAT_DIR" --no-package-lock >&2 \
+      || die "could not install the web chat's packages (see app/WebChat/install.log)"
+    cp "$WEBCHAT_DIR/package.json" "$stamp"
+  fi
+  (cd "$WEBCHAT_DIR" && node build.mjs) >&2 || die "the web chat did not build"
+}
+
+# Chromium for the browser tests (Debian's package; Playwright drives it, never downloads one).
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+ensure_chromium() {
+  if [ -x "$CHROMIUM" ]; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (apt-get) for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 \
+      || die "apt-get could not install chromium"
+  else
+    die "the browser tests need Chromium at $CHROMIUM: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM"
+  fi
+  [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM is missing; set CHROMIUM to its path"
+}
+
+# A TCP port on 127.0.0.1 that is free right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Runs the real `agentcore dev` (the agent under uvicorn, as on the runtime) on PORT in its own
+# process group, output to LOG; sets AGENT_PID and waits up to 300 s for /ping (the first run
+# creates app/CustomerSupport/.venv).
+start_agentcore_dev() {
+  local cli=$1 port=$2 log=$3 _
+  setsid "$cli" dev --logs --skip-deploy --port "$port" >"$log" 2>&1 </dev/null &
+  AGENT_PID=$!
+  for _ in $(seq 1 600); do
+    curl -fs "http://127.0.0.1:$port/ping" >/dev/null 2>&1 && return 0
+    kill -0 "$AGENT_PID" 2>/dev/null || { tail -n 30 "$log" >&2; die "agentcore dev exited"; }
+    sleep 0.5
+  done
+  die "the agent did not start within 300 s; see $log"
+}
+
+# Stops a process group started with setsid (TERM, then KILL after 5 s).
+stop_group() {
+  local pid=$1 _
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 -- "-$pid" 2>/dev/null || true
 }

@@ -25,7 +25,7 @@ null, 2)``), writes only when something changes, and replaces the file atomicall
 Usage:
   python3 scripts/manifest.py check [--project DIR]
   python3 scripts/manifest.py configure --discovery-url URL --client-id ID --user-client-id ID
-                                        --lambda-arn ARN [--project DIR]
+                                        --lambda-arn ARN [--web-client-id ID] [--project DIR]
 
 DIR is the project root (the directory holding agentcore/); the default is this repository.
 Standard library only, Python 3.10+.
@@ -52,6 +52,7 @@ RUNTIME_NAME = "CustomerSupport"
 GATEWAY_NAME = "my-gateway-secure"
 TARGET_NAME = "WarrantyCheck"
 CONFIGURE_KEYS = ("discovery_url", "client_id", "user_client_id", "lambda_arn")
+OPTIONAL_KEYS = ("web_client_id",)  # the web chat's client; its access tokens carry it in client_id
 
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 LAMBDA_ARN = re.compile(
@@ -423,10 +424,11 @@ def _validate_values(values: Mapping[str, str]) -> dict[str, str]:
     if missing:
         raise ValueError(f"missing value(s): {', '.join(missing)}")
     clean = {key: str(values[key]).strip() for key in CONFIGURE_KEYS}
+    clean.update({key: str(values[key]).strip() for key in OPTIONAL_KEYS if values.get(key)})
     url = clean["discovery_url"]
     if not (url.startswith("https://") and url.endswith(DISCOVERY_SUFFIX)) or re.search(r"\s", url):
         raise ValueError(f"discovery URL {url!r} must be an https URL ending in {DISCOVERY_SUFFIX}")
-    for key in ("client_id", "user_client_id"):
+    for key in ("client_id", "user_client_id", *(k for k in OPTIONAL_KEYS if k in clean)):
         if re.search(r"[\s,]", clean[key]):
             raise ValueError(f"{key} {clean[key]!r} must not contain whitespace or commas")
     if not LAMBDA_ARN.fullmatch(clean["lambda_arn"]):
@@ -456,7 +458,11 @@ def apply(spec: dict[str, Any], values: Mapping[str, str]) -> list[str]:
     lambda_config = target.get("lambdaFunctionArn")
     if target.get("targetType") != "lambdaFunctionArn" or not isinstance(lambda_config, dict):
         raise LookupError(f"target {TARGET_NAME} of gateway {GATEWAY_NAME} is not a lambdaFunctionArn target")
-    clients = list(dict.fromkeys([v["client_id"], v["user_client_id"]]))
+    clients = list(
+        dict.fromkeys(
+            [v["client_id"], v["user_client_id"], *([v["web_client_id"]] if "web_client_id" in v else [])]
+        )
+    )
 
     changes: list[str] = []
     for label, resource in (
@@ -532,7 +538,8 @@ def configure(project_dir: str | os.PathLike[str], values: Mapping[str, str]) ->
     """Write discovery URL, allowed clients and Lambda ARN into the manifest; True if it changed.
 
     `values` has discovery_url, client_id (machine client), user_client_id (user-login client; user
-    access tokens carry it in client_id) and lambda_arn. Raises ValueError/LookupError without
+    access tokens carry it in client_id) and lambda_arn, optionally web_client_id (the web chat's
+    client, allowed too). Raises ValueError/LookupError without
     touching the file when a value or the manifest's structure is not as expected.
     """
     return bool(configure_changes(project_dir, values))
@@ -556,6 +563,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     configure_cmd.add_argument("--client-id", required=True, help="machine (client_credentials) client id")
     configure_cmd.add_argument("--user-client-id", required=True, help="user-login client id")
     configure_cmd.add_argument("--lambda-arn", required=True, help="ARN of the WarrantyCheck Lambda")
+    configure_cmd.add_argument("--web-client-id", help="web chat client id (also allowed, if given)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     path = manifest_path(args.project)
 
@@ -569,7 +577,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"manifest check: OK ({path})")
         return 0
 
-    values = {key: getattr(args, key) for key in CONFIGURE_KEYS}
+    values = {key: getattr(args, key) for key in (*CONFIGURE_KEYS, *OPTIONAL_KEYS) if getattr(args, key)}
     try:
         changes = configure_changes(args.project, values)
     except (OSError, ValueError, LookupError) as error:

@@ -21,6 +21,13 @@ moto gaps, measured on moto 5.2.5:
    performed") instead of producing an empty change set, so the idempotent re-run (handled by
    ``--no-fail-on-empty-changeset`` on AWS) is not tested.
 4. Invoking the Lambda needs Docker in moto; the packaged zip is unpacked and run locally instead.
+5. moto's cognito-idp has no Managed Login branding API either. The bridge's
+   ``AWS::Cognito::ManagedLoginBranding`` handler only checks that the pool and the app client it
+   names exist in moto's Cognito (it fails the stack otherwise) and returns a fresh id; what the
+   style looks like is Cognito's business (``UseCognitoProvidedValues``).
+6. A ``Ref`` to a ``CommaDelimitedList`` parameter reaches a resource as the joined string, not as
+   a list; the bridged ``UserPoolClient`` splits ``CallbackURLs``/``LogoutURLs`` as CloudFormation
+   would have.
 
 Run this file as ``python tests/moto_stack.py --serve-moto PORT`` for the bridged server.
 """
@@ -46,11 +53,14 @@ COGNITO_TYPES = (
     "AWS::Cognito::UserPoolDomain",
     "AWS::Cognito::UserPoolResourceServer",
     "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::ManagedLoginBranding",
 )
 SSM_NAMES = (
     "pool_id",
     "client_id",
     "user_client_id",
+    "web_client_id",
+    "cognito_domain_url",
     "cognito_discovery_url",
     "cognito_token_url",
     "cognito_auth_scope",
@@ -74,6 +84,9 @@ def register_cognito_cfn_handlers() -> list[str]:
 
     def user_pool_client(props: dict[str, Any], backend: Any, resource_name: str) -> str:
         pool_id = props.pop("UserPoolId")
+        for key in ("CallbackURLs", "LogoutURLs"):  # gap 6: a CommaDelimitedList Ref arrives as text
+            if isinstance(props.get(key), str):
+                props[key] = props[key].split(",")
         secret = str(props.pop("GenerateSecret", False)).lower() == "true"
         return backend.create_user_pool_client(pool_id, secret, props).id
 
@@ -87,8 +100,16 @@ def register_cognito_cfn_handlers() -> list[str]:
         backend.create_user_pool_domain(props["UserPoolId"], props["Domain"])
         return props["Domain"]
 
+    def managed_login_branding(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        backend.describe_user_pool_client(props["UserPoolId"], props["ClientId"])  # raises if absent
+        return str(uuid.uuid4())
+
     creators = dict(
-        zip(COGNITO_TYPES, (user_pool, user_pool_domain, resource_server, user_pool_client), strict=True)
+        zip(
+            COGNITO_TYPES,
+            (user_pool, user_pool_domain, resource_server, user_pool_client, managed_login_branding),
+            strict=True,
+        )
     )
     native = set(parsing.get_model_map())
     for cfn_type, create in creators.items():

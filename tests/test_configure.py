@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGURE = REPO / "scripts" / "configure.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 KEYS = ("cognito_discovery_url", "client_id", "user_client_id", "warranty_check_lambda_arn")
+WEB_KEYS = ("web_client_id", "cognito_domain_url")  # optional: read in the same call
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     run = info["run"]
     assert run.returncode == 0, f"deploy-prerequisites failed:\n{run.stdout}\n{run.stderr}"
     info["ssm"] = ssm_values(info["prefix"], moto_url)
-    assert set(KEYS) <= set(info["ssm"])
+    assert set(KEYS) | set(WEB_KEYS) <= set(info["ssm"])
     return info
 
 
@@ -103,6 +104,7 @@ def _values(ssm: dict[str, str]) -> dict[str, str]:
         "client_id": ssm["client_id"],
         "user_client_id": ssm["user_client_id"],
         "lambda_arn": ssm["warranty_check_lambda_arn"],
+        "web_client_id": ssm["web_client_id"],
     }
 
 
@@ -119,7 +121,7 @@ def test_configure_writes_the_ssm_values(
     spec = json.loads(configured["after"])
     (runtime,) = spec["runtimes"]
     (gateway,) = spec["agentCoreGateways"]
-    clients = [ssm["client_id"], ssm["user_client_id"]]
+    clients = [ssm["client_id"], ssm["user_client_id"], ssm["web_client_id"]]
     for resource in (runtime, gateway):
         assert resource["authorizerConfiguration"]["customJwtAuthorizer"] == {
             "discoveryUrl": ssm["cognito_discovery_url"],
@@ -157,7 +159,7 @@ def test_configure_changes_nothing_else(configured: dict[str, Any], deployed: di
 def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: dict[str, Any]) -> None:
     lines = configured["run"].stdout.splitlines()
     project = configured["project"]
-    assert lines[0] == f"Read 4 parameters under {deployed['prefix']} (us-east-1)."
+    assert lines[0] == f"Read 6 parameters under {deployed['prefix']} (us-east-1)."
     assert lines[1] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
     changed = [line.strip().split(": ", 1)[0] for line in lines[2:9]]
     assert changed == [
@@ -171,6 +173,8 @@ def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: 
     ]
     assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[8]
     assert lines[9:] == [
+        "wrote app/WebChat/config.json (web chat: issuer, client id, domain, endpoint)",
+        "  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint",
         f"manifest check: OK ({project / 'agentcore' / 'agentcore.json'})",
         "agentcore validate: OK",
     ]
@@ -287,7 +291,7 @@ def test_aws_cli_override_is_used_for_one_get_parameters_call(
     project = copy_project(tmp_path / "project")
     run = configure(env, "--skip-validate", "--prefix", deployed["prefix"], "--project", str(project))
     assert run.returncode == 0, run.stderr
-    names = " ".join(f"{deployed['prefix']}{key}" for key in KEYS)
+    names = " ".join(f"{deployed['prefix']}{key}" for key in (*KEYS, *WEB_KEYS))
     assert log.read_text().splitlines() == [
         f"--region us-east-1 ssm get-parameters --with-decryption --names {names} --output json"
     ]
@@ -412,3 +416,75 @@ def test_help_prints_usage(tmp_path: Path) -> None:
 def test_script_is_executable_and_strict() -> None:
     assert os.access(CONFIGURE, os.X_OK)
     assert "\nset -euo pipefail\n" in CONFIGURE.read_text()
+
+
+# ------------------------------------------------------------------------------------- web chat
+
+
+def test_configure_writes_the_web_chats_config_from_ssm(
+    configured: dict[str, Any], deployed: dict[str, Any]
+) -> None:
+    ssm = deployed["ssm"]
+    config = json.loads((configured["project"] / "app" / "WebChat" / "config.json").read_text())
+    assert config == {
+        "issuer": ssm["cognito_discovery_url"].removesuffix("/.well-known/openid-configuration"),
+        "clientId": ssm["web_client_id"],
+        "domain": ssm["cognito_domain_url"],
+        "endpoint": "",  # nothing deployed in the copied project yet
+        "scope": "openid profile email",
+    }
+
+
+def test_web_endpoint_comes_from_the_deployed_state(
+    deployed: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path / "project")
+    arn = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/customersupport_CustomerSupport-AbC123"
+    state = project / "agentcore" / ".cli"
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "deployed-state.json").write_text(json.dumps({"targets": {"default": {"runtimeArn": arn}}}))
+    run = configure(
+        script_env(moto_url, tmp_path),
+        "--skip-validate",
+        "--prefix",
+        deployed["prefix"],
+        "--project",
+        str(project),
+    )
+    assert run.returncode == 0, run.stderr
+    config = json.loads((project / "app" / "WebChat" / "config.json").read_text())
+    assert config["endpoint"] == (
+        "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/"
+        "arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fcustomersupport_CustomerSupport-AbC123"
+        "/invocations?qualifier=DEFAULT"
+    )
+    given = configure(
+        script_env(moto_url, tmp_path),
+        "--skip-validate",
+        "--prefix",
+        deployed["prefix"],
+        "--project",
+        str(project),
+        "--web-endpoint",
+        "https://chat.example.com/invocations",
+    )
+    assert given.returncode == 0, given.stderr
+    config = json.loads((project / "app" / "WebChat" / "config.json").read_text())
+    assert config["endpoint"] == "https://chat.example.com/invocations"
+
+
+def test_a_stack_without_the_web_client_still_configures(
+    deployed: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    prefix = _fresh_prefix()
+    _put(moto_url, prefix, {k: deployed["ssm"][k] for k in KEYS})
+    project = copy_project(tmp_path / "project")
+    run = configure(
+        script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"Read 4 parameters under {prefix} (us-east-1)."
+    assert not (project / "app" / "WebChat" / "config.json").exists()
+    spec = json.loads(manifest_bytes(project))
+    clients = spec["runtimes"][0]["authorizerConfiguration"]["customJwtAuthorizer"]["allowedClients"]
+    assert clients == [deployed["ssm"]["client_id"], deployed["ssm"]["user_client_id"]]

@@ -68,6 +68,7 @@ def test_template_structure_cognito(template: dict[str, Any]) -> None:
     assert res["UserPoolDomain"]["Properties"] == {
         "Domain": {"Ref": "DomainPrefix"},
         "UserPoolId": {"Ref": "UserPool"},
+        "ManagedLoginVersion": 2,  # Managed Login pages for the web chat's sign-in
     }
 
     server = res["ResourceServer"]["Properties"]
@@ -84,7 +85,7 @@ def test_template_structure_cognito(template: dict[str, Any]) -> None:
     }
 
     clients = _resources_of_type(template, "AWS::Cognito::UserPoolClient")
-    assert set(clients) == {"MachineClient", "UserClient"}
+    assert set(clients) == {"MachineClient", "UserClient", "WebClient"}
     machine = clients["MachineClient"]
     assert machine["DependsOn"] == "ResourceServer"  # the scope must exist before it is granted
     mp = machine["Properties"]
@@ -105,6 +106,27 @@ def test_template_structure_cognito(template: dict[str, Any]) -> None:
     ]
     assert "AllowedOAuthFlows" not in up
 
+    web = clients["WebClient"]["Properties"]
+    assert web["UserPoolId"] == {"Ref": "UserPool"}
+    assert web["GenerateSecret"] is False  # public: the page cannot keep a secret
+    assert web["AllowedOAuthFlowsUserPoolClient"] is True
+    assert web["AllowedOAuthFlows"] == ["code"]  # no implicit flow; the app adds PKCE S256
+    assert web["AllowedOAuthScopes"] == ["openid", "email", "profile"]
+    assert web["CallbackURLs"] == {"Ref": "WebCallbackUrls"}
+    assert web["LogoutURLs"] == {"Ref": "WebLogoutUrls"}
+    assert web["EnableTokenRevocation"] is True  # sign-out revokes the refresh token
+    assert "ALLOW_USER_PASSWORD_AUTH" not in web["ExplicitAuthFlows"]
+    for name in ("WebCallbackUrls", "WebLogoutUrls"):
+        assert template["Parameters"][name]["Type"] == "CommaDelimitedList"
+    branding = _resources_of_type(template, "AWS::Cognito::ManagedLoginBranding")
+    assert [b["Properties"] for b in branding.values()] == [
+        {
+            "UserPoolId": {"Ref": "UserPool"},
+            "ClientId": {"Ref": "WebClient"},
+            "UseCognitoProvidedValues": True,
+        }
+    ]
+
 
 def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     assert template["Parameters"]["ParameterPrefix"]["Default"] == "/app/customersupport/agentcore/"
@@ -116,6 +138,10 @@ def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     assert value["pool_id"] == {"Ref": "UserPool"}
     assert value["client_id"] == {"Ref": "MachineClient"}
     assert value["user_client_id"] == {"Ref": "UserClient"}
+    assert value["web_client_id"] == {"Ref": "WebClient"}
+    assert value["cognito_domain_url"] == {
+        "Fn::Sub": "https://${DomainPrefix}.auth.${AWS::Region}.amazoncognito.com"
+    }
     assert value["cognito_discovery_url"] == {
         "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}/.well-known/openid-configuration"
     }
@@ -140,6 +166,8 @@ def test_outputs_use_the_same_expressions_as_the_ssm_parameters(template: dict[s
         "PoolId": params["pool_id"],
         "ClientId": params["client_id"],
         "UserClientId": params["user_client_id"],
+        "WebClientId": params["web_client_id"],
+        "CognitoDomainUrl": params["cognito_domain_url"],
         "CognitoDiscoveryUrl": params["cognito_discovery_url"],
         "CognitoTokenUrl": params["cognito_token_url"],
         "CognitoAuthScope": params["cognito_auth_scope"],
@@ -259,7 +287,7 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
         c["ClientId"]
         for c in idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=10)["UserPoolClients"]
     }
-    assert clients == {values["client_id"], values["user_client_id"]}
+    assert clients == {values["client_id"], values["user_client_id"], values["web_client_id"]}
 
     assert values["cognito_discovery_url"] == (
         f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}/.well-known/openid-configuration"
@@ -274,6 +302,7 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     )
     domain = idp.describe_user_pool_domain(Domain=deployed["domain"])["DomainDescription"]
     assert domain["UserPoolId"] == pool_id
+    assert values["cognito_domain_url"] == f"https://{deployed['domain']}.auth.{REGION}.amazoncognito.com"
 
     assert values["cognito_auth_scope"] == "customersupport/invoke"
     server = idp.describe_resource_server(UserPoolId=pool_id, Identifier="customersupport")["ResourceServer"]
@@ -412,6 +441,8 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
         (["--domain-prefix", "my-cognito-login"], "must not contain 'aws', 'amazon' or 'cognito'"),
         (["--bucket", "bucket-that-does-not-exist-1"], "bucket bucket-that-does-not-exist-1 does not exist"),
         (["--region"], "--region needs a value"),
+        (["--web-url", "http://chat.example.com/"], "--web-url must be https URLs"),
+        (["--web-url", "https://a.example/ https://b.example/"], "--web-url must be https URLs"),
         (["--frobnicate"], "unknown argument: --frobnicate"),
     ],
 )
@@ -458,3 +489,16 @@ def test_failed_deployment_step_exits_non_zero(
     assert re.fullmatch(
         r"deploy-prerequisites: error: aws cloudformation deploy failed .*", _last_line(run.stderr)
     )
+
+
+def test_web_client_is_public_with_the_code_flow(deployed: dict[str, Any], moto_url: str) -> None:
+    values = _ssm_values(deployed, moto_url)
+    client = boto_client("cognito-idp", moto_url).describe_user_pool_client(
+        UserPoolId=values["pool_id"], ClientId=values["web_client_id"]
+    )["UserPoolClient"]
+    assert "ClientSecret" not in client
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert client["CallbackURLs"] == ["http://localhost:8765/"]  # the template's default
+    assert client["LogoutURLs"] == ["http://localhost:8765/"]

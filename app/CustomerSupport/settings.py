@@ -86,6 +86,9 @@ class Settings:
 
     model_provider: str = "bedrock"
     model_id: str = DEFAULT_MODEL_ID
+    # Pause between the offline model's text pieces, like a real model's token latency (local
+    # demos and browser tests use it to show the stream arriving in pieces).
+    offline_chunk_delay_seconds: float = 0.0
     region: str | None = None
     gateway_url: str | None = None
     memory_id: str | None = None
@@ -138,6 +141,8 @@ def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthS
         overrides["discovery_url"] = env["AUTH_DISCOVERY_URL"]
     if env.get("AUTH_JWKS_MIN_REFRESH_SECONDS"):
         overrides["jwks_min_refresh_seconds"] = float(env["AUTH_JWKS_MIN_REFRESH_SECONDS"])
+    if env.get("AUTH_LEEWAY_SECONDS"):
+        overrides["leeway_seconds"] = int(env["AUTH_LEEWAY_SECONDS"])
     for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
         value = _csv(env.get(f"AUTH_{name.upper()}"))
         if value is not None:
@@ -162,6 +167,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         model_provider=provider,
         model_id=env.get("MODEL_ID") or DEFAULT_MODEL_ID,
+        offline_chunk_delay_seconds=float(env.get("OFFLINE_MODEL_CHUNK_DELAY_SECONDS") or 0.0),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
         gateway_url=env.get(GATEWAY_URL_ENV) or None,
         memory_id=env.get(MEMORY_ID_ENV) or None,

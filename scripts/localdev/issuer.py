@@ -6,6 +6,9 @@ It speaks the parts of Amazon Cognito this project relies on:
   with ``kid`` (more keys can be added to exercise rotation);
 - ``POST /oauth2/token`` with ``grant_type=client_credentials`` (client id and secret by HTTP Basic
   or form), scopes checked against the client's allowed scopes, errors shaped like Cognito's;
+- the hosted UI (Managed Login) for browser apps: ``/oauth2/authorize`` with a sign-in page,
+  ``authorization_code`` with PKCE, ``refresh_token`` with rotation, ``/oauth2/revoke`` and
+  ``/logout`` (see ``hosted_ui.py``);
 - the Cognito JSON API (``X-Amz-Target``) for ``InitiateAuth`` (USER_PASSWORD_AUTH) and
   ``DescribeUserPoolClient``, so the aws CLI works against it through
   ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
@@ -14,7 +17,10 @@ Tokens are shaped like Cognito's access and ID tokens. Clients and users come fr
 
     {"pool_id": "us-east-1_LOCAL", "token_lifetime": 3600,
      "clients": [{"client_id": "...", "client_secret": "...", "allowed_scopes": ["customersupport/invoke"]},
-                 {"client_id": "...", "user_login": true}],
+                 {"client_id": "...", "user_login": true},
+                 {"client_id": "...", "allowed_scopes": ["openid", "profile"],
+                  "callback_urls": ["http://127.0.0.1:8765/"], "logout_urls": ["http://127.0.0.1:8765/"],
+                  "access_token_validity": 300, "refresh_token_validity": 86400}],
      "users": [{"username": "alex", "password": "...", "sub": "..."}]}
 
 Run: ``python -m scripts.localdev.issuer --config FILE [--port N]``.
@@ -36,9 +42,13 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from scripts.localdev.hosted_ui import HostedUI
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 USER_SCOPE = "aws.cognito.signin.user.admin"
@@ -56,6 +66,16 @@ class Client:
     # Like Cognito's per-client AccessTokenValidity (seconds); a negative value mints tokens that
     # are already expired, which the demo uses to show a 403.
     access_token_validity: int | None = None
+    # Hosted-UI (authorization code) clients: exact callback and sign-out URLs, as registered
+    # with Cognito's CallbackURLs / LogoutURLs; refresh tokens live this long (seconds).
+    callback_urls: list[str] = field(default_factory=list)
+    logout_urls: list[str] = field(default_factory=list)
+    refresh_token_validity: int = 30 * 24 * 3600
+    # Rotation: each refresh returns a new refresh token and retires the presented one. Off, the
+    # refresh token stays valid and the answer carries none (what Cognito's token endpoint does
+    # unless the client has refresh-token rotation, which Cognito completes only through its
+    # GetTokensFromRefreshToken API).
+    refresh_token_rotation: bool = True
 
 
 @dataclass
@@ -126,6 +146,7 @@ class LocalIssuer:
         self.keys = SigningKeys()
         self.jwks_requests = 0  # lets tests see when verifiers refresh
         self.base_url = base_url.rstrip("/")
+        self.hosted_ui = HostedUI(self)
 
     # -- URLs ---------------------------------------------------------------------------------
     @property
@@ -174,15 +195,32 @@ class LocalIssuer:
         }
         return self.sign(claims)
 
-    def user_tokens(self, user: User, client_id: str, lifetime: int | None = None) -> dict[str, str]:
-        """Access and ID tokens for a logged-in user."""
+    def access_lifetime(self, client: Client) -> int:
+        """Seconds an access token of this client lives (its own validity, else the pool's)."""
+        if client.access_token_validity is None:
+            return self.config.token_lifetime
+        return client.access_token_validity
+
+    def user_tokens(
+        self,
+        user: User,
+        client_id: str,
+        lifetime: int | None = None,
+        scopes: list[str] | None = None,
+        nonce: str | None = None,
+        auth_time: int | None = None,
+    ) -> dict[str, str]:
+        """Access and ID tokens for a logged-in user (``scopes``: those granted by the hosted UI;
+        ``auth_time``: when the user signed in, kept across refreshes)."""
         base = self._base_claims(lifetime)
+        if auth_time:
+            base["auth_time"] = auth_time
         access = {
             **base,
             "sub": user.sub,
             "client_id": client_id,
             "token_use": "access",
-            "scope": USER_SCOPE,
+            "scope": " ".join(scopes) if scopes else USER_SCOPE,
             "username": user.username,
             "version": 2,
             "origin_jti": str(uuid.uuid4()),
@@ -196,6 +234,7 @@ class LocalIssuer:
             "aud": client_id,
             "token_use": "id",
             "cognito:username": user.username,
+            **({"nonce": nonce} if nonce else {}),
         }
         return {"access": self.sign(access), "id": self.sign(id_token)}
 
@@ -215,8 +254,15 @@ class LocalIssuer:
                 Route(f"/{pool}/.well-known/openid-configuration", self._discovery, methods=["GET"]),
                 Route(f"/{pool}/.well-known/jwks.json", self._jwks, methods=["GET"]),
                 Route("/oauth2/token", self._token, methods=["POST"]),
+                Route("/oauth2/authorize", self.hosted_ui.authorize, methods=["GET"]),
+                Route("/login", self.hosted_ui.login, methods=["POST"]),
+                Route("/oauth2/revoke", self._revoke, methods=["POST"]),
+                Route("/logout", self.hosted_ui.logout, methods=["GET"]),
                 Route("/", self._cognito_api, methods=["POST"]),
-            ]
+            ],
+            # Browser apps on another origin read discovery/JWKS and call token/revoke, as they
+            # do with Cognito; no credentials (cookies) ride on those calls.
+            middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])],
         )
 
     async def _discovery(self, request: Request) -> Response:
@@ -229,7 +275,11 @@ class LocalIssuer:
                 "response_types_supported": ["code", "token"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
-                "grant_types_supported": ["client_credentials"],
+                "revocation_endpoint": f"{self.base_url}/oauth2/revoke",
+                "userinfo_endpoint": f"{self.base_url}/oauth2/userInfo",
+                "scopes_supported": ["openid", "email", "phone", "profile"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             }
         )
@@ -240,14 +290,23 @@ class LocalIssuer:
 
     async def _token(self, request: Request) -> Response:
         form = await request.form()
-        client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        basic = request.headers.get("authorization", "")
-        if basic.lower().startswith("basic "):
-            try:
-                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+        try:
+            client_id, client_secret = _client_auth(request, form)
+        except ValueError:
+            return _oauth_error("invalid_client", 401)
+        grant_type = form.get("grant_type")
+        if grant_type in ("authorization_code", "refresh_token"):
+            known = self.client(str(client_id or ""))
+            if known is not None and not known.callback_urls:  # a machine or API-login client
+                return _oauth_error("unsupported_grant_type", 400)
+            app_client = self._browser_client(client_id, client_secret)
+            if app_client is None:
                 return _oauth_error("invalid_client", 401)
-        if form.get("grant_type") != "client_credentials":
+            fields = {k: str(v) for k, v in form.items()}
+            if grant_type == "authorization_code":
+                return self.hosted_ui.token_for_code(fields, app_client)
+            return self.hosted_ui.token_for_refresh(fields, app_client)
+        if grant_type != "client_credentials":
             return _oauth_error("unsupported_grant_type", 400)
         if not client_id or not client_secret:
             return _oauth_error("invalid_client", 401)
@@ -264,11 +323,7 @@ class LocalIssuer:
         if any(scope not in client.allowed_scopes for scope in requested):
             return _oauth_error("invalid_scope", 400)
         scopes = requested or client.allowed_scopes
-        lifetime = (
-            self.config.token_lifetime
-            if client.access_token_validity is None
-            else client.access_token_validity
-        )
+        lifetime = self.access_lifetime(client)
         return JSONResponse(
             {
                 "access_token": self.client_credentials_token(client.client_id, scopes, lifetime),
@@ -276,6 +331,31 @@ class LocalIssuer:
                 "token_type": "Bearer",
             }
         )
+
+    def _browser_client(self, client_id: Any, client_secret: Any) -> Client | None:
+        """The hosted-UI client making a token or revoke call: public (no secret) or confidential."""
+        client = self.client(str(client_id or ""))
+        if client is None or not client.callback_urls:
+            return None
+        if client.client_secret is not None and not secrets.compare_digest(
+            client.client_secret, str(client_secret or "")
+        ):
+            return None
+        return client
+
+    async def _revoke(self, request: Request) -> Response:
+        form = await request.form()
+        try:
+            client_id, client_secret = _client_auth(request, form)
+        except ValueError:
+            return _oauth_error("invalid_client", 401)
+        client = self._browser_client(client_id, client_secret)
+        if client is None:
+            return _oauth_error("invalid_client", 401)
+        token = str(form.get("token") or "")
+        if not token:
+            return _oauth_error("invalid_request", 400)
+        return self.hosted_ui.revoke(token, client)
 
     async def _cognito_api(self, request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -333,6 +413,18 @@ class LocalIssuer:
             described["ClientSecret"] = client.client_secret
             described["AllowedOAuthFlows"] = ["client_credentials"]
         return _cognito_json({"UserPoolClient": described})
+
+
+def _client_auth(request: Request, form: Any) -> tuple[Any, Any]:
+    """Client id and secret from HTTP Basic, else from the form; ValueError if Basic is garbled."""
+    basic = request.headers.get("authorization", "")
+    if basic.lower().startswith("basic "):
+        try:
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as err:
+            raise ValueError("malformed Basic credentials") from err
+        return client_id, client_secret
+    return form.get("client_id"), form.get("client_secret")
 
 
 def _oauth_error(code: str, status: int) -> Response:

@@ -28,6 +28,11 @@ def serve_forever(app: Any, port: int, announce: Callable[[int], None]) -> None:
     """Bind first so `announce` knows the real port, then serve until SIGINT/SIGTERM."""
     sock = bind_loopback(port)
     announce(sock.getsockname()[1])
+    serve_on(app, sock)
+
+
+def serve_on(app: Any, sock: socket.socket) -> None:
+    """Serve on an already bound socket until SIGINT/SIGTERM."""
     _server(app).run(sockets=[sock])
 
 

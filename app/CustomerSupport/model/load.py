@@ -12,7 +12,7 @@ def load_model(settings: Settings) -> Model:
     if settings.model_provider == "offline":
         from model.offline import OfflineModel
 
-        return OfflineModel()
+        return OfflineModel(chunk_delay_seconds=settings.offline_chunk_delay_seconds)
     from strands.models.bedrock import BedrockModel
 
     return BedrockModel(model_id=settings.model_id, region_name=settings.region)

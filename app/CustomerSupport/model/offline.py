@@ -8,6 +8,7 @@ comes from the offline model.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -73,8 +74,9 @@ def _humanize(text: str) -> str:
 class OfflineModel(Model):
     """Scripted stand-in for a foundation model; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_delay_seconds: float = 0.0) -> None:
         self.config: dict[str, Any] = {"model_id": "offline-scripted"}
+        self.chunk_delay_seconds = chunk_delay_seconds
 
     def update_config(self, **model_config: Any) -> None:
         self.config.update(model_config)
@@ -100,6 +102,8 @@ class OfflineModel(Model):
             _tool_use_events(*decision) if isinstance(decision, tuple) else _text_events(PREFIX + decision)
         )
         for event in events:
+            if self.chunk_delay_seconds and "contentBlockDelta" in event:
+                await asyncio.sleep(self.chunk_delay_seconds)  # paced like a real model's tokens
             yield event
 
     # -- the script -------------------------------------------------------------------------------

@@ -1,0 +1,223 @@
+// The web chat: who is signed in, the conversation, and the composer.
+import { createUserManager, displayName, signOut } from "./auth.js";
+import { readEventStream } from "./stream.js";
+
+const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
+const $ = (id) => document.getElementById(id);
+const ui = {
+  who: $("who"),
+  signIn: $("sign-in"),
+  signOut: $("sign-out"),
+  newConversation: $("new-conversation"),
+  transcript: $("transcript"),
+  notice: $("notice"),
+  noticeText: $("notice-text"),
+  noticeAction: $("notice-action"),
+  composer: $("composer"),
+  message: $("message"),
+  send: $("send"),
+};
+
+let config;
+let manager;
+let user = null;
+let conversationId = newConversationId();
+let sending = false;
+
+function newConversationId() {
+  return crypto.randomUUID(); // 36 characters: AgentCore wants at least 33
+}
+
+// -- notices in a customer's words ------------------------------------------------------------
+function notify(text, action) {
+  ui.noticeText.textContent = text;
+  ui.noticeAction.hidden = !action;
+  if (action) {
+    ui.noticeAction.textContent = action.label;
+    ui.noticeAction.onclick = action.run;
+  }
+  ui.notice.hidden = false;
+}
+
+function clearNotice() {
+  ui.notice.hidden = true;
+  ui.noticeText.textContent = "";
+}
+
+const signInAgain = (label = "Sign in again") => ({ label, run: () => startSignIn() });
+
+// -- account ---------------------------------------------------------------------------------
+function showUser() {
+  const signedIn = Boolean(user && !user.expired);
+  ui.who.textContent = signedIn ? `Signed in as ${displayName(user)}` : "Not signed in";
+  ui.signIn.hidden = signedIn;
+  ui.signOut.hidden = !signedIn;
+  ui.newConversation.hidden = !signedIn;
+}
+
+async function startSignIn() {
+  // Only the draft and the conversation id ride along the redirect (in oidc-client-ts's
+  // transient sign-in state); the conversation continues if the same person signs back in.
+  const draft = ui.message.value;
+  const previous = user?.profile?.sub;
+  await manager.signinRedirect({ state: { draft, conversationId, sub: previous } });
+}
+
+async function finishSignIn() {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("code") && !url.searchParams.has("error")) return;
+  try {
+    user = await manager.signinRedirectCallback(url.toString());
+    const state = user.state || {};
+    if (state.draft) ui.message.value = state.draft;
+    if (state.conversationId && state.sub && state.sub === user.profile.sub) {
+      conversationId = state.conversationId;
+    }
+  } catch {
+    notify("Sign-in did not complete. Please try again.", signInAgain("Sign in"));
+  } finally {
+    window.history.replaceState(null, "", url.pathname); // no code or state left in the URL
+  }
+}
+
+// -- conversation ----------------------------------------------------------------------------
+function addMessage(role, text) {
+  const item = document.createElement("li");
+  item.className = role;
+  item.dataset.role = role;
+  item.textContent = text;
+  ui.transcript.append(item);
+  item.scrollIntoView({ block: "end" });
+  return item;
+}
+
+function startNewConversation() {
+  conversationId = newConversationId();
+  ui.transcript.replaceChildren();
+  clearNotice();
+  ui.message.focus();
+}
+
+async function currentAccessToken() {
+  if (!user) return null;
+  const margin = config.refreshSecondsBeforeExpiry ?? 60;
+  if (user.expires_in !== undefined && user.expires_in <= Math.min(margin, 5) && user.refresh_token) {
+    try {
+      user = await manager.signinSilent(); // refresh before sending with a token about to expire
+    } catch {
+      return null;
+    }
+  }
+  return user && !user.expired ? user.access_token : null;
+}
+
+async function send(text) {
+  const token = await currentAccessToken();
+  if (!token) {
+    ui.message.value = text;
+    notify("Please sign in to chat with us.", signInAgain(user ? "Sign in again" : "Sign in"));
+    return;
+  }
+  addMessage("user", text);
+  const answer = addMessage("assistant", "");
+  answer.setAttribute("aria-busy", "true");
+  let response;
+  try {
+    response = await fetch(config.endpoint, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "text/event-stream",
+        [SESSION_HEADER]: conversationId,
+      },
+      body: JSON.stringify({ prompt: text }),
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    return failed(answer, text, "We couldn't reach customer support. Check your connection, then press Send to try again.");
+  }
+  if (response.status === 401 || response.status === 403) {
+    return failed(answer, text, "Your sign-in has expired or was not accepted. Please sign in again; your message is kept.", signInAgain());
+  }
+  if (response.status === 429) {
+    return failed(answer, text, "You're sending messages faster than we can answer. Please wait a moment, then press Send again.");
+  }
+  if (!response.ok || !response.body) {
+    return failed(answer, text, "Something went wrong on our side. Please press Send to try again.");
+  }
+  try {
+    await readEventStream(response.body, (event) => {
+      if (event.text !== undefined) {
+        answer.append(event.text); // shown as it arrives
+      } else if (event.error !== undefined) {
+        answer.classList.add("failed");
+        answer.append(event.error);
+      }
+    });
+  } catch {
+    answer.classList.add("failed");
+    notify("The answer was cut off. Please press Send to ask again.");
+    ui.message.value = text;
+  } finally {
+    answer.removeAttribute("aria-busy");
+  }
+}
+
+function failed(answer, text, message, action) {
+  answer.remove();
+  ui.transcript.lastElementChild?.remove(); // the user's line: it was not delivered
+  ui.message.value = text; // keep what the customer typed
+  notify(message, action);
+}
+
+async function onSubmit(event) {
+  event.preventDefault();
+  const text = ui.message.value.trim();
+  if (!text || sending) return;
+  sending = true;
+  ui.send.disabled = true;
+  clearNotice();
+  ui.message.value = "";
+  try {
+    await send(text);
+  } finally {
+    sending = false;
+    ui.send.disabled = false;
+    ui.message.focus();
+  }
+}
+
+// -- start -----------------------------------------------------------------------------------
+async function main() {
+  const answer = await fetch("config.json", { cache: "no-store", credentials: "omit" });
+  config = await answer.json();
+  manager = createUserManager(config);
+  manager.events.addUserLoaded((loaded) => {
+    user = loaded; // also after each refresh: the new access and refresh tokens
+    showUser();
+  });
+  manager.events.addUserUnloaded(() => {
+    user = null;
+    showUser();
+  });
+  manager.events.addSilentRenewError(() => {
+    notify("Your sign-in has ended. Please sign in again to keep chatting.", signInAgain());
+  });
+  ui.signIn.onclick = () => startSignIn();
+  ui.signOut.onclick = () => signOut(manager, config);
+  ui.newConversation.onclick = startNewConversation;
+  ui.composer.addEventListener("submit", onSubmit);
+  ui.message.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      ui.composer.requestSubmit();
+    }
+  });
+  await finishSignIn();
+  showUser();
+  document.body.dataset.ready = "true";
+}
+
+main().catch(() => notify("The chat could not start. Please reload the page."));

@@ -1,0 +1,291 @@
+"""The local issuer's hosted UI: what Cognito's Managed Login does for a browser app.
+
+- ``GET /oauth2/authorize``: authorization code flow with PKCE (S256 only) for clients that list
+  the exact ``redirect_uri`` among their callback URLs; shows a sign-in page (``/login``) unless
+  the browser already has a hosted-UI session (a cookie on the issuer's origin, like Cognito's);
+- ``POST /oauth2/token`` grants ``authorization_code`` (single-use codes that expire in minutes)
+  and ``refresh_token`` (rotated by default: every refresh returns a new refresh token and retires
+  the old; ``Client.refresh_token_rotation=False`` keeps one refresh token, as Cognito's endpoint);
+- ``POST /oauth2/revoke`` revokes a refresh token; ``GET /logout`` ends the hosted-UI session and
+  returns to a registered sign-out URL.
+
+State (codes, refresh tokens, sessions) is in memory and bounded; restarting the issuer signs
+everybody out, as it should for a development stand-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+if TYPE_CHECKING:
+    from scripts.localdev.issuer import Client, LocalIssuer, User
+
+SESSION_COOKIE = "local-hosted-ui-session"
+CSRF_COOKIE = "local-hosted-ui-csrf"
+CODE_LIFETIME_SECONDS = 300  # Cognito's authorization codes live 5 minutes
+SESSION_LIFETIME_SECONDS = 3600  # Cognito's hosted-UI session cookie lasts an hour
+MAX_ENTRIES = 10_000  # per table; the oldest entries go first
+AUTHORIZE_PARAMS = (
+    "response_type", "client_id", "redirect_uri", "state", "scope",
+    "code_challenge", "code_challenge_method", "nonce",
+)  # fmt: skip
+
+
+@dataclass
+class _Grant:
+    """What a code or refresh token stands for."""
+
+    client_id: str
+    username: str
+    scopes: list[str]
+    expires_at: float
+    redirect_uri: str = ""
+    code_challenge: str = ""
+    nonce: str | None = None
+    auth_time: int = 0  # when the user signed in; refreshed tokens keep it, as Cognito's do
+
+
+class _Bounded(OrderedDict[str, Any]):
+    """A dict that forgets its oldest entries beyond MAX_ENTRIES."""
+
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+        while len(self) > MAX_ENTRIES:
+            self.popitem(last=False)
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of a verifier."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class HostedUI:
+    """Sign-in pages, codes, refresh tokens and sessions of one local issuer."""
+
+    def __init__(self, issuer: LocalIssuer) -> None:
+        self.issuer = issuer
+        self.codes: _Bounded = _Bounded()
+        self.refresh_tokens: _Bounded = _Bounded()
+        self.sessions: _Bounded = _Bounded()
+        self.code_lifetime = CODE_LIFETIME_SECONDS
+        # Counters for tests: proof that a browser app refreshed, revoked, signed out.
+        self.counts = {"code": 0, "refresh": 0, "revoke": 0, "logout": 0, "login_page": 0}
+
+    # -- /oauth2/authorize and /login ----------------------------------------------------------
+    async def authorize(self, request: Request) -> Response:
+        params = {k: request.query_params.get(k, "") for k in AUTHORIZE_PARAMS}
+        client, problem = self._check_authorize(params)
+        if client is None:
+            return _error_page(problem)
+        if problem:
+            return _redirect(params["redirect_uri"], {"error": problem, "state": params["state"]})
+        session = self._session(request)
+        if session is not None:
+            return self._issue_code(params, session[0], session[1])
+        return self._login_page(params)
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
+        client, problem = self._check_authorize(params)
+        if client is None:
+            return _error_page(problem)
+        if problem:
+            return _redirect(params["redirect_uri"], {"error": problem, "state": params["state"]})
+        csrf = str(form.get("_csrf", ""))
+        if not csrf or not secrets.compare_digest(csrf, request.cookies.get(CSRF_COOKIE, "")):
+            return self._login_page(params, "Your sign-in form expired. Please try again.")
+        user = self.issuer.user(str(form.get("username", "")))
+        if user is None or not secrets.compare_digest(user.password, str(form.get("password", ""))):
+            return self._login_page(params, "Incorrect username or password.")
+        session = secrets.token_urlsafe(32)
+        now = int(time.time())
+        self.sessions.put(session, (user.username, now, now + SESSION_LIFETIME_SECONDS))
+        response = self._issue_code(params, user.username, now)
+        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return response
+
+    def _check_authorize(self, params: dict[str, str]) -> tuple[Client | None, str]:
+        """(client, "") when fine; (client, error) to redirect with; (None, text) to show."""
+        client = self.issuer.client(params["client_id"])
+        if client is None or not client.callback_urls:
+            return None, "This app is not registered for sign-in."
+        if params["redirect_uri"] not in client.callback_urls:  # exact match, as Cognito does
+            return None, "The sign-in request names a callback URL this app did not register."
+        if params["response_type"] != "code":
+            return client, "unsupported_response_type"
+        if params["code_challenge_method"] != "S256" or len(params["code_challenge"]) < 43:
+            return client, "invalid_request"  # PKCE is required here, and only S256
+        if any(scope not in self._allowed_scopes(client) for scope in params["scope"].split()):
+            return client, "invalid_scope"
+        return client, ""
+
+    def _issue_code(self, params: dict[str, str], username: str, auth_time: int) -> Response:
+        code = secrets.token_urlsafe(32)
+        self.codes.put(
+            code,
+            _Grant(
+                client_id=params["client_id"],
+                username=username,
+                scopes=params["scope"].split() or ["openid"],
+                expires_at=time.time() + self.code_lifetime,
+                redirect_uri=params["redirect_uri"],
+                code_challenge=params["code_challenge"],
+                nonce=params["nonce"] or None,
+                auth_time=auth_time,
+            ),
+        )
+        query = {"code": code, **({"state": params["state"]} if params["state"] else {})}
+        return _redirect(params["redirect_uri"], query)
+
+    def _session(self, request: Request) -> tuple[str, int] | None:
+        """(username, auth_time) of the browser's hosted-UI session, if it has a live one."""
+        entry = self.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        if entry is None or entry[2] < time.time():
+            return None
+        return entry[0], entry[1]
+
+    def _login_page(self, params: dict[str, str], error: str = "") -> Response:
+        self.counts["login_page"] += 1
+        csrf = secrets.token_urlsafe(24)
+        hidden = "".join(
+            f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in params.items()
+        )
+        alert = f'<p role="alert">{html.escape(error)}</p>' if error else ""
+        page = LOGIN_PAGE.format(hidden=hidden, alert=alert, csrf=csrf)
+        response = HTMLResponse(page, status_code=200)
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
+        return response
+
+    # -- /oauth2/token grants ------------------------------------------------------------------
+    def token_for_code(self, form: dict[str, str], client: Client) -> Response:
+        grant = self.codes.pop(form.get("code", ""), None)  # single use, even when it fails
+        if (
+            grant is None
+            or grant.client_id != client.client_id
+            or grant.expires_at < time.time()
+            or grant.redirect_uri != form.get("redirect_uri", "")
+            or not secrets.compare_digest(grant.code_challenge, s256(form.get("code_verifier", "")))
+        ):
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        user = self.issuer.user(grant.username)
+        if user is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        self.counts["code"] += 1
+        refresh = self._new_refresh_token(client, grant)
+        return self._token_response(user, client, grant, refresh, nonce=grant.nonce)
+
+    def token_for_refresh(self, form: dict[str, str], client: Client) -> Response:
+        presented = form.get("refresh_token", "")
+        # With rotation the presented refresh token is retired whatever happens next.
+        grant = (
+            self.refresh_tokens.pop(presented, None)
+            if client.refresh_token_rotation
+            else self.refresh_tokens.get(presented)
+        )
+        if grant is None or grant.client_id != client.client_id or grant.expires_at < time.time():
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        user = self.issuer.user(grant.username)
+        if user is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        self.counts["refresh"] += 1
+        refresh = self._new_refresh_token(client, grant) if client.refresh_token_rotation else None
+        return self._token_response(user, client, grant, refresh)
+
+    def _new_refresh_token(self, client: Client, grant: _Grant) -> str:
+        token = secrets.token_urlsafe(48)  # opaque to clients, like Cognito's encrypted ones
+        self.refresh_tokens.put(
+            token,
+            _Grant(
+                client.client_id,
+                grant.username,
+                grant.scopes,
+                time.time() + client.refresh_token_validity,
+                auth_time=grant.auth_time,
+            ),
+        )
+        return token
+
+    def _token_response(
+        self, user: User, client: Client, grant: _Grant, refresh: str | None, nonce: str | None = None
+    ) -> Response:
+        lifetime = self.issuer.access_lifetime(client)
+        scopes = grant.scopes
+        tokens = self.issuer.user_tokens(
+            user, client.client_id, lifetime, scopes=scopes, nonce=nonce, auth_time=grant.auth_time
+        )
+        body = {"access_token": tokens["access"], "expires_in": lifetime, "token_type": "Bearer"}
+        if refresh is not None:
+            body["refresh_token"] = refresh
+        if "openid" in scopes:
+            body["id_token"] = tokens["id"]
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    # -- /oauth2/revoke and /logout ------------------------------------------------------------
+    def revoke(self, token: str, client: Client) -> Response:
+        grant = self.refresh_tokens.get(token)
+        if grant is not None and grant.client_id != client.client_id:
+            return JSONResponse({"error": "unauthorized_client"}, status_code=400)
+        if grant is not None:
+            del self.refresh_tokens[token]
+            self.counts["revoke"] += 1
+        return Response(status_code=200)  # unknown tokens are "revoked" too (RFC 7009)
+
+    async def logout(self, request: Request) -> Response:
+        client = self.issuer.client(request.query_params.get("client_id", ""))
+        target = request.query_params.get("logout_uri", "")
+        if client is None or target not in client.logout_urls:
+            return _error_page("The sign-out request names a sign-out URL this app did not register.")
+        self.sessions.pop(request.cookies.get(SESSION_COOKIE, ""), None)
+        self.counts["logout"] += 1
+        response = RedirectResponse(target, status_code=302)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def active_refresh_tokens(self, username: str) -> int:
+        """How many unexpired refresh tokens a user holds (tests check sign-out revoked them)."""
+        now = time.time()
+        return sum(1 for g in self.refresh_tokens.values() if g.username == username and g.expires_at > now)
+
+    @staticmethod
+    def _allowed_scopes(client: Client) -> set[str]:
+        return set(client.allowed_scopes) | {"openid"}
+
+
+def _redirect(uri: str, query: dict[str, str]) -> Response:
+    separator = "&" if "?" in uri else "?"
+    return RedirectResponse(f"{uri}{separator}{urlencode(query)}", status_code=302)
+
+
+def _error_page(message: str) -> Response:
+    body = f'<!doctype html><title>Sign-in error</title><p role="alert">{html.escape(message)}</p>'
+    return HTMLResponse(body, status_code=400)
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input[type=text],input[type=password]{{width:100%;padding:.5rem}}
+button{{margin-top:1rem;padding:.5rem 1.2rem}}[role=alert]{{color:#b00020}}</style></head>
+<body><main><h1>Sign in</h1><p>Local stand-in for the Cognito hosted UI.</p>{alert}
+<form method="post" action="/login">{hidden}<input type="hidden" name="_csrf" value="{csrf}">
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></main></body></html>
+"""

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The web chat on this machine, no AWS needed: the local issuer with its hosted UI (sign-in page,
+# code + PKCE, refresh, sign-out), the JWT-secured gateway, the agent run by the real
+# `agentcore dev`, and the web front serving the app (app/WebChat) and passing /invocations on.
+# Prints the URL to open and the demo users with their passwords (new for every run); Ctrl-C
+# stops everything it started.
+#
+#   usage: scripts/webchat.sh [--port N]       (web front port; default: any free port)
+#   env:   MODEL_PROVIDER=bedrock for the real model (needs AWS credentials; default: offline)
+#          OFFLINE_MODEL_CHUNK_DELAY_SECONDS  pause between the offline model's pieces (0.05)
+#
+# Writes only to ignored paths (.local/, agentcore/.env.local, agentcore/.cli/,
+# app/CustomerSupport/.venv, app/WebChat/node_modules and dist).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+usage() { usage_from_header "$0"; }
+port=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --port) [ $# -ge 2 ] || die "--port needs a number"; port=$2; shift 2 ;;
+    --port=*) port=${1#--port=}; shift ;;
+    *) say "unknown argument: $1 (see scripts/webchat.sh --help)"; exit 2 ;;
+  esac
+done
+[ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1 && "$port" -le 65535 ]] || die "--port must be 1-65535"
+
+cd "$REPO_ROOT"
+claim_stack "$$" "scripts/webchat.sh" || exit 1
+export STACK_PARENT_PID=$$
+STATE="$REPO_ROOT/.local/webchat"
+mkdir -p "$STATE"
+AGENT_PID=""
+FRONT_PID=""
+
+cleanup() {
+  trap - EXIT INT TERM
+  stop_group "$FRONT_PID"
+  stop_group "$AGENT_PID"
+  scripts/dev-stack.sh down >/dev/null 2>&1 || true
+  release_stack "$$"
+  say "web chat stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "preparing: Python packages, the agentcore CLI, the web chat's build"
+ensure_python_deps
+CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @aws/agentcore, or set AGENTCORE_CLI)"
+ensure_webchat_build
+
+port=${port:-$(free_port)}
+URL="http://127.0.0.1:$port/"
+say "starting the local issuer (hosted UI) and gateway"
+WEBCHAT_URL="$URL" OFFLINE_MODEL_CHUNK_DELAY_SECONDS="${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0.05}" \
+  scripts/dev-stack.sh up >"$STATE/dev-stack.txt"
+
+say "starting the agent with 'agentcore dev' (${MODEL_PROVIDER:-offline} model)"
+AGENT_PORT=$(free_port)
+start_agentcore_dev "$CLI" "$AGENT_PORT" "$STATE/agent.log"
+
+# The app's config: the same fields scripts/configure.sh writes from SSM for a deployment.
+python3 - "$REPO_ROOT/.local/dev-stack/issuer.ready" "$STATE/config.json" <<'PY'
+import json, sys
+urls = json.load(open(sys.argv[1]))
+json.dump({"issuer": urls["issuer"], "clientId": "local-browser-client", "domain": urls["cognito_endpoint"],
+           "endpoint": "/invocations", "scope": "openid profile email"}, open(sys.argv[2], "w"), indent=1)
+PY
+
+say "starting the web front"
+rm -f "$STATE/webfront.ready"
+setsid uv run --frozen python -m scripts.localdev.webfront --agent "http://127.0.0.1:$AGENT_PORT" \
+  --config "$STATE/config.json" --port "$port" --ready-file "$STATE/webfront.ready" \
+  >"$STATE/webfront.log" 2>&1 </dev/null &
+FRONT_PID=$!
+for _ in $(seq 1 300); do
+  [ -s "$STATE/webfront.ready" ] && break
+  kill -0 "$FRONT_PID" 2>/dev/null || { tail -n 20 "$STATE/webfront.log" >&2; die "the web front did not start"; }
+  sleep 0.1
+done
+[ -s "$STATE/webfront.ready" ] || die "the web front did not start within 30 s; see $STATE/webfront.log"
+
+echo
+echo "Web chat: $URL"
+echo "Sign in as one of these demo users (passwords are new for every run):"
+python3 - "$REPO_ROOT/.local/dev-stack/issuer-config.json" <<'PY'
+import json, sys
+for user in json.load(open(sys.argv[1]))["users"]:
+    print(f"  {user['username']:<8} {user['password']}")
+PY
+echo "Logs: .local/webchat/ and .local/dev-stack/. Press Ctrl-C to stop."
+wait "$FRONT_PID"

@@ -1,0 +1,83 @@
+"""Write the web chat's config.json (issuer, client id, Managed Login domain, endpoint).
+
+``scripts/configure.sh`` calls it with the values it read from SSM. Without ``--endpoint`` the
+deployed runtime's invocation URL is taken from ``agentcore/.cli/deployed-state.json`` (written by
+``agentcore deploy``); before a deployment the endpoint stays empty and the script says so.
+
+Usage: python3 scripts/webchat_config.py --project DIR --discovery-url URL --client-id ID
+                                         --domain URL [--endpoint URL]
+Standard library only, Python 3.10+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
+RUNTIME_ARN = re.compile(r"arn:aws[a-z-]*:bedrock-agentcore:([a-z0-9-]+):\d{12}:runtime/[A-Za-z0-9_-]+")
+CONFIG_PATH = Path("app") / "WebChat" / "config.json"
+
+
+def runtime_endpoint(project: Path) -> str:
+    """The deployed runtime's /invocations URL, or "" when nothing is deployed yet."""
+    state = project / "agentcore" / ".cli" / "deployed-state.json"
+    found = RUNTIME_ARN.search(state.read_text(encoding="utf-8")) if state.is_file() else None
+    if found is None:
+        return ""
+    region, arn = found.group(1), found.group(0)
+    return (
+        f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/"
+        f"{quote(arn, safe='')}/invocations?qualifier=DEFAULT"
+    )
+
+
+def web_config(discovery_url: str, client_id: str, domain: str, endpoint: str) -> dict[str, str]:
+    """The app's config; ValueError on values that cannot be right."""
+    if not (discovery_url.startswith("https://") and discovery_url.endswith(DISCOVERY_SUFFIX)):
+        raise ValueError(f"discovery URL must be https and end in {DISCOVERY_SUFFIX}")
+    if not domain.startswith("https://") or re.search(r"\s", domain):
+        raise ValueError("the Managed Login domain must be an https URL")
+    if endpoint and not endpoint.startswith("https://"):
+        raise ValueError("the endpoint must be an https URL")
+    if not client_id or re.search(r"[\s,]", client_id):
+        raise ValueError("the web client id must not be empty or hold whitespace or commas")
+    return {
+        "issuer": discovery_url.removesuffix(DISCOVERY_SUFFIX),
+        "clientId": client_id,
+        "domain": domain.rstrip("/"),
+        "endpoint": endpoint,
+        "scope": "openid profile email",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write app/WebChat/config.json under --project."""
+    parser = argparse.ArgumentParser(prog="webchat_config.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, required=True)
+    parser.add_argument("--discovery-url", required=True)
+    parser.add_argument("--client-id", required=True)
+    parser.add_argument("--domain", required=True)
+    parser.add_argument("--endpoint", default="")
+    args = parser.parse_args(argv)
+    endpoint = args.endpoint or runtime_endpoint(args.project)
+    try:
+        config = web_config(args.discovery_url, args.client_id, args.domain, endpoint)
+    except ValueError as error:
+        print(f"webchat config: error: {error}", file=sys.stderr)
+        return 1
+    path = args.project / CONFIG_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {CONFIG_PATH} (web chat: issuer, client id, domain, endpoint)")
+    if not endpoint:
+        print("  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

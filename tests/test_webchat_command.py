@@ -1,0 +1,84 @@
+"""scripts/webchat.sh end to end: the one command, a real sign-in and chat in Chromium, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import REPO
+from tests.test_demo import ANSI, demo_env, git_status, leftover_processes, listening, ports_in
+from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
+
+WEBCHAT = REPO / "scripts" / "webchat.sh"
+USER_LINE = re.compile(r"^  (\w+)\s+(\S+)$")
+
+
+def test_help_prints_usage() -> None:
+    result = subprocess.run(["bash", str(WEBCHAT), "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert (
+        result.stdout.startswith("The web chat on this machine")
+        and "usage: scripts/webchat.sh" in result.stdout
+    )
+    bad = subprocess.run(["bash", str(WEBCHAT), "--port", "x"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "--port must be" in bad.stderr
+
+
+def test_one_command_serves_a_working_chat_and_ctrl_c_stops_it() -> None:
+    chromium_or_skip()
+    assert leftover_processes() == [], "another demo or dev stack of this checkout is running"
+    before = git_status()
+    proc = subprocess.Popen(
+        ["bash", str(WEBCHAT)],
+        cwd=REPO,
+        env=demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 600
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(ANSI.sub("", line))
+            if "Press Ctrl-C" in line or time.monotonic() > deadline:
+                break
+        transcript = "".join(lines)
+        assert "Press Ctrl-C" in transcript, transcript[-3000:]
+        url = re.search(r"Web chat: (http://127\.0\.0\.1:\d+/)", transcript)
+        users = [m.groups() for m in (USER_LINE.match(line.rstrip("\n")) for line in lines) if m]
+        assert url and len(users) >= 2, "no URL or demo users printed"
+        name, password = users[0]
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url.group(1))
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_label("Username").fill(name)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text(f"Signed in as {name}")).to_be_visible(timeout=WAIT_MS)
+            page.get_by_label("Message").fill("What's the return policy for accessories?")
+            page.get_by_role("button", name="Send").click()
+            answer = page.locator("#transcript li.assistant").first
+            expect(answer).to_contain_text("14 days", timeout=WAIT_MS)
+            browser.close()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
+        rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0
+    assert "web chat stopped" in rest
+    time.sleep(1)
+    assert [p for p in set(ports_in("".join(lines))) if listening(p)] == []
+    assert leftover_processes() == []
+    assert git_status() == before, "the command wrote outside ignored paths"

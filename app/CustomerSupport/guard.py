@@ -4,6 +4,10 @@ Both checks run before any agent code, and every rejection is a short JSON error
 right status — never exception text. ``/ping`` stays open. A body must arrive completely within
 ``BODY_TIMEOUT_SECONDS`` (else 408 and the connection is closed) and may nest JSON at most
 ``max_json_depth`` levels deep.
+
+The SDK streams every answer through a thread of the server's shared pool and answers ``/ping``
+from that pool too; so at most ``MAX_CONCURRENT_INVOCATIONS`` answers may be in flight (more get
+503 at once) and the pool is sized to keep threads free for ``/ping`` even then.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio.to_thread
+
 from auth import AuthError, Identity
 from auth.asgi import identify_scope, send_auth_error, send_json
 
@@ -25,6 +31,7 @@ STATE_PROMPT = "customersupport.prompt"
 STATE_SESSION = "customersupport.session_id"
 SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+PING_THREADS = 8  # pool threads no answer stream can take: /ping and other short handlers
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -87,6 +94,7 @@ class InvocationGuard:
     def __init__(self, app: Callable[..., Awaitable[None]], service: Callable[[], Any]) -> None:
         self.app = app
         self.service = service
+        self._in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -117,11 +125,29 @@ class InvocationGuard:
             await send_json(send, 500, {"error": "The agent could not process this request"})
             return
 
+        limit = settings.max_concurrent_invocations
+        if self._in_flight >= limit:
+            await send_json(
+                send, 503, {"error": "The agent is busy; try again shortly"}, [(b"retry-after", b"1")]
+            )
+            return
+        _reserve_pool_threads(limit + PING_THREADS)
         state = scope.setdefault("state", {})
         state[STATE_IDENTITY] = identity
         state[STATE_PROMPT] = prompt
         state[STATE_SESSION] = session_id
-        await self.app(scope, _replay(body, receive), send)
+        self._in_flight += 1  # runs on the server's loop: no lock needed
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            self._in_flight -= 1
+
+
+def _reserve_pool_threads(tokens: int) -> None:
+    """Size the server loop's thread pool (anyio's default: 40, which 40 hung streams exhaust)."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if limiter.total_tokens < tokens:
+        limiter.total_tokens = tokens
 
 
 def _session_id(raw: bytes | None) -> str | None:

@@ -74,12 +74,14 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_json_depth: int = 32
     body_timeout_seconds: float = 10.0
+    max_concurrent_invocations: int = 64
     session_cache_size: int = 128
     # Bounds every wait of one turn's gateway work together: connect, initialize, list, call.
     gateway_timeout_seconds: float = 15.0
     gateway_idle_seconds: float = 30.0
     gateway_retry_seconds: float = 2.0
-    gateway_max_connections: int = 32
+    # More than in-flight turns can use, so hung calls never starve another turn of a connection.
+    gateway_max_connections: int = 128
     gateway_tools_ttl_seconds: float = 300.0
     memory_timeout_seconds: float = 10.0
     auth: AuthSettings = field(default_factory=AuthSettings)
@@ -169,6 +171,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         max_prompt_chars=int(env.get("MAX_PROMPT_CHARS", Settings.max_prompt_chars)),
         session_cache_size=int(env.get("SESSION_CACHE_SIZE", Settings.session_cache_size)),
         body_timeout_seconds=float(env.get("BODY_TIMEOUT_SECONDS", Settings.body_timeout_seconds)),
+        max_concurrent_invocations=int(
+            env.get("MAX_CONCURRENT_INVOCATIONS", Settings.max_concurrent_invocations)
+        ),
         gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", Settings.gateway_timeout_seconds)),
         gateway_idle_seconds=float(env.get("GATEWAY_IDLE_SECONDS", Settings.gateway_idle_seconds)),
         gateway_retry_seconds=float(env.get("GATEWAY_RETRY_SECONDS", Settings.gateway_retry_seconds)),

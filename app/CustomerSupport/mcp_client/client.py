@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -53,7 +54,7 @@ class GatewayLimits:
     timeout_seconds: float = 15.0
     idle_seconds: float = 30.0
     retry_seconds: float = 2.0
-    max_connections: int = 32
+    max_connections: int = 128
     tools_ttl_seconds: float = 300.0
     tools_cache_size: int = 1024
 
@@ -83,9 +84,9 @@ class Gateway:
         """True while a recent outage keeps the gateway from being tried."""
         return time.monotonic() < self._down_until
 
-    def note_failure(self, exc: BaseException) -> None:
+    def note_failure(self, exc: BaseException, server_error: bool = False) -> None:
         """Back off after outages (timeouts, transport errors, 5xx); a rejected token is not one."""
-        if _is_outage(exc):
+        if server_error or _is_outage(exc):
             self._down_until = time.monotonic() + self.limits.retry_seconds
 
     def cached_tools(self, token_fingerprint: str) -> list[MCPTool] | None:
@@ -105,7 +106,7 @@ class Gateway:
             self._tools.popitem(last=False)
 
     # -- transport ----------------------------------------------------------------------------------
-    def http_client(self, token: str) -> httpx2.AsyncClient:
+    def http_client(self, token: str, on_status: Callable[[int], None]) -> httpx2.AsyncClient:
         """A client on the shared pool whose every request carries `token` and nothing else's."""
         loop = asyncio.get_running_loop()
         if self._transport is None or self._loop is not loop:
@@ -125,6 +126,8 @@ class Gateway:
             timeout=httpx2.Timeout(self.limits.timeout_seconds),
             follow_redirects=False,  # the token goes to the gateway URL and nowhere else
             trust_env=False,
+            # The MCP client reports every HTTP error alike; the status tells outage from refusal.
+            event_hooks={"response": [_status_hook(on_status)]},
         )
 
     def acquire(self, owner: asyncio.Task[None]) -> None:
@@ -176,6 +179,11 @@ class GatewayTurn:
         self._session: ClientSession | None = None
         self._owner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._server_error = False
+
+    def _saw_status(self, status: int) -> None:
+        if status >= 500:
+            self._server_error = True
 
     async def tools(self) -> list[MCPTool]:
         """The tools the gateway lists for this token (cached per token)."""
@@ -236,7 +244,7 @@ class GatewayTurn:
         assert self._owner is not None
         owner = self._owner
         try:
-            http = self._gateway.http_client(self._token)
+            http = self._gateway.http_client(self._token, self._saw_status)
             async with (
                 streamable_http_client(self._gateway.url, http_client=http) as (read, write),
                 ClientSession(read, write) as session,
@@ -247,7 +255,7 @@ class GatewayTurn:
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(GatewayError("could not open a gateway session"))
-                self._gateway.note_failure(exc)
+                self._gateway.note_failure(exc, self._server_error)
                 logger.warning("gateway session failed to open: %s", _describe(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -268,7 +276,7 @@ class GatewayTurn:
             raise
         except Exception as exc:
             self._failed = True
-            self._gateway.note_failure(exc)
+            self._gateway.note_failure(exc, self._server_error)
             raise GatewayError(_describe(exc)) from exc
         finally:
             self._budget -= time.monotonic() - start
@@ -294,6 +302,13 @@ class GatewayTool(MCPAgentTool):
             logger.warning("gateway tool %s failed: %s", self.mcp_tool.name, err)
             result = _error(tool_use, UNAVAILABLE_TEXT)
         yield ToolResultEvent(result)
+
+
+def _status_hook(on_status: Callable[[int], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
+    async def hook(response: httpx2.Response) -> None:
+        on_status(response.status_code)
+
+    return hook
 
 
 def _error(tool_use: ToolUse, message: str) -> ToolResult:

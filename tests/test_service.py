@@ -94,3 +94,46 @@ def test_anonymous_calls_leave_no_stored_history(tmp_path: Path) -> None:
     )
     assert "Nice to meet you, Eve" in texts[0] and "don't know your name" in texts[1]
     assert not (tmp_path / "mem").exists() or not any((tmp_path / "mem").rglob("*.json"))
+
+
+def test_close_from_another_loop_ends_gateway_work_on_the_serving_loop(
+    tmp_path: Path, gateway: Any, issuer: Any
+) -> None:
+    """The SDK serves turns on its worker loop; a shutdown hook runs on the server's loop."""
+    import threading
+    import time
+
+    service = SupportService(
+        Settings(
+            model_provider="offline",
+            local_memory_dir=tmp_path,
+            gateway_url=gateway.url,
+            gateway_timeout_seconds=5,
+            auth=AuthSettings(mode="off"),
+        )
+    )
+    identity = Identity("sub-dave", token=issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE]))
+    worker = asyncio.new_event_loop()
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+
+    async def turn() -> str:
+        return "".join(
+            [
+                c
+                async for c in service.stream("Check the warranty for PROD-003", identity, "a")
+                if isinstance(c, str)
+            ]
+        )
+
+    text = asyncio.run_coroutine_threadsafe(turn(), worker).result(timeout=30)
+    assert "Laptop Stand" in text
+    hop = service._gateway
+    assert hop is not None and hop._transport is not None
+    start = time.monotonic()
+    asyncio.run(service.close())  # a different loop, in a different thread
+    elapsed = time.monotonic() - start
+    worker.call_soon_threadsafe(worker.stop)
+    thread.join(timeout=5)
+    assert hop._transport is None and not hop._owners
+    assert elapsed < 5 + 1

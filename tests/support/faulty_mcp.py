@@ -41,10 +41,26 @@ class FaultyGateway:
     # layer answers) while the stateless gateway behind it never sees the header.
     session_ids: bool = False
     _release: threading.Event = field(default_factory=threading.Event)
+    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def release(self) -> None:
         """Let every hung request finish (with 503) and stop hanging new ones."""
-        self._release.set()
+        with self._lock:
+            self._release.set()
+            waiters, self._waiters = self._waiters, []
+        for loop, event in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+
+    async def _hang(self) -> None:
+        """Wait, without polling (benchmarks run in this process), until release()."""
+        event = asyncio.Event()
+        with self._lock:
+            if self._release.is_set():
+                return
+            self._waiters.append((asyncio.get_running_loop(), event))
+        await event.wait()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,8 +78,7 @@ class FaultyGateway:
         if fault == "hang" and not self._release.is_set():
             self.hanging += 1
             try:
-                while not self._release.is_set():
-                    await asyncio.sleep(0.05)
+                await self._hang()
             finally:
                 self.hanging -= 1
             await _respond(send, 503, b"released", "text/plain")

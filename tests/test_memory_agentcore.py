@@ -6,6 +6,7 @@ session manager makes is recorded with its parameters and answered with a canned
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections.abc import Iterator
 from typing import Any
@@ -25,9 +26,16 @@ class RecordedMemoryApi:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.on_loop: list[str] = []  # operations made on a thread running an event loop
+        self.timeouts: set[tuple[float, float]] = set()  # (connect, read) of the clients that called
 
     def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, dict(params)))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.on_loop.append(model.name)
 
     def respond(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         body: dict[str, Any] = {"ResponseMetadata": {"HTTPStatusCode": 200}}
@@ -60,7 +68,13 @@ def memory_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedMemoryApi]:
     def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
         made = original(self, *args, **kwargs)
         if made.meta.service_model.service_name.startswith("bedrock-agentcore"):
-            made.meta.events.register("before-parameter-build.*.*", api.record)
+            timeouts = (made.meta.config.connect_timeout, made.meta.config.read_timeout)
+
+            def record(**kwargs: Any) -> None:
+                api.timeouts.add(timeouts)
+                api.record(**kwargs)
+
+            made.meta.events.register("before-parameter-build.*.*", record)
             made.meta.events.register("before-call.*.*", api.respond)
         return made
 
@@ -130,3 +144,6 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
     assert writes and {params["actorId"] for params in writes} == {"sub-alice", "sub-bob"}
     created = [params for op, params in alice_calls if op == "CreateEvent"]
     assert any("My name is Alice" in str(params.get("payload")) for params in created)
+    # Every Memory call ran off the event loops (async_mode + the agent-build executor), bounded.
+    assert memory_api.on_loop == []
+    assert memory_api.timeouts == {(10, 10)}

@@ -141,3 +141,21 @@ def test_slow_handler_times_out_as_a_tool_error(issuer: Any) -> None:
         result, names = with_turn(f"{server.url}/mcp", token, use)
         assert result["status"] == "error" and "timed out" in result["content"][0]["text"]
         assert names == [TOOL]
+
+
+def test_gateway_refuses_two_authorization_headers(gateway: Any, issuer: Any) -> None:
+    token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
+    calls = len(gateway.calls)
+    response = httpx.post(
+        gateway.url,
+        headers=[
+            ("Accept", "application/json, text/event-stream"),
+            ("Authorization", f"Bearer {token}"),
+            ("Authorization", "Bearer garbage"),
+        ],
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "Send exactly one Authorization header"}
+    assert len(gateway.calls) == calls

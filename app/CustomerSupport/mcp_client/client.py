@@ -158,12 +158,16 @@ class Gateway:
     async def aclose(self) -> None:
         """Stop every session and close the pool; bounded by the timeout, callable from any loop."""
         loop = self._loop
-        if loop is not None and loop is not asyncio.get_running_loop() and loop.is_running():
-            # The sessions and the pool belong to the loop that served the turns (the SDK's worker
-            # loop); a shutdown hook on the server's loop hands the work over and waits, bounded.
-            future = asyncio.run_coroutine_threadsafe(self._close_here(), loop)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_seconds + 1)
+        if loop is not None and loop is not asyncio.get_running_loop():
+            if loop.is_running():
+                # The sessions and the pool belong to the loop that served the turns (the SDK's
+                # worker loop); a shutdown hook on the server's loop hands the work over, bounded.
+                future = asyncio.run_coroutine_threadsafe(self._close_here(), loop)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_seconds + 1)
+            else:  # that loop is gone, and with it its sockets and tasks: only forget them
+                self._owners.clear()
+                self._transport = self._reaper = None
             return
         await self._close_here()
 

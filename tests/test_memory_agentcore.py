@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -28,6 +30,9 @@ class RecordedMemoryApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.on_loop: list[str] = []  # operations made on a thread running an event loop
         self.timeouts: set[tuple[float, float]] = set()  # (connect, read) of the clients that called
+        self.slow_actor: str | None = None  # this actor's message writes stall (a hung backend)
+        self.stalled = threading.Event()
+        self.unstall = threading.Event()
 
     def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, dict(params)))
@@ -42,6 +47,9 @@ class RecordedMemoryApi:
         now = datetime.datetime.now(datetime.timezone.utc)
         if model.name == "CreateEvent":
             args = self.calls[-1][1]
+            if args["actorId"] == self.slow_actor and "Return policy" in str(args.get("payload")):
+                self.stalled.set()
+                self.unstall.wait(timeout=30)
             body["event"] = {
                 "memoryId": args["memoryId"],
                 "actorId": args["actorId"],
@@ -147,3 +155,41 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
     # Every Memory call ran off the event loops (async_mode + the agent-build executor), bounded.
     assert memory_api.on_loop == []
     assert memory_api.timeouts == {(10, 10)}
+
+
+def test_a_hung_memory_backend_never_holds_up_other_users_or_ping(
+    memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import httpx
+
+    agent = InProcessAgent(
+        monkeypatch,
+        {**auth_env(issuer), "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID, "LOCAL_MEMORY_DIR": str(tmp_path)},
+    )
+
+    def ask(user: str, session: str) -> httpx.Response:
+        token = issuer.user_tokens(issuer.user(user), USER_CLIENT)["access"]
+        headers = {"Authorization": f"Bearer {token}", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session}
+        return httpx.post(
+            f"{agent.url}/invocations",
+            json={"prompt": "Return policy for accessories?"},
+            headers=headers,
+            timeout=60,
+        )
+
+    memory_api.slow_actor = "sub-alice"
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            alice = pool.submit(ask, "alice", "session-stuck")
+            assert memory_api.stalled.wait(timeout=30), "alice's memory write never started"
+            # While alice's write hangs: bob's turns (new sessions, memory included) and /ping answer.
+            for n in range(3):
+                reply = ask("bob", f"session-bob-{n}")
+                assert reply.status_code == 200 and "14 days" in reply.text
+                assert httpx.get(f"{agent.url}/ping", timeout=5).json()["status"] == "Healthy"
+            assert not alice.done()
+            memory_api.unstall.set()
+            assert "14 days" in alice.result(timeout=30).text
+    finally:
+        memory_api.unstall.set()
+        agent.server.stop()

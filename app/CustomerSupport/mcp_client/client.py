@@ -145,7 +145,10 @@ class Gateway:
 
     async def _reap(self) -> None:
         while self._transport is not None:
-            await asyncio.sleep(self.limits.idle_seconds)
+            # Wake when the pool would have been idle long enough since its last use (sessions
+            # still open: check again one idle time later).
+            due = self._last_used + self.limits.idle_seconds - time.monotonic()
+            await asyncio.sleep(self.limits.idle_seconds if self._active else max(0.05, due))
             if self._active == 0 and time.monotonic() - self._last_used >= self.limits.idle_seconds:
                 await self._drop_transport()
 

@@ -227,3 +227,29 @@ def test_hung_warranty_turns_never_hold_up_other_users_or_ping(
         replies = [f.result(timeout=30) for f in hung]
         assert time.monotonic() - started < 10
     assert all(r.status == 200 and UNAVAILABLE in r.text for r in replies)
+
+
+def test_answers_in_flight_are_capped_and_ping_still_answers(
+    agent_factory: Any, issuer: Any, faulty: tuple[FaultyGateway, BackgroundServer]
+) -> None:
+    layer, server = faulty
+    layer.faults = {"tools/call": "hang"}
+    agent = agent_factory(
+        AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"{server.url}/mcp",
+        GATEWAY_TIMEOUT_SECONDS="20",
+        MAX_CONCURRENT_INVOCATIONS="2",
+    )
+    bearer = token(issuer)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hung = [pool.submit(agent.invoke, WARRANTY, bearer, session()) for _ in range(2)]
+        deadline = time.monotonic() + 15
+        while layer.hanging < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert layer.hanging == 2
+        busy = agent.invoke(LOCAL, bearer, session())
+        assert busy.status == 503 and busy.errors == ["The agent is busy; try again shortly"]
+        assert busy.headers["retry-after"] == "1"
+        assert httpx.get(f"{agent.url}/ping", timeout=5).json()["status"] == "Healthy"
+        layer.release()
+        assert all(UNAVAILABLE in f.result(timeout=30).text for f in hung)
+    assert "14 days" in agent.invoke(LOCAL, bearer, session()).text  # capacity is given back

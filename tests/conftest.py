@@ -290,6 +290,21 @@ class InProcessAgent:
         return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
 
 
+@pytest.fixture
+def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
+    """Start in-process agents configured by environment variables; all stopped after the test."""
+    agents: list[InProcessAgent] = []
+
+    def make(**env: str) -> InProcessAgent:
+        agent = InProcessAgent(monkeypatch, {"LOCAL_MEMORY_DIR": str(tmp_path), **env})
+        agents.append(agent)
+        return agent
+
+    yield make
+    for agent in agents:
+        agent.server.stop()
+
+
 # -- no token or secret may appear in any captured log -----------------------------------------
 SENSITIVE: set[str] = set()
 LEAKS: list[str] = []

@@ -12,7 +12,6 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,21 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scripts.localdev.issuer import IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT, InProcessAgent, auth_env
-
-
-@pytest.fixture
-def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
-    agents: list[InProcessAgent] = []
-
-    def make(**env: str) -> InProcessAgent:
-        agent = InProcessAgent(monkeypatch, {"LOCAL_MEMORY_DIR": str(tmp_path), **env})
-        agents.append(agent)
-        return agent
-
-    yield make
-    for agent in agents:
-        agent.server.stop()
+from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env
 
 
 def claims(issuer: LocalIssuer, **overrides: Any) -> dict[str, Any]:
@@ -109,6 +94,14 @@ REJECTIONS: list[tuple[str, Any, int]] = [
     ("not yet valid", lambda i: "Bearer " + i.sign(claims(i, nbf=int(time.time()) + 300)), 403),
     ("issued in the future", lambda i: "Bearer " + i.sign(claims(i, iat=int(time.time()) + 300)), 403),
     ("wrong client_id", lambda i: "Bearer " + i.sign(claims(i, client_id="someone-else")), 403),
+    (
+        "exp as a numeric string",
+        lambda i: "Bearer " + i.sign(claims(i, exp=str(int(time.time()) + 600))),
+        403,
+    ),
+    ("iat as a numeric string", lambda i: "Bearer " + i.sign(claims(i, iat=str(int(time.time())))), 403),
+    ("nbf as a numeric string", lambda i: "Bearer " + i.sign(claims(i, nbf=str(int(time.time()) - 10))), 403),
+    ("exp as a boolean", lambda i: "Bearer " + i.sign(claims(i, exp=True)), 403),
     (
         "ID token (aud, no client_id)",
         lambda i: "Bearer " + i.user_tokens(i.user("alice"), USER_CLIENT)["id"],
@@ -219,7 +212,9 @@ def test_unreachable_identity_provider_is_503_then_recovers(
     flaky.base_url = server.url
     server.stop()  # the issuer is down before the agent ever saw it
 
-    agent = make_agent(**{**enforcing, "AUTH_DISCOVERY_URL": flaky.discovery_url})
+    agent = make_agent(
+        **{**enforcing, "AUTH_DISCOVERY_URL": flaky.discovery_url, "AUTH_JWKS_MIN_REFRESH_SECONDS": "1"}
+    )
     token = "Bearer " + flaky.sign(claims(flaky))
     down = agent.post(token)
     assert down.status_code == 503
@@ -227,6 +222,9 @@ def test_unreachable_identity_provider_is_503_then_recovers(
     assert httpx.get(f"{agent.url}/ping").json()["status"] == "Healthy"
 
     with BackgroundServer(flaky.app(), port=port):
+        # Failed fetches are rate-limited too: within the interval nothing is fetched.
+        assert agent.post(token).status_code == 503 and flaky.jwks_requests == 0
+        time.sleep(1.1)
         assert agent.post(token).status_code == 200
     assert len(agent.entered) == 1
 

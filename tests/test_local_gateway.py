@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from mcp_client.client import open_connection
+from mcp_client.client import Gateway, GatewayError, GatewayLimits, GatewayTurn
 from scripts.localdev.gateway import LocalGateway, build_gateway, manifest_tools
 from scripts.localdev.serving import BackgroundServer
 from tests.conftest import MACHINE_CLIENT, REPO, SCOPE, auth_env
 
 TOOL = "WarrantyCheck___check_warranty"
+
+
+def with_turn(url: str, token: str, use: Callable[[GatewayTurn], Awaitable[Any]], timeout: float = 10) -> Any:
+    """Run `use` on one token-bound gateway session of the agent's client, then close everything."""
+
+    async def go() -> Any:
+        hop = Gateway(url, GatewayLimits(timeout_seconds=timeout))
+        turn = hop.turn(token)
+        try:
+            return await use(turn)
+        finally:
+            turn.close()
+            await hop.aclose()
+
+    return asyncio.run(go())
 
 
 def test_tools_are_named_and_described_as_the_gateway_exposes_them() -> None:
@@ -26,14 +43,15 @@ def test_tools_are_named_and_described_as_the_gateway_exposes_them() -> None:
 
 def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issuer: Any) -> None:
     token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
-    connection = open_connection(gateway.url, token, timeout_seconds=10)
-    try:
-        assert [tool.name for tool in connection.tools] == [TOOL]
-        result = connection.client.call_tool_sync(
+
+    async def use(turn: GatewayTurn) -> tuple[list[str], Any]:
+        names = [tool.name for tool in await turn.tools()]
+        return names, await turn.call_tool(
             "t-1", TOOL, {"product_id": "prod-005", "purchase_date": "2025-01-10"}
         )
-    finally:
-        connection.close()
+
+    names, result = with_turn(gateway.url, token, use)
+    assert names == [TOOL]
     assert result["status"] == "success"
     body = json.loads(result["content"][0]["text"])
     assert body["product_id"] == "PROD-005" and body["warranty_months"] == 24 and body["status"] == "active"
@@ -42,12 +60,12 @@ def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issue
 
 def test_handler_errors_are_tool_results_not_crashes(gateway: Any, issuer: Any) -> None:
     token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
-    connection = open_connection(gateway.url, token, timeout_seconds=10)
-    try:
-        unknown = connection.client.call_tool_sync("t-2", TOOL, {"product_id": "PROD-999"})
-        missing = connection.client.call_tool_sync("t-3", "WarrantyCheck___nope", {})
-    finally:
-        connection.close()
+
+    async def use(turn: GatewayTurn) -> tuple[Any, Any]:
+        unknown = await turn.call_tool("t-2", TOOL, {"product_id": "PROD-999"})
+        return unknown, await turn.call_tool("t-3", "WarrantyCheck___nope", {})
+
+    unknown, missing = with_turn(gateway.url, token, use)
     assert "error" in json.loads(unknown["content"][0]["text"])
     assert missing["status"] == "error"
 
@@ -94,8 +112,12 @@ def test_gateway_rejects_before_mcp(
 def test_agent_client_start_fails_on_rejection(gateway: Any) -> None:
     """The agent turns this failure into "warranty service unavailable" (see test_agent_http)."""
     calls = len(gateway.calls)
-    with pytest.raises(Exception):  # noqa: B017 - the MCP client's own start error type
-        open_connection(gateway.url, "not-a-jwt", timeout_seconds=5)
+
+    async def use(turn: GatewayTurn) -> Any:
+        return await turn.tools()
+
+    with pytest.raises(GatewayError):
+        with_turn(gateway.url, "not-a-jwt", use, timeout=5)
     assert len(gateway.calls) == calls
 
 
@@ -110,11 +132,30 @@ def test_slow_handler_times_out_as_a_tool_error(issuer: Any) -> None:
     assert isinstance(gw, LocalGateway)
     with BackgroundServer(gw.app) as server:
         token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
-        connection = open_connection(f"{server.url}/mcp", token, timeout_seconds=10)
-        try:
-            result = connection.client.call_tool_sync("t-4", TOOL, {"product_id": "PROD-001"})
-            assert result["status"] == "error" and "timed out" in result["content"][0]["text"]
-            # The server is still healthy afterwards.
-            assert [t.tool_name for t in connection.client.list_tools_sync()] == [TOOL]
-        finally:
-            connection.close()
+
+        async def use(turn: GatewayTurn) -> tuple[Any, list[str]]:
+            result = await turn.call_tool("t-4", TOOL, {"product_id": "PROD-001"})
+            # The server is still healthy afterwards (listing is not cached on this new client).
+            return result, [t.name for t in await turn.tools()]
+
+        result, names = with_turn(f"{server.url}/mcp", token, use)
+        assert result["status"] == "error" and "timed out" in result["content"][0]["text"]
+        assert names == [TOOL]
+
+
+def test_gateway_refuses_two_authorization_headers(gateway: Any, issuer: Any) -> None:
+    token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
+    calls = len(gateway.calls)
+    response = httpx.post(
+        gateway.url,
+        headers=[
+            ("Accept", "application/json, text/event-stream"),
+            ("Authorization", f"Bearer {token}"),
+            ("Authorization", "Bearer garbage"),
+        ],
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "Send exactly one Authorization header"}
+    assert len(gateway.calls) == calls

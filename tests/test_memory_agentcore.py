@@ -6,8 +6,11 @@ session manager makes is recorded with its parameters and answered with a canned
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -25,15 +28,28 @@ class RecordedMemoryApi:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.on_loop: list[str] = []  # operations made on a thread running an event loop
+        self.timeouts: set[tuple[float, float]] = set()  # (connect, read) of the clients that called
+        self.slow_actor: str | None = None  # this actor's message writes stall (a hung backend)
+        self.stalled = threading.Event()
+        self.unstall = threading.Event()
 
     def record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, dict(params)))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.on_loop.append(model.name)
 
     def respond(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         body: dict[str, Any] = {"ResponseMetadata": {"HTTPStatusCode": 200}}
         now = datetime.datetime.now(datetime.timezone.utc)
         if model.name == "CreateEvent":
             args = self.calls[-1][1]
+            if args["actorId"] == self.slow_actor and "Return policy" in str(args.get("payload")):
+                self.stalled.set()
+                self.unstall.wait(timeout=30)
             body["event"] = {
                 "memoryId": args["memoryId"],
                 "actorId": args["actorId"],
@@ -60,7 +76,13 @@ def memory_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedMemoryApi]:
     def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
         made = original(self, *args, **kwargs)
         if made.meta.service_model.service_name.startswith("bedrock-agentcore"):
-            made.meta.events.register("before-parameter-build.*.*", api.record)
+            timeouts = (made.meta.config.connect_timeout, made.meta.config.read_timeout)
+
+            def record(**kwargs: Any) -> None:
+                api.timeouts.add(timeouts)
+                api.record(**kwargs)
+
+            made.meta.events.register("before-parameter-build.*.*", record)
             made.meta.events.register("before-call.*.*", api.respond)
         return made
 
@@ -130,3 +152,44 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
     assert writes and {params["actorId"] for params in writes} == {"sub-alice", "sub-bob"}
     created = [params for op, params in alice_calls if op == "CreateEvent"]
     assert any("My name is Alice" in str(params.get("payload")) for params in created)
+    # Every Memory call ran off the event loops (async_mode + the agent-build executor), bounded.
+    assert memory_api.on_loop == []
+    assert memory_api.timeouts == {(10, 10)}
+
+
+def test_a_hung_memory_backend_never_holds_up_other_users_or_ping(
+    memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import httpx
+
+    agent = InProcessAgent(
+        monkeypatch,
+        {**auth_env(issuer), "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID, "LOCAL_MEMORY_DIR": str(tmp_path)},
+    )
+
+    def ask(user: str, session: str) -> httpx.Response:
+        token = issuer.user_tokens(issuer.user(user), USER_CLIENT)["access"]
+        headers = {"Authorization": f"Bearer {token}", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session}
+        return httpx.post(
+            f"{agent.url}/invocations",
+            json={"prompt": "Return policy for accessories?"},
+            headers=headers,
+            timeout=60,
+        )
+
+    memory_api.slow_actor = "sub-alice"
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            alice = pool.submit(ask, "alice", "session-stuck")
+            assert memory_api.stalled.wait(timeout=30), "alice's memory write never started"
+            # While alice's write hangs: bob's turns (new sessions, memory included) and /ping answer.
+            for n in range(3):
+                reply = ask("bob", f"session-bob-{n}")
+                assert reply.status_code == 200 and "14 days" in reply.text
+                assert httpx.get(f"{agent.url}/ping", timeout=5).json()["status"] == "Healthy"
+            assert not alice.done()
+            memory_api.unstall.set()
+            assert "14 days" in alice.result(timeout=30).text
+    finally:
+        memory_api.unstall.set()
+        agent.server.stop()

@@ -1,4 +1,4 @@
-"""SupportService state: bounded per (actor, session), gateway clients closed on eviction."""
+"""SupportService state: bounded per (actor, session), no gateway connection held by a session."""
 
 from __future__ import annotations
 
@@ -51,41 +51,38 @@ def test_sessions_are_an_lru_keyed_by_actor_and_session(tmp_path: Path) -> None:
     assert keys_seen[3] == [("sub-alice", "s2"), ("sub-bob", "s1")]  # use refreshes recency
 
 
-def test_evicted_sessions_close_their_gateway_client(tmp_path: Path, gateway: Any, issuer: Any) -> None:
+def test_sessions_hold_no_gateway_connection_and_idle_pool_closes(
+    tmp_path: Path, gateway: Any, issuer: Any
+) -> None:
     service = SupportService(
         Settings(
             model_provider="offline",
             local_memory_dir=tmp_path,
             session_cache_size=1,
             gateway_url=gateway.url,
+            gateway_idle_seconds=0.3,
             auth=AuthSettings(mode="off"),
         )
     )
     token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
     identity = Identity("sub-carol", token=token)
-    closed: list[str] = []
 
-    async def go() -> list[str]:
+    async def go() -> tuple[str, list[bool]]:
+        before = len(gateway.calls)
         first = [c async for c in service.stream("Check the warranty for PROD-003", identity, "a")]
-        entry = service._sessions[("sub-carol", "a")]
-        connection = entry.gateway
-        assert connection is not None
-        original_close = connection.close
-
-        def close() -> None:
-            closed.append("a")
-            original_close()
-
-        connection.close = close  # type: ignore[method-assign]
-        second = [c async for c in service.stream("hello", identity, "b")]
-        await asyncio.sleep(0.5)
-        assert list(service._sessions) == [("sub-carol", "b")]
+        assert [c.authorization for c in gateway.calls[before:]] == [f"Bearer {token}"]
+        hop = service._gateway
+        assert hop is not None
+        await asyncio.sleep(0.1)  # the turn's MCP session ends in the background
+        observed = [hop._active == 0 and not hop._owners, hop._transport is not None]
+        await asyncio.sleep(1.0)  # longer than the idle time: the pool is closed
+        observed.append(hop._transport is None)
         await service.close()
-        return ["".join(map(str, first)), "".join(map(str, second))]
+        return "".join(map(str, first)), observed
 
-    first, _ = asyncio.run(go())
+    first, observed = asyncio.run(go())
     assert "Laptop Stand" in first
-    assert closed == ["a"]
+    assert observed == [True, True, True]
 
 
 def test_anonymous_calls_leave_no_stored_history(tmp_path: Path) -> None:
@@ -97,3 +94,46 @@ def test_anonymous_calls_leave_no_stored_history(tmp_path: Path) -> None:
     )
     assert "Nice to meet you, Eve" in texts[0] and "don't know your name" in texts[1]
     assert not (tmp_path / "mem").exists() or not any((tmp_path / "mem").rglob("*.json"))
+
+
+def test_close_from_another_loop_ends_gateway_work_on_the_serving_loop(
+    tmp_path: Path, gateway: Any, issuer: Any
+) -> None:
+    """The SDK serves turns on its worker loop; a shutdown hook runs on the server's loop."""
+    import threading
+    import time
+
+    service = SupportService(
+        Settings(
+            model_provider="offline",
+            local_memory_dir=tmp_path,
+            gateway_url=gateway.url,
+            gateway_timeout_seconds=5,
+            auth=AuthSettings(mode="off"),
+        )
+    )
+    identity = Identity("sub-dave", token=issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE]))
+    worker = asyncio.new_event_loop()
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+
+    async def turn() -> str:
+        return "".join(
+            [
+                c
+                async for c in service.stream("Check the warranty for PROD-003", identity, "a")
+                if isinstance(c, str)
+            ]
+        )
+
+    text = asyncio.run_coroutine_threadsafe(turn(), worker).result(timeout=30)
+    assert "Laptop Stand" in text
+    hop = service._gateway
+    assert hop is not None and hop._transport is not None
+    start = time.monotonic()
+    asyncio.run(service.close())  # a different loop, in a different thread
+    elapsed = time.monotonic() - start
+    worker.call_soon_threadsafe(worker.stop)
+    thread.join(timeout=5)
+    assert hop._transport is None and not hop._owners
+    assert elapsed < 5 + 1

@@ -1,16 +1,25 @@
 """ASGI middleware in front of ``/invocations``: identity first, then the payload.
 
 Both checks run before any agent code, and every rejection is a short JSON error with the
-right status — never exception text. ``/ping`` stays open.
+right status — never exception text. ``/ping`` stays open. A body must arrive completely within
+``BODY_TIMEOUT_SECONDS`` (else 408 and the connection is closed) and may nest JSON at most
+``max_json_depth`` levels deep.
+
+The SDK streams every answer through a thread of the server's shared pool and answers ``/ping``
+from that pool too; so at most ``MAX_CONCURRENT_INVOCATIONS`` answers may be in flight (more get
+503 at once) and the pool is sized to keep threads free for ``/ping`` even then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import anyio.to_thread
 
 from auth import AuthError, Identity
 from auth.asgi import identify_scope, send_auth_error, send_json
@@ -22,6 +31,7 @@ STATE_PROMPT = "customersupport.prompt"
 STATE_SESSION = "customersupport.session_id"
 SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+PING_THREADS = 8  # pool threads no answer stream can take: /ping and other short handlers
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -31,18 +41,35 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class PayloadError(Exception):
     """A request body we refuse: status and a message safe to show the caller."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close  # the connection must not be reused (the body was never read)
 
 
-def parse_payload(body: bytes, max_prompt_chars: int) -> str:
+def json_depth(value: Any) -> int:
+    """How deeply containers nest in `value` (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_payload(body: bytes, max_prompt_chars: int, max_depth: int = 32) -> str:
     """The prompt of an ``{"prompt": "<text>"}`` body, or PayloadError."""
     try:
         payload = json.loads(body)
+    except RecursionError:  # nesting deeper than the parser's stack
+        raise PayloadError(400, f"Body nests JSON deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError):
         raise PayloadError(400, 'Body must be JSON: {"prompt": "<text>"}') from None
+    if json_depth(payload) > max_depth:
+        raise PayloadError(400, f"Body nests JSON deeper than {max_depth} levels")
     if not isinstance(payload, dict):
         raise PayloadError(400, 'Body must be a JSON object: {"prompt": "<text>"}')
     prompt = payload.get("prompt")
@@ -67,6 +94,7 @@ class InvocationGuard:
     def __init__(self, app: Callable[..., Awaitable[None]], service: Callable[[], Any]) -> None:
         self.app = app
         self.service = service
+        self._in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -77,27 +105,49 @@ class InvocationGuard:
             return
         try:
             service = self.service()
+            settings = service.settings
             identity: Identity = await identify_scope(service.verifier, scope)
-            headers = {k.lower(): v for k, v in scope.get("headers", [])}
-            session_id = _session_id(headers.get(SESSION_HEADER))
-            body = await _read_body(receive, service.settings.max_body_bytes)
-            prompt = parse_payload(body, service.settings.max_prompt_chars)
+            session_values = [v for k, v in scope.get("headers", []) if k.lower() == SESSION_HEADER]
+            if len(session_values) > 1:
+                raise PayloadError(400, "Send exactly one session id header")
+            session_id = _session_id(session_values[0] if session_values else None)
+            body = await _read_body(receive, settings.max_body_bytes, settings.body_timeout_seconds)
+            prompt = parse_payload(body, settings.max_prompt_chars, settings.max_json_depth)
         except AuthError as err:
             await send_auth_error(send, err, realm="CustomerSupport")
             return
         except PayloadError as err:
-            await send_json(send, err.status, {"error": err.message})
+            extra = [(b"connection", b"close")] if err.close else None
+            await send_json(send, err.status, {"error": err.message}, extra)
             return
         except Exception:  # noqa: BLE001 - the caller gets a generic message, the log the details
             logger.exception("request guard failed")
             await send_json(send, 500, {"error": "The agent could not process this request"})
             return
 
+        limit = settings.max_concurrent_invocations
+        if self._in_flight >= limit:
+            await send_json(
+                send, 503, {"error": "The agent is busy; try again shortly"}, [(b"retry-after", b"1")]
+            )
+            return
+        _reserve_pool_threads(limit + PING_THREADS)
         state = scope.setdefault("state", {})
         state[STATE_IDENTITY] = identity
         state[STATE_PROMPT] = prompt
         state[STATE_SESSION] = session_id
-        await self.app(scope, _replay(body, receive), send)
+        self._in_flight += 1  # runs on the server's loop: no lock needed
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            self._in_flight -= 1
+
+
+def _reserve_pool_threads(tokens: int) -> None:
+    """Size the server loop's thread pool (anyio's default: 40, which 40 hung streams exhaust)."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if limiter.total_tokens < tokens:
+        limiter.total_tokens = tokens
 
 
 def _session_id(raw: bytes | None) -> str | None:
@@ -109,7 +159,14 @@ def _session_id(raw: bytes | None) -> str | None:
     return value
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout_seconds: float) -> bytes:
+    try:
+        return await asyncio.wait_for(_read_all(receive, limit), timeout_seconds)
+    except asyncio.TimeoutError:  # a client trickling or stalling its body holds nothing for long
+        raise PayloadError(408, f"Body not received within {timeout_seconds:g} seconds", close=True) from None
+
+
+async def _read_all(receive: Receive, limit: int) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()

@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, n
     from service import SupportService
 
 _service: SupportService | None = None
-_service_loop: asyncio.AbstractEventLoop | None = None  # the loop its connections live on
 _service_lock = threading.Lock()
 
 
@@ -44,16 +43,11 @@ def get_service() -> SupportService:
 
 
 async def close_service(timeout_seconds: float) -> None:
-    """Stop the service's gateway clients on the loop that owns them, within `timeout_seconds`."""
-    service, loop = _service, _service_loop
-    if service is None:
+    """End the service's gateway sessions (it hands the work to the loop that owns them), bounded."""
+    if _service is None:
         return
     try:
-        if loop is None or not loop.is_running() or loop is asyncio.get_running_loop():
-            await asyncio.wait_for(service.close(), timeout_seconds)
-        else:
-            future = asyncio.run_coroutine_threadsafe(service.close(), loop)
-            await asyncio.wait_for(asyncio.wrap_future(future), timeout_seconds)
+        await asyncio.wait_for(_service.close(), timeout_seconds)
     except Exception:  # noqa: BLE001 - shutdown goes on; the log says what was left open
         log.warning("gateway clients were not closed within %.1f s", timeout_seconds, exc_info=True)
 
@@ -84,7 +78,6 @@ log = app.logger
 @app.entrypoint
 async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncIterator[object]:
     """Stream the answer to ``{"prompt": "<text>"}`` for the verified caller."""
-    global _service_loop
     state = context.request.scope.get("state", {}) if context.request is not None else {}
     identity = state.get(STATE_IDENTITY)
     if identity is None:  # the guard did not run: refuse rather than guess an identity
@@ -93,7 +86,6 @@ async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncItera
         log.error("request reached the entrypoint without a verified identity")
         yield {"error": ERROR_MESSAGE}
         return
-    _service_loop = asyncio.get_running_loop()
     async for chunk in get_service().stream(state[STATE_PROMPT], identity, state[STATE_SESSION]):
         yield chunk
 

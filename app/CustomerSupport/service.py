@@ -1,38 +1,37 @@
-"""Per-request orchestration: sessions, the caller's gateway connection, the agent turn.
+"""Per-request orchestration: sessions, the turn's gateway session, the agent turn.
 
-State is per (actor, session) and bounded (LRU). Blocking work — building agents and session
-managers, starting MCP clients — runs in threads so the shared worker loop keeps serving others.
+State is per (actor, session) and bounded (LRU); a cached session holds no connection, thread or
+file descriptor. Gateway I/O runs as bounded coroutines on the app's loop (see mcp_client).
+Building an agent (and its session manager, which may call AgentCore Memory) blocks, so it runs
+on a small executor of its own: a slow memory backend can exhaust only that, never the loop or
+the default pool that local tools use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from strands import Agent
 from strands.agent.conversation_manager import SlidingWindowConversationManager
 from strands.models import Model
 
 from auth import Identity, JwtVerifier
-from mcp_client.client import (
-    CONNECTION_KEY,
-    STATUS_KEY,
-    GatewayConnection,
-    GatewayStatus,
-    GatewayTool,
-    fingerprint,
-    open_connection,
-)
+from mcp_client.status import STATUS_KEY, TURN_KEY, GatewayStatus
 from memory.session import get_memory_session_manager
 from model.load import load_model
 from settings import Settings
 from tools import LOCAL_TOOLS
+
+if TYPE_CHECKING:  # the MCP machinery is imported only when a gateway is configured
+    from mcp_client.client import Gateway, GatewayTurn
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +42,16 @@ conversation; if a tool fails, say so plainly. Never ask for or reveal credentia
 
 ERROR_MESSAGE = "Sorry, something went wrong while answering. Please try again."
 HISTORY_WINDOW = 40
+AGENT_BUILD_WORKERS = 4
 
 
 @dataclass(eq=False)
 class SessionEntry:
-    """One caller's session: its agent, the lock serialising its turns, its gateway connection."""
+    """One caller's session: its agent and the lock serialising its turns (no connections)."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     agent: Agent | None = None
-    gateway: GatewayConnection | None = None
+    gateway_tools: set[str] = field(default_factory=set)
 
 
 class SupportService:
@@ -63,7 +63,8 @@ class SupportService:
         self._model: Model | None = None
         self._model_lock = threading.Lock()
         self._sessions: OrderedDict[tuple[str, str], SessionEntry] = OrderedDict()
-        self._closing: set[asyncio.Task[None]] = set()  # keeps eviction tasks alive until done
+        self._gateway: Gateway | None = None
+        self._builder: ThreadPoolExecutor | None = None
 
     # -- public ---------------------------------------------------------------------------------
     async def stream(self, prompt: str, identity: Identity, session_id: str | None) -> AsyncIterator[object]:
@@ -72,32 +73,34 @@ class SupportService:
         # there is nothing to recognise them by next time.
         actor = identity.actor_id or f"anonymous-{uuid.uuid4().hex}"
         session = session_id or uuid.uuid4().hex
+        turn: GatewayTurn | None = None
         try:
             entry = self._entry(actor, session)
             async with entry.lock:
                 if entry.agent is None:
-                    entry.agent = await asyncio.to_thread(
-                        self._build_agent, actor, session, bool(identity.actor_id)
-                    )
-                status = await self._connect_gateway(entry, identity.token)
+                    entry.agent = await self._build(actor, session, bool(identity.actor_id))
+                status, turn = await self._gateway_turn(entry, identity.token)
                 agent = entry.agent
                 agent.system_prompt = f"{SYSTEM_PROMPT}\nwarranty service: {status.value}"
-                state = {
-                    CONNECTION_KEY: entry.gateway if status is GatewayStatus.AVAILABLE else None,
-                    STATUS_KEY: status,
-                }
+                state = {TURN_KEY: turn if status is GatewayStatus.AVAILABLE else None, STATUS_KEY: status}
                 async for event in agent.stream_async(prompt, invocation_state=state):
                     if "data" in event and event["data"]:
                         yield event["data"]
         except Exception:  # noqa: BLE001 - callers never see exception text
             logger.exception("turn failed")
             yield {"error": ERROR_MESSAGE}
+        finally:
+            if turn is not None:
+                turn.close()  # in the background: a stuck close never holds the answer
 
     async def close(self) -> None:
-        """Stop every gateway client (shutdown, tests)."""
-        entries, self._sessions = list(self._sessions.values()), OrderedDict()
-        for entry in entries:
-            await self._close_entry(entry)
+        """Drop sessions, end gateway sessions and close the pool (shutdown); bounded."""
+        self._sessions = OrderedDict()
+        if self._gateway is not None:
+            await self._gateway.aclose()
+        if self._builder is not None:
+            self._builder.shutdown(wait=False, cancel_futures=True)
+            self._builder = None
 
     # -- sessions -------------------------------------------------------------------------------
     def _entry(self, actor: str, session: str) -> SessionEntry:
@@ -108,24 +111,20 @@ class SupportService:
             return entry
         entry = self._sessions[key] = SessionEntry()
         while len(self._sessions) > self.settings.session_cache_size:
-            _, evicted = self._sessions.popitem(last=False)
-            task = asyncio.get_running_loop().create_task(self._close_entry(evicted))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._sessions.popitem(last=False)  # holds no connection: nothing to close
         return entry
-
-    @staticmethod
-    async def _close_entry(entry: SessionEntry) -> None:
-        async with entry.lock:  # never pull a connection from under a running turn
-            if entry.gateway is not None:
-                connection, entry.gateway = entry.gateway, None
-                await asyncio.to_thread(connection.close)
 
     def _model_instance(self) -> Model:
         with self._model_lock:
             if self._model is None:
                 self._model = load_model(self.settings)
             return self._model
+
+    async def _build(self, actor: str, session: str, persistent: bool) -> Agent:
+        if self._builder is None:
+            self._builder = ThreadPoolExecutor(AGENT_BUILD_WORKERS, thread_name_prefix="agent-build")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._builder, self._build_agent, actor, session, persistent)
 
     def _build_agent(self, actor: str, session: str, persistent: bool) -> Agent:
         memory = get_memory_session_manager(self.settings, session, actor) if persistent else None
@@ -141,30 +140,36 @@ class SupportService:
         )
 
     # -- gateway --------------------------------------------------------------------------------
-    async def _connect_gateway(self, entry: SessionEntry, token: str | None) -> GatewayStatus:
-        """Make entry.gateway carry exactly this request's token; report what is usable."""
+    def _gateway_hop(self) -> Gateway:
+        if self._gateway is None:
+            from mcp_client.client import Gateway
+
+            assert self.settings.gateway_url is not None
+            self._gateway = Gateway(self.settings.gateway_url, self.settings.gateway_limits())
+        return self._gateway
+
+    async def _gateway_turn(
+        self, entry: SessionEntry, token: str | None
+    ) -> tuple[GatewayStatus, GatewayTurn | None]:
+        """This turn's gateway session (bound to this request's token) and what to tell the model."""
         if not self.settings.gateway_url:
-            return GatewayStatus.NOT_CONFIGURED
-        current = entry.gateway
+            return GatewayStatus.NOT_CONFIGURED, None
         if token is None:
-            return GatewayStatus.SIGN_IN_REQUIRED
-        if current is not None and hmac.compare_digest(current.token_fingerprint, fingerprint(token)):
-            return GatewayStatus.AVAILABLE
-        if current is not None:
-            entry.gateway = None
-            await asyncio.to_thread(current.close)
+            return GatewayStatus.SIGN_IN_REQUIRED, None
+        from mcp_client.client import GatewayError, GatewayTool
+
+        turn = self._gateway_hop().turn(token)
         try:
-            entry.gateway = await asyncio.to_thread(
-                open_connection, self.settings.gateway_url, token, self.settings.gateway_timeout_seconds
-            )
-        except Exception:  # noqa: BLE001 - down or rejecting: the turn goes on without warranty tools
-            logger.warning("gateway unavailable", exc_info=True)
-            return GatewayStatus.UNAVAILABLE
+            tools = await turn.tools()  # no I/O when this token's listing is cached
+        except GatewayError as err:  # down, hung or rejecting: the turn goes on without warranty tools
+            logger.warning("gateway unavailable: %s", err)
+            turn.close()
+            return GatewayStatus.UNAVAILABLE, None
         assert entry.agent is not None
-        registered = set(entry.agent.tool_names)
-        for tool in entry.gateway.tools:
-            if tool.name not in registered:
+        for tool in tools:
+            if tool.name not in entry.gateway_tools:
                 entry.agent.tool_registry.register_tool(
                     GatewayTool(tool, self.settings.gateway_timeout_seconds)
                 )
-        return GatewayStatus.AVAILABLE
+                entry.gateway_tools.add(tool.name)
+        return GatewayStatus.AVAILABLE, turn

@@ -66,7 +66,10 @@ class AuthSettings:
     allowed_scopes: tuple[str, ...] = ()
     leeway_seconds: int = 60
     http_timeout_seconds: float = 5.0
+    # At most one JWKS fetch per interval, whether the last one worked or failed.
     jwks_min_refresh_seconds: float = 10.0
+    # Keys older than this are fetched again before use (a key removed at the issuer stops working).
+    jwks_cache_ttl_seconds: float = 300.0
 
     @classmethod
     def from_authorizer(cls, authorizer: dict[str, Any], **overrides: Any) -> AuthSettings:
@@ -97,9 +100,31 @@ class Settings:
     )
     max_prompt_chars: int = 8_000
     max_body_bytes: int = 64 * 1024
+    max_json_depth: int = 32
+    body_timeout_seconds: float = 10.0
+    max_concurrent_invocations: int = 64
     session_cache_size: int = 128
+    # Bounds every wait of one turn's gateway work together: connect, initialize, list, call.
     gateway_timeout_seconds: float = 15.0
+    gateway_idle_seconds: float = 30.0
+    gateway_retry_seconds: float = 2.0
+    # More than in-flight turns can use, so hung calls never starve another turn of a connection.
+    gateway_max_connections: int = 128
+    gateway_tools_ttl_seconds: float = 300.0
+    memory_timeout_seconds: float = 10.0
     auth: AuthSettings = field(default_factory=AuthSettings)
+
+    def gateway_limits(self) -> Any:
+        """The gateway hop's bounds (imported lazily: the MCP machinery loads only when used)."""
+        from mcp_client.client import GatewayLimits
+
+        return GatewayLimits(
+            timeout_seconds=self.gateway_timeout_seconds,
+            idle_seconds=self.gateway_idle_seconds,
+            retry_seconds=self.gateway_retry_seconds,
+            max_connections=self.gateway_max_connections,
+            tools_ttl_seconds=self.gateway_tools_ttl_seconds,
+        )
 
 
 def _csv(value: str | None) -> tuple[str, ...] | None:
@@ -143,6 +168,8 @@ def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthS
         overrides["jwks_min_refresh_seconds"] = float(env["AUTH_JWKS_MIN_REFRESH_SECONDS"])
     if env.get("AUTH_LEEWAY_SECONDS"):
         overrides["leeway_seconds"] = int(env["AUTH_LEEWAY_SECONDS"])
+    if env.get("AUTH_JWKS_CACHE_TTL_SECONDS"):
+        overrides["jwks_cache_ttl_seconds"] = float(env["AUTH_JWKS_CACHE_TTL_SECONDS"])
     for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
         value = _csv(env.get(f"AUTH_{name.upper()}"))
         if value is not None:
@@ -174,6 +201,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         local_memory_dir=Path(env.get("LOCAL_MEMORY_DIR") or _default_memory_dir()),
         max_prompt_chars=int(env.get("MAX_PROMPT_CHARS", Settings.max_prompt_chars)),
         session_cache_size=int(env.get("SESSION_CACHE_SIZE", Settings.session_cache_size)),
+        body_timeout_seconds=float(env.get("BODY_TIMEOUT_SECONDS", Settings.body_timeout_seconds)),
+        max_concurrent_invocations=int(
+            env.get("MAX_CONCURRENT_INVOCATIONS", Settings.max_concurrent_invocations)
+        ),
         gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", Settings.gateway_timeout_seconds)),
+        gateway_idle_seconds=float(env.get("GATEWAY_IDLE_SECONDS", Settings.gateway_idle_seconds)),
+        gateway_retry_seconds=float(env.get("GATEWAY_RETRY_SECONDS", Settings.gateway_retry_seconds)),
+        gateway_max_connections=int(env.get("GATEWAY_MAX_CONNECTIONS", Settings.gateway_max_connections)),
+        memory_timeout_seconds=float(env.get("MEMORY_TIMEOUT_SECONDS", Settings.memory_timeout_seconds)),
         auth=load_auth_settings(env),
     )

@@ -3,8 +3,9 @@
     uv run python -m tests.benchmarks.bench_turns [--turns N]
 
 Baseline: a turn that uses only local tools. Compared: a warranty turn through the local gateway
-while the caller's token is unchanged (the connection is reused) and one where every turn brings
-a new token (a new MCP client must be started, as correctness requires).
+while the caller's token is unchanged (its tool listing is cached) and one where every turn brings
+a new token (the gateway must list tools for it, as correctness requires). Every warranty turn
+opens its own MCP session on the shared connection pool.
 """
 
 from __future__ import annotations

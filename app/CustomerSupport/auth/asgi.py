@@ -13,8 +13,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 async def identify_scope(verifier: JwtVerifier, scope: dict[str, Any]) -> Identity:
     """The caller of an HTTP scope, from its Authorization header (AuthError if refused)."""
-    raw = next((v for k, v in scope.get("headers", []) if k.lower() == b"authorization"), None)
-    return await verifier.identify(raw.decode("latin-1") if raw is not None else None)
+    values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+    if len(values) > 1:
+        # Proxies and frameworks disagree on which copy wins: refuse rather than pick one.
+        raise AuthError(400, "Send exactly one Authorization header")
+    return await verifier.identify(values[0].decode("latin-1") if values else None)
 
 
 async def send_json(

@@ -1,9 +1,10 @@
 """JWT verification with the semantics of the AgentCore CUSTOM_JWT authorizer.
 
 - the discovery document's ``issuer`` must equal the token's ``iss``;
-- RS256 only, key chosen by ``kid`` from the JWKS (cached; refreshed at most once per interval
-  when an unknown ``kid`` arrives, so rotation works and junk kids cannot hammer the JWKS);
-- ``exp``/``nbf``/``iat`` with at most 60 s leeway;
+- RS256 only, key chosen by ``kid`` from the JWKS (cached for ``jwks_cache_ttl_seconds``; fetched
+  at most once per ``jwks_min_refresh_seconds`` whether the last fetch worked or failed, so rotation
+  works and junk kids or a failing identity provider cannot make us hammer the JWKS);
+- ``exp``/``nbf``/``iat`` must be numbers, checked with at most 60 s leeway;
 - ``allowedClients`` ↔ ``client_id``, ``allowedAudience`` ↔ ``aud``, ``allowedScopes`` ↔ one of
   ``scope``; unset lists are not checked.
 
@@ -61,7 +62,8 @@ class JwtVerifier:
         self._issuer: str | None = None
         self._jwks_uri: str | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at = 0.0  # last successful fetch (keys expire relative to it)
+        self._attempted_at: float | None = None  # last fetch attempt, successful or not
         self._lock = asyncio.Lock()
 
     async def identify(self, authorization: str | None) -> Identity:
@@ -81,7 +83,7 @@ class JwtVerifier:
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
             raise AuthError(403, "Invalid token") from None
-        return _require_sub(claims)
+        return _require_sub(_require_numeric_times(claims))
 
     async def verify(self, token: str) -> dict[str, Any]:
         """Verified claims of `token`, or AuthError."""
@@ -115,7 +117,7 @@ class JwtVerifier:
         except jwt.InvalidTokenError:
             raise AuthError(403, "Invalid token") from None
         self._check_allow_lists(claims)
-        return _require_sub(claims)
+        return _require_sub(_require_numeric_times(claims))
 
     def _check_allow_lists(self, claims: dict[str, Any]) -> None:
         s = self.settings
@@ -132,15 +134,24 @@ class JwtVerifier:
                 raise AuthError(403, "Scope not allowed")
 
     async def _signing_key(self, kid: str) -> Any:
+        if self._keys and time.monotonic() - self._fetched_at > self.settings.jwks_cache_ttl_seconds:
+            self._keys = {}  # expired: a key removed at the issuer must stop working
         if kid in self._keys:
             return self._keys[kid].key
         async with self._lock:
-            stale = time.monotonic() - self._fetched_at >= self.settings.jwks_min_refresh_seconds
-            if kid not in self._keys and (stale or not self._keys):
+            now = time.monotonic()
+            may_fetch = (
+                self._attempted_at is None
+                or now - self._attempted_at >= self.settings.jwks_min_refresh_seconds
+            )
+            if kid not in self._keys and may_fetch:
+                self._attempted_at = now
                 await self._refresh()
-        if kid not in self._keys:
-            raise AuthError(403, "Invalid token: unknown signing key")
-        return self._keys[kid].key
+        if kid in self._keys:
+            return self._keys[kid].key
+        if not self._keys:  # the last fetch failed and the next one is not due yet
+            raise AuthError(503, "The identity provider is unreachable; try again shortly")
+        raise AuthError(403, "Invalid token: unknown signing key")
 
     async def _refresh(self) -> None:
         try:
@@ -158,6 +169,15 @@ class JwtVerifier:
             raise AuthError(503, "The identity provider is unreachable; try again shortly") from None
         self._keys = keys
         self._fetched_at = time.monotonic()
+
+
+def _require_numeric_times(claims: dict[str, Any]) -> dict[str, Any]:
+    # PyJWT converts numeric strings; the JWT spec (NumericDate) and AgentCore want numbers.
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise AuthError(403, "Invalid token")
+    return claims
 
 
 def _require_sub(claims: dict[str, Any]) -> dict[str, Any]:

@@ -1,126 +1,362 @@
-"""The Gateway MCP client, bound to the token of the request it serves.
+"""The gateway hop: MCP over streamable HTTP as coroutines on the app's event loop.
 
-A connection carries exactly one caller's token. Tools registered on an agent are proxies with
-no client of their own: each call takes the connection of the current request from the
-invocation state, so a call can never carry an earlier request's or another caller's token.
+- One pooled HTTP transport per event loop is shared by every caller; connections idle for
+  ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
+- Each turn that needs the gateway gets its own MCP session (``GatewayTurn``) whose HTTP client
+  is bound to that turn's token: every request of the session carries exactly this token, and
+  no client-wide state a concurrent turn could reuse exists.
+- Every wait (connect, initialize, tools/list, tools/call) is taken from one per-turn budget of
+  ``timeout_seconds``; closing happens in the background and never blocks a request.
+- After a timeout or transport failure the gateway is skipped for ``retry_seconds`` (bounded
+  retry rate), then the next turn tries again: recovery needs no restart.
+- Tool listings are cached per token fingerprint (a listing is never shown to another token)
+  for ``tools_ttl_seconds``, so turns of a known token list nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import hashlib
+import contextlib
 import logging
-from dataclasses import dataclass, field
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import PaginatedRequestParams
 from mcp.types import Tool as MCPTool
-from strands.tools.mcp import MCPClient
 from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
 from strands.types._events import ToolResultEvent
 from strands.types.tools import ToolResult, ToolUse
 
+from mcp_client.status import STATUS_KEY, TURN_KEY, GatewayStatus, fingerprint
+
 logger = logging.getLogger(__name__)
 
-CONNECTION_KEY = "customersupport_gateway_connection"
-STATUS_KEY = "customersupport_gateway_status"
+UNAVAILABLE_TEXT = "The warranty service is unavailable right now."
+SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
+MAX_TOOL_PAGES = 20  # a gateway that pages forever must not hold a turn
 
 
-class GatewayStatus(enum.Enum):
-    """What the agent can tell the caller about the warranty service this turn."""
-
-    NOT_CONFIGURED = "not configured"
-    SIGN_IN_REQUIRED = "sign-in required"
-    UNAVAILABLE = "unavailable"
-    AVAILABLE = "available"
+class GatewayError(Exception):
+    """The gateway could not serve this turn (the caller only ever hears "unavailable")."""
 
 
-def fingerprint(token: str) -> str:
-    """A stable, non-reversible key for a token (tokens themselves are never stored as keys)."""
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True)
+class GatewayLimits:
+    """Every bound of the gateway hop (see settings.py for the environment variables)."""
+
+    timeout_seconds: float = 15.0
+    idle_seconds: float = 30.0
+    retry_seconds: float = 2.0
+    max_connections: int = 128
+    tools_ttl_seconds: float = 300.0
+    tools_cache_size: int = 1024
 
 
-@dataclass
-class GatewayConnection:
-    """A started MCP client for one token, with the tools the gateway listed for it."""
+class Gateway:
+    """The process-wide side of the hop: pooled transport, listing cache, outage back-off."""
 
-    token_fingerprint: str
-    client: MCPClient = field(repr=False)
-    tools: list[MCPTool]
+    def __init__(self, url: str, limits: GatewayLimits) -> None:
+        self.url = url
+        self.limits = limits
+        self._transport: httpx2.AsyncHTTPTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._active = 0
+        self._last_used = time.monotonic()
+        self._reaper: asyncio.Task[None] | None = None
+        self._owners: set[asyncio.Task[None]] = set()
+        self._tools: OrderedDict[str, tuple[float, list[MCPTool]]] = OrderedDict()
+        self._down_until = 0.0
+
+    # -- per turn ---------------------------------------------------------------------------------
+    def turn(self, token: str) -> GatewayTurn:
+        """A not-yet-opened MCP session bound to `token` (opened on first use)."""
+        return GatewayTurn(self, token)
+
+    @property
+    def backing_off(self) -> bool:
+        """True while a recent outage keeps the gateway from being tried."""
+        return time.monotonic() < self._down_until
+
+    def note_failure(self, exc: BaseException, server_error: bool = False) -> None:
+        """Back off after outages (timeouts, transport errors, 5xx); a rejected token is not one."""
+        if server_error or _is_outage(exc):
+            self._down_until = time.monotonic() + self.limits.retry_seconds
+
+    def cached_tools(self, token_fingerprint: str) -> list[MCPTool] | None:
+        """The listing this token got recently, if any."""
+        hit = self._tools.get(token_fingerprint)
+        if hit is None or time.monotonic() - hit[0] > self.limits.tools_ttl_seconds:
+            self._tools.pop(token_fingerprint, None)
+            return None
+        self._tools.move_to_end(token_fingerprint)
+        return hit[1]
+
+    def store_tools(self, token_fingerprint: str, tools: list[MCPTool]) -> None:
+        """Remember a token's listing (bounded LRU)."""
+        self._tools[token_fingerprint] = (time.monotonic(), tools)
+        self._tools.move_to_end(token_fingerprint)
+        while len(self._tools) > self.limits.tools_cache_size:
+            self._tools.popitem(last=False)
+
+    # -- transport ----------------------------------------------------------------------------------
+    def http_client(self, token: str, on_status: Callable[[int], None]) -> httpx2.AsyncClient:
+        """A client on the shared pool whose every request carries `token` and nothing else's."""
+        loop = asyncio.get_running_loop()
+        if self._transport is None or self._loop is not loop:
+            self._transport = httpx2.AsyncHTTPTransport(
+                trust_env=False,
+                limits=httpx2.Limits(
+                    max_connections=self.limits.max_connections,
+                    max_keepalive_connections=self.limits.max_connections,
+                    keepalive_expiry=self.limits.idle_seconds,
+                ),
+            )
+            self._loop = loop
+        # Never closed: closing a client closes its transport, which is shared. It owns nothing else.
+        return httpx2.AsyncClient(
+            transport=self._transport,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx2.Timeout(self.limits.timeout_seconds),
+            follow_redirects=False,  # the token goes to the gateway URL and nowhere else
+            trust_env=False,
+            # The MCP client reports every HTTP error alike; the status tells outage from refusal.
+            event_hooks={"response": [_status_hook(on_status)]},
+        )
+
+    def acquire(self, owner: asyncio.Task[None]) -> None:
+        """Count a live MCP session (the idle reaper leaves the pool alone while any is open)."""
+        self._active += 1
+        self._owners.add(owner)
+
+    def release(self, owner: asyncio.Task[None]) -> None:
+        """A session ended; start the idle reaper if it is not running."""
+        self._active -= 1
+        self._owners.discard(owner)
+        self._last_used = time.monotonic()
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        while self._transport is not None:
+            # Wake when the pool would have been idle long enough since its last use (sessions
+            # still open: check again one idle time later).
+            due = self._last_used + self.limits.idle_seconds - time.monotonic()
+            await asyncio.sleep(self.limits.idle_seconds if self._active else max(0.05, due))
+            if self._active == 0 and time.monotonic() - self._last_used >= self.limits.idle_seconds:
+                await self._drop_transport()
+
+    async def _drop_transport(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(transport.aclose(), self.limits.timeout_seconds)
+
+    async def aclose(self) -> None:
+        """Stop every session and close the pool; bounded by the timeout, callable from any loop."""
+        loop = self._loop
+        if loop is not None and loop is not asyncio.get_running_loop():
+            if loop.is_running():
+                # The sessions and the pool belong to the loop that served the turns (the SDK's
+                # worker loop); a shutdown hook on the server's loop hands the work over, bounded.
+                future = asyncio.run_coroutine_threadsafe(self._close_here(), loop)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_seconds + 1)
+            else:  # that loop is gone, and with it its sockets and tasks: only forget them
+                self._owners.clear()
+                self._transport = self._reaper = None
+            return
+        await self._close_here()
+
+    async def _close_here(self) -> None:
+        for owner in list(self._owners):
+            owner.cancel()
+        if self._owners:
+            await asyncio.wait(list(self._owners), timeout=self.limits.timeout_seconds)
+        if self._reaper is not None:
+            self._reaper.cancel()
+        await self._drop_transport()
+
+
+class GatewayTurn:
+    """One turn's MCP session with the gateway, bound to that turn's token."""
+
+    def __init__(self, gateway: Gateway, token: str) -> None:
+        self._gateway = gateway
+        self._token = token
+        self.token_fingerprint = fingerprint(token)
+        self._budget = gateway.limits.timeout_seconds
+        self._failed = False
+        self._lock = asyncio.Lock()
+        self._session: ClientSession | None = None
+        self._owner: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._server_error = False
+
+    def _saw_status(self, status: int) -> None:
+        if status >= 500:
+            self._server_error = True
+
+    async def tools(self) -> list[MCPTool]:
+        """The tools the gateway lists for this token (cached per token)."""
+        cached = self._gateway.cached_tools(self.token_fingerprint)
+        if cached is not None:
+            return cached
+        session = await self._open()
+        tools: list[MCPTool] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            params = PaginatedRequestParams(cursor=cursor) if cursor else None
+            page = await self._bounded(session.list_tools(params=params))
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        self._gateway.store_tools(self.token_fingerprint, tools)
+        return tools
+
+    async def call_tool(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Call a gateway tool; GatewayError when the gateway fails or the budget runs out."""
+        session = await self._open()
+        result = await self._bounded(session.call_tool(name, arguments))
+        content = [{"text": block.text} for block in result.content if getattr(block, "type", None) == "text"]
+        status = "error" if result.is_error else "success"
+        return {"toolUseId": tool_use_id, "status": status, "content": content}  # type: ignore[typeddict-item]
 
     def close(self) -> None:
-        """Stop the client's background thread (blocking)."""
+        """End the session in the background; a peer that never lets go is cut off after the timeout."""
+        owner = self._owner
+        if owner is None or owner.done():
+            return
+        if self._failed:
+            owner.cancel()
+            return
+        self._stop.set()
+        handle = asyncio.get_running_loop().call_later(self._gateway.limits.timeout_seconds, owner.cancel)
+        owner.add_done_callback(lambda _: handle.cancel())
+
+    # -- internals ----------------------------------------------------------------------------------
+    async def _open(self) -> ClientSession:
+        async with self._lock:
+            if self._session is not None:
+                return self._session
+            if self._failed or self._gateway.backing_off:
+                raise GatewayError("gateway unavailable")
+            loop = asyncio.get_running_loop()
+            ready: asyncio.Future[ClientSession] = loop.create_future()
+            # Nobody may be waiting when it fails (the wait already timed out): mark it retrieved.
+            ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._owner = loop.create_task(self._own(ready))
+            self._gateway.acquire(self._owner)
+            self._session = await self._bounded(asyncio.shield(ready))
+            return self._session
+
+    async def _own(self, ready: asyncio.Future[ClientSession]) -> None:
+        """Hold the session's contexts in one task (anyio requires enter and exit in the same task)."""
+        assert self._owner is not None
+        owner = self._owner
         try:
-            self.client.stop(None, None, None)
-        except Exception:  # noqa: BLE001 - closing must never fail a request
-            logger.warning("gateway client did not stop cleanly", exc_info=True)
+            http = self._gateway.http_client(self._token, self._saw_status)
+            async with (
+                streamable_http_client(self._gateway.url, http_client=http) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                ready.set_result(session)
+                await self._stop.wait()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(GatewayError("could not open a gateway session"))
+                self._gateway.note_failure(exc, self._server_error)
+                logger.warning("gateway session failed to open: %s", _describe(exc))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._gateway.release(owner)
 
-
-def open_connection(url: str, token: str, timeout_seconds: float) -> GatewayConnection:
-    """Start a client that sends `token` and list its tools (blocking; run it off the event loop)."""
-    client = MCPClient(
-        url=url, headers={"Authorization": f"Bearer {token}"}, startup_timeout=max(1, int(timeout_seconds))
-    )
-    client.start()
-    try:
-        tools: list[MCPTool] = []
-        page_token = None
-        while True:
-            page = client.list_tools_sync(pagination_token=page_token)
-            tools.extend(tool.mcp_tool for tool in page)
-            page_token = page.pagination_token
-            if not page_token:
-                break
-    except BaseException:
-        client.stop(None, None, None)
-        raise
-    return GatewayConnection(fingerprint(token), client, tools)
+    async def _bounded(self, awaitable: Any) -> Any:
+        if self._failed:
+            raise GatewayError("gateway failed earlier in this turn")
+        if self._budget <= 0:
+            self._failed = True
+            raise GatewayError("gateway time budget spent")
+        start = time.monotonic()
+        try:
+            return await asyncio.wait_for(awaitable, self._budget)
+        except GatewayError:
+            self._failed = True
+            raise
+        except Exception as exc:
+            self._failed = True
+            self._gateway.note_failure(exc, self._server_error)
+            raise GatewayError(_describe(exc)) from exc
+        finally:
+            self._budget -= time.monotonic() - start
 
 
 class GatewayTool(MCPAgentTool):
-    """A gateway tool that calls through the current request's connection."""
+    """A gateway tool that calls through the current turn's token-bound session."""
 
     def __init__(self, mcp_tool: MCPTool, timeout_seconds: float) -> None:
         super().__init__(mcp_tool, mcp_client=None, timeout=timedelta(seconds=timeout_seconds))  # type: ignore[arg-type]
 
     async def stream(self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any):  # type: ignore[override]
-        connection: GatewayConnection | None = invocation_state.get(CONNECTION_KEY)
-        if connection is None:
+        """Yield the tool's result; any gateway failure becomes "unavailable"."""
+        turn: GatewayTurn | None = invocation_state.get(TURN_KEY)
+        if turn is None:
             status = invocation_state.get(STATUS_KEY, GatewayStatus.UNAVAILABLE)
-            message = (
-                "Warranty lookup needs you to sign in."
-                if status == GatewayStatus.SIGN_IN_REQUIRED
-                else "The warranty service is unavailable right now."
-            )
-            yield ToolResultEvent(_error(tool_use, message))
+            text = SIGN_IN_TEXT if status == GatewayStatus.SIGN_IN_REQUIRED else UNAVAILABLE_TEXT
+            yield ToolResultEvent(_error(tool_use, text))
             return
         try:
-            result = await asyncio.wait_for(
-                connection.client.call_tool_async(
-                    tool_use_id=tool_use["toolUseId"],
-                    name=self.mcp_tool.name,
-                    arguments=tool_use["input"],
-                    read_timeout_seconds=self.timeout,
-                ),
-                timeout=self.timeout.total_seconds() if self.timeout else None,
-            )
-        except Exception:  # noqa: BLE001 - any transport failure means "unavailable" to the caller
-            logger.warning("gateway tool %s failed", self.mcp_tool.name, exc_info=True)
-            result = _error(tool_use, "The warranty service is unavailable right now.")
-        else:
-            if result.get("status") == "error" and _is_transport_error(result):
-                logger.warning("gateway tool %s returned a transport error", self.mcp_tool.name)
-                result = _error(tool_use, "The warranty service is unavailable right now.")
+            result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, tool_use["input"])
+        except GatewayError as err:
+            logger.warning("gateway tool %s failed: %s", self.mcp_tool.name, err)
+            result = _error(tool_use, UNAVAILABLE_TEXT)
         yield ToolResultEvent(result)
 
 
-def _is_transport_error(result: ToolResult) -> bool:
-    # Strands turns client-side exceptions into error results whose text starts like this;
-    # their text may name internals, so it is replaced rather than shown to the caller.
-    texts = [item.get("text", "") for item in result.get("content", [])]
-    return any(text.startswith(("Tool execution failed", "Tool execution cancelled")) for text in texts)
+def _status_hook(on_status: Callable[[int], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
+    async def hook(response: httpx2.Response) -> None:
+        on_status(response.status_code)
+
+    return hook
 
 
 def _error(tool_use: ToolUse, message: str) -> ToolResult:
     return {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": message}]}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc`, its causes and the members of exception groups (anyio task groups wrap errors)."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        stack.extend(getattr(current, "exceptions", ()))
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return seen
+
+
+def _is_outage(exc: BaseException) -> bool:
+    for cause in _causes(exc):
+        if isinstance(cause, (TimeoutError, asyncio.TimeoutError, httpx2.TransportError, OSError)):
+            return True
+        if isinstance(cause, httpx2.HTTPStatusError) and cause.response.status_code >= 500:
+            return True
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    """A log line naming the failure's types only (exception text may carry request details)."""
+    names = [type(c).__name__ for c in _causes(exc) if not isinstance(c, asyncio.CancelledError)]
+    return ", ".join(dict.fromkeys(names)) or type(exc).__name__

@@ -38,10 +38,22 @@ def get_memory_session_manager(
             f"/users/{actor_id}/facts": RetrievalConfig(top_k=3, relevance_score=0.5),
             f"/summaries/{actor_id}/{session_id}": RetrievalConfig(top_k=3, relevance_score=0.5),
         }
+        from botocore.config import Config
+
+        # async_mode: per-message writes and retrievals run in threads, never on the shared loop.
         config = AgentCoreMemoryConfig(
-            memory_id=settings.memory_id, session_id=session_id, actor_id=actor_id, retrieval_config=retrieval
+            memory_id=settings.memory_id,
+            session_id=session_id,
+            actor_id=actor_id,
+            retrieval_config=retrieval,
+            async_mode=True,
         )
-        return AgentCoreMemorySessionManager(config, region_name=settings.region, boto_session=boto_session)
+        # Every Memory call is bounded, so a hung backend frees its thread after the timeout.
+        timeout = settings.memory_timeout_seconds
+        boto_config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2})
+        return AgentCoreMemorySessionManager(
+            config, region_name=settings.region, boto_session=boto_session, boto_client_config=boto_config
+        )
 
     # Namespaced by actor: a guessed session id never opens another user's history.
     storage = Path(settings.local_memory_dir) / _digest(actor_id)

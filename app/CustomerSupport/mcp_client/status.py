@@ -1,0 +1,23 @@
+"""What the agent may say about the warranty service (no MCP imports: loaded on every turn)."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+
+TURN_KEY = "customersupport_gateway_turn"
+STATUS_KEY = "customersupport_gateway_status"
+
+
+class GatewayStatus(enum.Enum):
+    """What the agent can tell the caller about the warranty service this turn."""
+
+    NOT_CONFIGURED = "not configured"
+    SIGN_IN_REQUIRED = "sign-in required"
+    UNAVAILABLE = "unavailable"
+    AVAILABLE = "available"
+
+
+def fingerprint(token: str) -> str:
+    """A stable, non-reversible key for a token (tokens themselves are never stored as keys)."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+# The layer markers and the unit layer's isolation guard (hooks are found by name in a conftest).
+from tests.support.layers import _unit_isolation, pytest_collection_modifyitems, pytest_configure  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 

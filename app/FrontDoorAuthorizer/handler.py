@@ -156,7 +156,7 @@ def usage_plan_id(plan: str, client: Any) -> str:
         return plan
     name = plan.removeprefix("name:")
     paginator = client.get_paginator("get_usage_plans")
-    ids = [p["id"] for page in paginator.paginate() for p in page["items"] if p["name"] == name]
+    ids = [str(p["id"]) for page in paginator.paginate() for p in page["items"] if p["name"] == name]
     if len(ids) != 1:
         raise RuntimeError(f"expected exactly one usage plan named {name!r}, found {len(ids)}")
     return ids[0]

@@ -157,6 +157,7 @@ class JwtVerifier:
         try:
             async with httpx.AsyncClient(timeout=self.settings.http_timeout_seconds) as http:
                 if self._jwks_uri is None:
+                    assert self.settings.discovery_url is not None  # verify() checked it
                     discovery = (await http.get(self.settings.discovery_url)).raise_for_status().json()
                     self._issuer, self._jwks_uri = discovery["issuer"], discovery["jwks_uri"]
                 jwks = (await http.get(self._jwks_uri)).raise_for_status().json()

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -306,7 +306,9 @@ class GatewayTool(MCPAgentTool):
     def __init__(self, mcp_tool: MCPTool, timeout_seconds: float) -> None:
         super().__init__(mcp_tool, mcp_client=None, timeout=timedelta(seconds=timeout_seconds))  # type: ignore[arg-type]
 
-    async def stream(self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any):  # type: ignore[override]
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> AsyncGenerator[ToolResultEvent, None]:
         """Yield the tool's result; any gateway failure becomes "unavailable"."""
         turn: GatewayTurn | None = invocation_state.get(TURN_KEY)
         if turn is None:

@@ -1,0 +1,93 @@
+"""Test layers: ``unit``, ``integration`` and ``e2e`` markers, assigned and enforced.
+
+- ``e2e``: the real CLI, CDK synthesis, the demo, the browser, whole scripts — marked explicitly
+  with ``pytestmark = pytest.mark.e2e`` (module) or ``@pytest.mark.e2e`` (test).
+- ``integration``: local servers (issuer, gateway, agent processes, moto). Marked explicitly, or
+  implied by using one of the fixtures in ``SERVER_FIXTURES``.
+- ``unit``: everything else. A unit test may not start a subprocess or open a network socket
+  (in-process ASGI through httpx's ASGITransport is fine): the guard below makes it fail if it
+  tries, so a test cannot sit in the fast layer by mistake.
+
+Select a layer with ``-m unit`` (or ``integration``, ``e2e``); ``scripts/test.sh`` runs all.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+LAYERS = ("unit", "integration", "e2e")
+# Fixtures that start servers: a test using one is at least an integration test.
+SERVER_FIXTURES = frozenset(
+    {
+        "issuer",
+        "gateway",
+        "moto_server",
+        "aws_env",
+        "agent_factory",
+        "shared_agent",
+        "agent",
+        "make_agent",
+        "enforcing",
+        "moto_url",
+        "deployed",
+        "world",
+        "local_memory",
+        "front",
+        "frontdoor",
+        "upstream",
+        "apigw",
+        "idp",
+        "start_issuer",
+        "memory_api",
+    }
+)
+
+
+def layer_of(item: pytest.Item) -> str:
+    """The item's layer: its explicit marker, else implied by the fixtures it uses."""
+    explicit = [mark.name for mark in item.iter_markers() if mark.name in LAYERS]
+    if explicit:
+        return explicit[0]
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return "integration" if fixtures & SERVER_FIXTURES else "unit"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the layer markers (``--strict-markers`` is on)."""
+    config.addinivalue_line("markers", "unit: no subprocess, no network socket (runs in seconds)")
+    config.addinivalue_line("markers", "integration: local servers over real HTTP (issuer, gateway, moto)")
+    config.addinivalue_line("markers", "e2e: the real agentcore CLI, CDK synth, demo, browser, whole scripts")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test exactly one layer marker, so ``-m`` selects layers."""
+    for item in items:
+        layer = layer_of(item)
+        if not item.get_closest_marker(layer):
+            item.add_marker(layer)
+
+
+class UnitIsolationError(AssertionError):
+    """A unit test reached for a subprocess or the network."""
+
+
+def _refuse(what: str) -> Any:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise UnitIsolationError(f"unit tests may not {what}; mark the test integration or e2e")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In the unit layer, starting a process or opening a network connection fails the test."""
+    if layer_of(request.node) == "unit":
+        monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("start a subprocess"))
+        for name in ("connect", "connect_ex", "bind"):
+            monkeypatch.setattr(socket.socket, name, _refuse(f"use a network socket ({name})"))
+    yield

@@ -1,9 +1,11 @@
 """Test layers: ``unit``, ``integration`` and ``e2e`` markers, assigned and enforced.
 
-- ``e2e``: the real CLI, CDK synthesis, the demo, the browser, whole scripts — marked explicitly
-  with ``pytestmark = pytest.mark.e2e`` (module) or ``@pytest.mark.e2e`` (test).
-- ``integration``: local servers (issuer, gateway, agent processes, moto). Marked explicitly, or
-  implied by using one of the fixtures in ``SERVER_FIXTURES``.
+- ``e2e``: the real CLI, CDK synthesis, the demo, the browser, whole scripts.
+- ``integration``: local servers (issuer, gateway, agent processes, moto), or other processes.
+
+A test's layer is, in order: its own marker (``@pytest.mark.e2e``), the entry for its module or
+test in ``LAYER_OF`` (one table, so the layering reads in one place), or ``integration`` when it
+uses one of the fixtures in ``SERVER_FIXTURES``.
 - ``unit``: everything else. A unit test may not start a subprocess or open a network socket
   (in-process ASGI through httpx's ASGITransport is fine): the guard below makes it fail if it
   tries, so a test cannot sit in the fast layer by mistake.
@@ -48,11 +50,39 @@ SERVER_FIXTURES = frozenset(
 )
 
 
+# Keys: a module's file name, or "file::test" for one test (parametrized ids included).
+LAYER_OF = {
+    "test_cli.py": "e2e",
+    "test_cdk_synth.py": "e2e",
+    "test_configure.py": "e2e",
+    "test_container_contract.py": "e2e",
+    "test_demo.py": "e2e",
+    "test_rehearsal.py": "e2e",
+    "test_webchat_browser.py": "e2e",
+    "test_webchat_command.py": "e2e",
+    "test_fetch_token.py": "integration",
+    "test_frontdoor_stack.py": "integration",
+    "test_prerequisites.py": "integration",
+    "test_project_layout.py": "integration",
+    "test_signup_snippet.py": "integration",
+    "test_webchat_js.py": "integration",
+    "test_issuer.py::test_issuer_runs_as_a_process_from_a_config_file": "integration",
+    "test_manifest.py::test_cli_check": "integration",
+    "test_manifest.py::test_cli_configure": "integration",
+    "test_webfront.py::test_unreachable_agent_is_a_502_and_the_front_stays_up": "integration",
+}
+
+
 def layer_of(item: pytest.Item) -> str:
-    """The item's layer: its explicit marker, else implied by the fixtures it uses."""
+    """The item's layer: its own marker, else the table, else implied by its fixtures."""
     explicit = [mark.name for mark in item.iter_markers() if mark.name in LAYERS]
     if explicit:
         return explicit[0]
+    module = item.path.name
+    test = item.name.split("[", 1)[0]
+    for key in (f"{module}::{test}", module):
+        if key in LAYER_OF:
+            return LAYER_OF[key]
     fixtures = set(getattr(item, "fixturenames", ()))
     return "integration" if fixtures & SERVER_FIXTURES else "unit"
 

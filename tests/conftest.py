@@ -20,7 +20,9 @@ import httpx
 import pytest
 
 # The layer markers and the unit layer's isolation guard (hooks are found by name in a conftest).
-from tests.support.layers import _unit_isolation, pytest_collection_modifyitems, pytest_configure  # noqa: F401
+from tests.support.layers import _unit_isolation, pytest_collection_modifyitems  # noqa: F401
+from tests.support.layers import pytest_configure as register_layer_markers
+from tests.support.leaks import LeakScan
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -308,67 +310,26 @@ def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
         agent.server.stop()
 
 
-# -- no token or secret may appear in any captured log -----------------------------------------
-SENSITIVE: set[str] = set()
-LEAKS: list[str] = []
+# -- no token or secret may appear in any captured log (tests/support/leaks.py) ---------------
+LEAK_SCAN = LeakScan()
 
 
-def sensitive_parts(value: str) -> list[str]:
-    """A token's payload and signature segments (a leak of either is a leak), or a secret whole."""
-    parts = value.split(".")
-    if len(parts) == 3:
-        return [p for p in parts[1:] if len(p) >= 16]
-    return [value] if len(value) >= 8 else []
-
-
-def find_leaks(text: str, sensitive: set[str] | None = None) -> list[str]:
-    """Which sensitive values occur in `text` (reported by a short, harmless label)."""
-    found = []
-    for value in sensitive if sensitive is not None else SENSITIVE:
-        if any(part in text for part in sensitive_parts(value)):
-            kind = "token" if value.count(".") == 2 else "secret"
-            found.append(f"a {len(value)}-character {kind}")  # no part of the value itself
-    return found
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _record_issued_secrets() -> Iterator[None]:
-    """Remember every token the local issuer signs and every client secret it is given."""
-    from scripts.localdev import issuer as issuer_module
-
-    cls = issuer_module.LocalIssuer
-    original_sign, original_init = cls.sign, cls.__init__
-
-    def sign(self: Any, claims: dict[str, Any], **kwargs: Any) -> str:
-        token = original_sign(self, claims, **kwargs)
-        SENSITIVE.add(token)
-        return token
-
-    def init(self: Any, config: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, config, *args, **kwargs)
-        SENSITIVE.update(c.client_secret for c in config.clients if c.client_secret)
-
-    cls.sign, cls.__init__ = sign, init
-    yield
-    cls.sign, cls.__init__ = original_sign, original_init
+def pytest_configure(config: pytest.Config) -> None:
+    register_layer_markers(config)
+    LEAK_SCAN.activate()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for name, content in report.sections:
-        for leak in find_leaks(content):
-            LEAKS.append(f"{report.nodeid} [{name}]: {leak}")
+        LEAK_SCAN.check(f"{report.nodeid} [{name}]", content)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    basetemp = (
-        session.config._tmp_path_factory.getbasetemp()
-        if hasattr(session.config, "_tmp_path_factory")
-        else None
-    )
-    if basetemp is not None and basetemp.exists():
-        for log in basetemp.rglob("*.log"):
-            for leak in find_leaks(log.read_text(errors="ignore")):
-                LEAKS.append(f"{log.name}: {leak}")
-    if LEAKS:
-        print("\nSECRETS IN LOGS:\n" + "\n".join(sorted(set(LEAKS))))
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    local = [REPO / ".local" / name for name in ("demo", "dev-stack", "webchat", "rehearsal")]
+    roots = [*local, REPO / "agentcore" / ".cli" / "logs"] + ([factory.getbasetemp()] if factory else [])
+    LEAK_SCAN.check_logs(*roots)
+    if LEAK_SCAN.leaks:
+        print("\nSECRETS IN LOGS:\n" + "\n".join(sorted(set(LEAK_SCAN.leaks))))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    LEAK_SCAN.close()

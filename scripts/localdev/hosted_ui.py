@@ -28,6 +28,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from scripts.localdev.record import record_issued
+
 if TYPE_CHECKING:
     from scripts.localdev.issuer import Client, LocalIssuer, User
 
@@ -207,6 +209,7 @@ class HostedUI:
 
     def _new_refresh_token(self, client: Client, grant: _Grant) -> str:
         token = secrets.token_urlsafe(48)  # opaque to clients, like Cognito's encrypted ones
+        record_issued(token)
         self.refresh_tokens.put(
             token,
             _Grant(

@@ -49,6 +49,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scripts.localdev.hosted_ui import HostedUI
+from scripts.localdev.record import record_issued
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 USER_SCOPE = "aws.cognito.signin.user.admin"
@@ -147,6 +148,7 @@ class LocalIssuer:
         self.jwks_requests = 0  # lets tests see when verifiers refresh
         self.base_url = base_url.rstrip("/")
         self.hosted_ui = HostedUI(self)
+        record_issued(*(c.client_secret or "" for c in config.clients), *(u.password for u in config.users))
 
     # -- URLs ---------------------------------------------------------------------------------
     @property
@@ -171,7 +173,9 @@ class LocalIssuer:
     ) -> str:
         """Sign arbitrary claims with the current key (tests use this for crafted tokens)."""
         current_kid, current_key = self.keys.current
-        return jwt.encode(claims, key or current_key, algorithm="RS256", headers={"kid": kid or current_kid})
+        token = jwt.encode(claims, key or current_key, algorithm="RS256", headers={"kid": kid or current_kid})
+        record_issued(token)
+        return token
 
     def _base_claims(self, lifetime: int | None) -> dict[str, Any]:
         now = int(time.time())

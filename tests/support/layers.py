@@ -67,6 +67,7 @@ LAYER_OF = {
     "test_signup_snippet.py": "integration",
     "test_webchat_js.py": "integration",
     "test_issuer.py::test_issuer_runs_as_a_process_from_a_config_file": "integration",
+    "test_leak_detector.py::test_scan_fails_a_run_that_logs_a_subprocess_token": "integration",
     "test_manifest.py::test_cli_check": "integration",
     "test_manifest.py::test_cli_configure": "integration",
     "test_webfront.py::test_unreachable_agent_is_a_502_and_the_front_stays_up": "integration",

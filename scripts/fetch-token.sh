@@ -107,7 +107,8 @@ connect_timeout=$((timeout < 10 ? timeout : 10))
 # -- tools -------------------------------------------------------------------------------------
 AWS=${AWS_CLI:-aws}
 # Without an aws on PATH, the project's own awscli (installed into .venv by scripts/run or test.sh).
-repo_aws="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin/aws"
+script_dir=${BASH_SOURCE[0]%/*}
+repo_aws="$script_dir/../.venv/bin/aws"
 if [[ $AWS == aws ]] && ! command -v aws >/dev/null 2>&1 && [[ -x $repo_aws ]]; then AWS=$repo_aws; fi
 missing=()
 command -v "$AWS" >/dev/null 2>&1 || missing+=("$AWS")

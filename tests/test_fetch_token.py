@@ -330,11 +330,16 @@ def world(
 
 # -- helpers -------------------------------------------------------------------------------------
 def run(
-    args: list[str], env: dict[str, str], *, command: list[str] | None = None, timeout: float = 60
+    args: list[str],
+    env: dict[str, str],
+    *,
+    command: list[str] | None = None,
+    timeout: float = 60,
+    script: Path = SCRIPT,
 ) -> subprocess.CompletedProcess[str]:
     """Run the script (stdin not a terminal) and capture its output."""
     return subprocess.run(
-        [*(command or []), str(SCRIPT), *args],
+        [*(command or []), str(script), *args],
         env=env,
         cwd=REPO,
         text=True,
@@ -746,8 +751,19 @@ def test_missing_tool_is_named(
     world: World, tmp_path: Path, tools: list[str], env_changes: dict[str, str | None], needle: str
 ) -> None:
     path = tools_dir(tmp_path, tools)
-    line = assert_one_error(run([], world.env(PATH=str(path), **env_changes)), needle)
+    # A copy without the project's .venv beside it: no project awscli to fall back on.
+    copy = tmp_path / "project" / "scripts" / SCRIPT.name
+    copy.parent.mkdir(parents=True)
+    shutil.copy(SCRIPT, copy)
+    line = assert_one_error(run([], world.env(PATH=str(path), **env_changes), script=copy), needle)
     assert line.startswith("fetch-token: required tool not found")
+
+
+def test_without_aws_on_path_the_projects_awscli_is_used(world: World, tmp_path: Path) -> None:
+    path = tools_dir(tmp_path, [*BASICS, "curl", "jq", "python3"])
+    result = run([], world.env(PATH=str(path), AWS_CLI=None))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(".") == 2  # one token
 
 
 @pytest.mark.parametrize(

@@ -105,19 +105,27 @@ ensure_webchat_build() {
   (cd "$WEBCHAT_DIR" && node build.mjs) >&2 || die "the web chat did not build"
 }
 
-# Chromium for the browser tests (Debian's package; Playwright drives it, never downloads one).
+# Debian packages some tests need: Chromium for the browser tests (Playwright drives it and never
+# downloads a browser) and strace for the rehearsal's "only loopback is contacted" check.
+# Installed with apt-get when run as root; otherwise a clear message (fatal under CI=true, where
+# nothing may skip; elsewhere those tests skip).
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-ensure_chromium() {
-  if [ -x "$CHROMIUM" ]; then return; fi
+ensure_test_tools() {
+  local missing=()
+  [ -x "$CHROMIUM" ] || missing+=(chromium)
+  command -v strace >/dev/null 2>&1 || missing+=(strace)
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing chromium (apt-get) for the browser tests"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 \
-      || die "apt-get could not install chromium"
+    say "installing ${missing[*]} (apt-get) for the browser and rehearsal tests"
+    DEBIAN_FRONTEND=noninteractive timeout 900 apt-get update -qq >&2 \
+      && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq "${missing[@]}" >&2 \
+      || die "apt-get could not install ${missing[*]}"
+    [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM is missing; set CHROMIUM to its path"
+  elif [ "${CI:-}" = true ]; then
+    die "the tests need ${missing[*]}: sudo apt-get install ${missing[*]} (or set CHROMIUM)"
   else
-    die "the browser tests need Chromium at $CHROMIUM: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM"
+    say "warning: ${missing[*]} missing (sudo apt-get install ${missing[*]}); the tests needing them will skip"
   fi
-  [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM is missing; set CHROMIUM to its path"
 }
 
 # A TCP port on 127.0.0.1 that is free right now.

@@ -549,6 +549,7 @@ def configure(project_dir: str | os.PathLike[str], values: Mapping[str, str]) ->
 
 
 def main(argv: Iterable[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="manifest.py", description="Check or configure agentcore/agentcore.json beyond its schema."
     )

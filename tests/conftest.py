@@ -279,7 +279,7 @@ class InProcessAgent:
         self.entered: list[dict[str, Any]] = []
         original = main.app.handlers["main"]
 
-        async def spy(payload: dict[str, Any], context: Any):  # noqa: ANN202 - mirrors the entrypoint
+        async def spy(payload: dict[str, Any], context: Any):
             self.entered.append(payload)
             async for chunk in original(payload, context):
                 yield chunk

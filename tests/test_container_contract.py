@@ -55,8 +55,10 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def runtime_command(bundle: Path) -> list[str]:
-    """The entry point as the runtime runs it from a zip without file modes: the bundle's
-    console script and the .py file both through the runtime's Python."""
+    """The entry point as the runtime runs it from a zip without file modes.
+
+    The bundle's console script and the .py file both run through the runtime's Python.
+    """
     python = str(Path(sys.base_prefix) / "bin" / "python3")
     tool, script = ENTRY_POINT
     return [python, str(bundle / "bin" / tool), "python3", script]

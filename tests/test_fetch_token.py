@@ -119,7 +119,7 @@ FAKE_ROUTES: dict[str, tuple[int, str, bytes]] = {
 
 
 class FakeHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, content_type, body = FAKE_ROUTES.get(self.path, (404, "text/plain", b"not found"))
         self.send_response(status)
@@ -128,7 +128,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server API
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -97,6 +97,7 @@ class InvocationGuard:
         self._in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check identity and payload of POST /invocations, then hand it on."""
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # no websocket API here
             return
@@ -120,7 +121,7 @@ class InvocationGuard:
             extra = [(b"connection", b"close")] if err.close else None
             await send_json(send, err.status, {"error": err.message}, extra)
             return
-        except Exception:  # noqa: BLE001 - the caller gets a generic message, the log the details
+        except Exception:
             logger.exception("request guard failed")
             await send_json(send, 500, {"error": "The agent could not process this request"})
             return

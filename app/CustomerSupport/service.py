@@ -86,7 +86,7 @@ class SupportService:
                 async for event in agent.stream_async(prompt, invocation_state=state):
                     if "data" in event and event["data"]:
                         yield event["data"]
-        except Exception:  # noqa: BLE001 - callers never see exception text
+        except Exception:
             logger.exception("turn failed")
             yield {"error": ERROR_MESSAGE}
         finally:

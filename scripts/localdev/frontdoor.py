@@ -81,9 +81,9 @@ DAY = 86400
 class Limits:
     """Per-user limits under the template's parameter names; defaults equal the template's."""
 
-    ThrottleRateLimit: float = 1.0  # noqa: N815 - the CloudFormation parameter name
-    ThrottleBurstLimit: int = 5  # noqa: N815
-    QuotaLimitPerDay: int = 200  # noqa: N815
+    ThrottleRateLimit: float = 1.0
+    ThrottleBurstLimit: int = 5
+    QuotaLimitPerDay: int = 200
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Limits:

@@ -62,6 +62,7 @@ class GatewayTool:
 
     @property
     def name(self) -> str:
+        """The tool name as the Gateway lists it: <target>___<tool>."""
         return f"{self.target}{TOOL_NAME_SEPARATOR}{self.definition['name']}"
 
 
@@ -144,6 +145,7 @@ class LocalGateway:
         self._mcp_app = self._server.streamable_http_app(stateless_http=True, json_response=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Reject unauthenticated requests before MCP handling."""
         if scope["type"] == "http":
             try:
                 await identify_scope(self.verifier, scope)
@@ -155,6 +157,7 @@ class LocalGateway:
 
     @property
     def app(self) -> ASGIApp:
+        """The ASGI app: JWT check in front of the MCP endpoint."""
         return self
 
     async def _list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
@@ -184,7 +187,7 @@ class LocalGateway:
         except asyncio.TimeoutError:
             logger.warning("tool %s timed out", tool.name)
             return _tool_error("The tool timed out")
-        except Exception:  # noqa: BLE001 - a failing handler is a tool error, not a server crash
+        except Exception:
             logger.exception("tool %s failed", tool.name)
             return _tool_error("The tool failed")
         return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(result))])

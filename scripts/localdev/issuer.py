@@ -215,7 +215,8 @@ class LocalIssuer:
         auth_time: int | None = None,
     ) -> dict[str, str]:
         """Access and ID tokens for a logged-in user (``scopes``: those granted by the hosted UI;
-        ``auth_time``: when the user signed in, kept across refreshes)."""
+        ``auth_time``: when the user signed in, kept across refreshes).
+        """
         base = self._base_claims(lifetime)
         if auth_time:
             base["auth_time"] = auth_time
@@ -445,7 +446,6 @@ def _cognito_error(error_type: str, message: str) -> Response:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the issuer until interrupted."""
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True, help="clients/users JSON file")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")

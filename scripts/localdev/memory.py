@@ -52,6 +52,7 @@ class LocalMemory:
                     out.write(json.dumps(entry) + "\n")
 
     async def create_event(self, request: Request) -> JSONResponse:
+        """CreateEvent: store one event for (memory, actor, session)."""
         memory_id = request.path_params["memoryId"]
         body = await request.json()
         actor, session = str(body.get("actorId", "")), str(body.get("sessionId", ""))
@@ -73,6 +74,7 @@ class LocalMemory:
         return JSONResponse({"event": event}, status_code=201)
 
     async def list_events(self, request: Request) -> JSONResponse:
+        """ListEvents: the session's events, oldest first."""
         p = request.path_params
         self._record("ListEvents", memoryId=p["memoryId"], actorId=p["actorId"], sessionId=p["sessionId"])
         body = await request.json() if await request.body() else {}
@@ -83,6 +85,7 @@ class LocalMemory:
         return JSONResponse({"events": events})
 
     async def get_event(self, request: Request) -> JSONResponse:
+        """GetEvent: one event by id."""
         p = request.path_params
         self._record("GetEvent", memoryId=p["memoryId"], actorId=p["actorId"], sessionId=p["sessionId"])
         with self._lock:
@@ -93,6 +96,7 @@ class LocalMemory:
         return JSONResponse({"event": found[0]})
 
     async def list_sessions(self, request: Request) -> JSONResponse:
+        """ListSessions: the actor's sessions in this memory."""
         p = request.path_params
         self._record("ListSessions", memoryId=p["memoryId"], actorId=p["actorId"])
         with self._lock:
@@ -104,6 +108,7 @@ class LocalMemory:
         return JSONResponse({"sessionSummaries": sessions})
 
     async def retrieve(self, request: Request) -> JSONResponse:
+        """RetrieveMemoryRecords: no long-term records are extracted locally."""
         body = await request.json()
         namespace = str(body.get("namespace") or body.get("namespacePath") or "")
         self._record("RetrieveMemoryRecords", memoryId=request.path_params["memoryId"], namespace=namespace)

@@ -26,7 +26,8 @@ def _server(app: Any) -> uvicorn.Server:
 
 def serve_forever(app: Any, port: int, announce: Callable[[int], None]) -> None:
     """Listen first, then `announce` the real port (connections wait in the backlog until uvicorn
-    accepts them, so a readiness file written there is true), then serve until SIGINT/SIGTERM."""
+    accepts them, so a readiness file written there is true), then serve until SIGINT/SIGTERM.
+    """
     sock = bind_loopback(port)
     sock.listen(2048)
     announce(sock.getsockname()[1])
@@ -54,6 +55,7 @@ class BackgroundServer:
         )
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
+        """Start serving; wait until uvicorn has started (`timeout` seconds at most)."""
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -63,6 +65,7 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
+        """Ask the server to exit and wait for its thread (10 s at most)."""
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

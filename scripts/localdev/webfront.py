@@ -82,7 +82,8 @@ def build_webfront(
     agent_url: str, app_config: dict[str, Any], dist: Path = DEFAULT_DIST, app_origin: str | None = None
 ) -> Starlette:
     """The web front's ASGI app. ``app_origin``: the origin CORS admits (default: none besides
-    same-origin use, which needs no CORS)."""
+    same-origin use, which needs no CORS).
+    """
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} has no index.html: run scripts/build-webchat.sh first")
     invocations_url = agent_url.rstrip("/") + "/invocations"

@@ -28,7 +28,7 @@ def _excluded(name: str) -> bool:
 
 
 def host_platform() -> str:
-    """uv's --python-platform for this machine (manylinux, like the CLI's candidates)."""
+    """Uv's --python-platform for this machine (manylinux, like the CLI's candidates)."""
     return f"{platform.machine()}-manylinux2014"
 
 

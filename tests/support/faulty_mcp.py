@@ -29,8 +29,11 @@ FAULTS = ("hang", "401", "500", "garbage")
 
 @dataclass
 class FaultyGateway:
-    """ASGI wrapper: `faults` maps a JSON-RPC method ("initialize", "tools/list", "tools/call") or
-    "*" to one of FAULTS; everything else reaches the real gateway."""
+    """ASGI wrapper that injects faults in front of the real gateway.
+
+    `faults` maps a JSON-RPC method ("initialize", "tools/list", "tools/call") or "*" to one of
+    FAULTS; everything else reaches the real gateway.
+    """
 
     inner: ASGIApp
     faults: dict[str, str] = field(default_factory=dict)

@@ -79,14 +79,17 @@ class OfflineModel(Model):
         self.chunk_delay_seconds = chunk_delay_seconds
 
     def update_config(self, **model_config: Any) -> None:
+        """Accept and ignore configuration updates."""
         self.config.update(model_config)
 
     def get_config(self) -> dict[str, Any]:
+        """The model configuration (empty)."""
         return self.config
 
     async def structured_output(
         self, output_model: Any, prompt: Messages, system_prompt: str | None = None, **kwargs: Any
     ) -> AsyncGenerator[dict[str, Any], None]:
+        """Not supported by the offline model."""
         raise NotImplementedError("the offline model does not produce structured output")
         yield {}  # pragma: no cover - makes this an async generator
 
@@ -97,6 +100,7 @@ class OfflineModel(Model):
         system_prompt: str | None = None,
         **kwargs: Any,
     ) -> AsyncIterable[StreamEvent]:
+        """Stream the scripted answer or tool call as Bedrock-style events."""
         decision = self.decide([dict(m) for m in messages], tool_specs or [], system_prompt or "")
         events = (
             _tool_use_events(*decision) if isinstance(decision, tuple) else _text_events(PREFIX + decision)

@@ -25,8 +25,10 @@ def _server(app: Any) -> uvicorn.Server:
 
 
 def serve_forever(app: Any, port: int, announce: Callable[[int], None]) -> None:
-    """Listen first, then `announce` the real port (connections wait in the backlog until uvicorn
-    accepts them, so a readiness file written there is true), then serve until SIGINT/SIGTERM.
+    """Listen, `announce` the real port, then serve until SIGINT/SIGTERM.
+
+    Connections wait in the backlog until uvicorn accepts them, so a readiness file written by
+    `announce` is already true.
     """
     sock = bind_loopback(port)
     sock.listen(2048)

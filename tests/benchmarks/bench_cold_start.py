@@ -6,7 +6,8 @@ AgentCore starts a fresh microVM (a fresh process) for every new runtime session
 conversation pays this. Both servers are started as the runtime starts them (``python main.py``),
 alternately, N times each; the clock runs from spawning the process until /ping answers and until
 the first streamed turn is complete. The agent runs with the local stack's settings (JWT checked
-against the local issuer, gateway configured, offline model) and answers a local-tool question.
+against the local issuer, gateway configured, offline model) and answers a local-tool question; a
+third row runs it without a gateway, which shows what the gateway client's start costs.
 """
 
 from __future__ import annotations
@@ -110,10 +111,14 @@ def main() -> None:
             token = issuer.client_credentials_token(CLIENT, [SCOPE])
             cold_start(BARE_APP, base, None)  # warm the OS file cache once for both
             cold_start(AGENT_CODE / "main.py", agent_env, token)
-            bare, agent = [], []
+            no_gateway_env = {
+                k: v for k, v in agent_env.items() if k != "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL"
+            }
+            bare, agent, no_gateway = [], [], []
             for _ in range(args.runs):
                 bare.append(cold_start(BARE_APP, base, None))
                 agent.append(cold_start(AGENT_CODE / "main.py", agent_env, token))
+                no_gateway.append(cold_start(AGENT_CODE / "main.py", no_gateway_env, token))
 
     def med(samples: list[tuple[float, float]], i: int) -> float:
         return statistics.median(s[i] for s in samples)
@@ -122,7 +127,12 @@ def main() -> None:
         f"cold start, median of {args.runs} paired runs (spawn → /ping answers, spawn → first turn answered)"
     )
     print(f"{'server':<34}{'listening':>12}{'first turn':>13}{'ratio':>8}")
-    for name, samples in (("bare BedrockAgentCoreApp (baseline)", bare), ("CustomerSupport main.py", agent)):
+    rows = (
+        ("bare BedrockAgentCoreApp (baseline)", bare),
+        ("CustomerSupport main.py", agent),
+        ("  the same, no gateway configured", no_gateway),
+    )
+    for name, samples in rows:
         ratio = med(samples, 1) / med(bare, 1)
         print(f"{name:<34}{med(samples, 0) * 1000:>10.0f}ms{med(samples, 1) * 1000:>11.0f}ms{ratio:>7.2f}x")
 

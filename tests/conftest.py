@@ -1,87 +1,29 @@
-"""Shared fixtures: free ports, background servers, moto, signing keys."""
+"""Shared fixtures (servers, moto, agents) and session hooks; helpers live in tests/support/."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 # The layer markers and the unit layer's isolation guard (hooks are found by name in a conftest).
 from tests.support.layers import _unit_isolation, pytest_collection_modifyitems  # noqa: F401
 from tests.support.layers import pytest_configure as register_layer_markers
 from tests.support.leaks import LeakScan
-
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
-    """Poll `url` until it answers; fail early if `proc` died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """Terminate a child (and its process group) and reap it."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=10)
-
-
-def start_process(
-    args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, log: Path | None = None
-) -> subprocess.Popen:
-    """Start a child in its own process group, output to `log` (or discarded)."""
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        args, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-@contextlib.contextmanager
-def serving_moto(command: Callable[[int], list[str]], log: Path) -> Iterator[str]:
-    """Run a moto server command (given the port) on 127.0.0.1; yields its URL, then stops it."""
-    port = free_port()
-    proc = start_process(command(port), cwd=REPO, log=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/moto-api/", proc)
-        yield url
-    finally:
-        stop_process(proc)
+from tests.support.processes import REPO, VENV_BIN, serving_moto
+from tests.support.stack import (
+    MACHINE_CLIENT,
+    SCOPE,
+    USER_CLIENT,
+    AgentServer,
+    InProcessAgent,
+    auth_env,
+    start_agent,
+)
 
 
 @pytest.fixture(scope="session")
@@ -111,11 +53,6 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 
 
 # -- the local stack: issuer, gateway, agent ---------------------------------------------------
-MACHINE_CLIENT = "cs-machine-client"
-USER_CLIENT = "cs-web-client"
-SCOPE = "customersupport/invoke"
-
-
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[Any]:
     """A local Cognito-compatible issuer over real HTTP."""
@@ -135,15 +72,6 @@ def issuer() -> Iterator[Any]:
         yield issuer
 
 
-def auth_env(issuer: Any) -> dict[str, str]:
-    """AUTH_* variables pointing the agent or gateway at the test issuer."""
-    return {
-        "AUTH_MODE": "enforce",
-        "AUTH_DISCOVERY_URL": issuer.discovery_url,
-        "AUTH_ALLOWED_CLIENTS": f"{MACHINE_CLIENT},{USER_CLIENT}",
-    }
-
-
 @pytest.fixture(scope="session")
 def gateway(issuer: Any) -> Iterator[Any]:
     """The local JWT-secured gateway (real MCP over streamable HTTP); `.url` is its MCP endpoint."""
@@ -154,88 +82,6 @@ def gateway(issuer: Any) -> Iterator[Any]:
     with BackgroundServer(gw.app) as server:
         gw.url = f"{server.url}/mcp"
         yield gw
-
-
-class AgentServer:
-    """The agent as `agentcore dev` runs it: uvicorn main:app in its own process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        uvicorn = str(VENV_BIN / "uvicorn")
-        self.proc = start_process(
-            [uvicorn, "main:app", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            cwd=REPO / "app" / "CustomerSupport",
-            log=log,
-        )
-        wait_http(f"{self.url}/ping", self.proc)
-
-    def invoke(
-        self,
-        body: Any,
-        token: str | None = None,
-        session: str | None = None,
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        """POST /invocations and collect the streamed answer."""
-        send = dict(headers or {})
-        if token is not None:
-            send["Authorization"] = f"Bearer {token}"
-        if session is not None:
-            send["X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"] = session
-        content = raw if raw is not None else json.dumps(body).encode()
-        response = httpx.post(f"{self.url}/invocations", content=content, headers=send, timeout=60)
-        return Reply.parse(response)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-
-
-@dataclass
-class Reply:
-    """An /invocations response: status, the streamed text, error events, raw body."""
-
-    status: int
-    text: str
-    errors: list[str]
-    body: str
-    headers: httpx.Headers
-
-    @classmethod
-    def parse(cls, response: httpx.Response) -> Reply:
-        text, errors = [], []
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
-            for line in response.text.splitlines():
-                if not line.startswith("data: "):
-                    continue
-                event = json.loads(line[6:])
-                if isinstance(event, str):
-                    text.append(event)
-                elif isinstance(event, dict) and "error" in event:
-                    errors.append(str(event["error"]))
-        elif response.status_code >= 400:
-            errors.append(str(response.json().get("error")))
-        return cls(response.status_code, "".join(text), errors, response.text, response.headers)
-
-
-def start_agent(
-    issuer: Any, gateway: Any, workdir: Path, memory_dir: Path | None = None, **overrides: str
-) -> AgentServer:
-    """An agent process with the local stack's settings plus `overrides`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AGENTCORE_", "MEMORY_"))}
-    env.update(auth_env(issuer))
-    env.update(
-        {
-            "MODEL_PROVIDER": "offline",
-            "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
-            "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
-        }
-    )
-    env.update(overrides)
-    return AgentServer(env, workdir / f"agent-{uuid.uuid4().hex[:8]}.log")
 
 
 @pytest.fixture
@@ -261,38 +107,6 @@ def shared_agent(
     server = start_agent(issuer, gateway, tmp_path_factory.mktemp("agent"))
     yield server
     server.stop()
-
-
-# -- the agent app in this process (lets a test see whether the entrypoint ran) ----------------
-class InProcessAgent:
-    """main.app served by uvicorn in this process, configured by environment variables."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-        import main
-        from scripts.localdev.serving import BackgroundServer
-
-        monkeypatch.delenv("AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL", raising=False)
-        monkeypatch.delenv("MEMORY_CUSTOMERSUPPORTMEMORY_ID", raising=False)
-        for key, value in {"MODEL_PROVIDER": "offline", **env}.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(main, "_service", None)
-        self.entered: list[dict[str, Any]] = []
-        original = main.app.handlers["main"]
-
-        async def spy(payload: dict[str, Any], context: Any):
-            self.entered.append(payload)
-            async for chunk in original(payload, context):
-                yield chunk
-
-        monkeypatch.setitem(main.app.handlers, "main", spy)
-        self.server = BackgroundServer(main.app).start()
-        self.url = self.server.url
-
-    def post(
-        self, authorization: str | None, prompt: str = "What is the return policy for audio?"
-    ) -> httpx.Response:
-        headers = {"Authorization": authorization} if authorization is not None else {}
-        return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
 
 
 @pytest.fixture

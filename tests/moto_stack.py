@@ -167,7 +167,8 @@ if __name__ == "__main__":
 
 
 import boto3  # noqa: E402 - the server mode above must not need test-only imports
-from conftest import serving_moto  # noqa: E402
+
+from tests.support.processes import serving_moto  # noqa: E402
 
 
 def bridged_moto_server(log: Path) -> contextlib.AbstractContextManager[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT
+from tests.support.stack import MACHINE_CLIENT, SCOPE, USER_CLIENT
 
 
 def user_token(issuer: Any, username: str, **kwargs: Any) -> str:
@@ -155,7 +155,7 @@ def test_without_token_local_tools_work_and_warranty_needs_sign_in(agent_factory
 
 
 def test_gateway_down_still_answers_and_says_unavailable(agent_factory: Any, issuer: Any) -> None:
-    from tests.conftest import free_port
+    from tests.support.processes import free_port
 
     agent = agent_factory(
         AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"http://127.0.0.1:{free_port()}/mcp",
@@ -172,7 +172,7 @@ def test_gateway_rejecting_the_token_says_unavailable(agent_factory: Any, issuer
     # The agent accepts the machine client, but this gateway only allows the user client.
     from scripts.localdev.gateway import build_gateway
     from scripts.localdev.serving import BackgroundServer
-    from tests.conftest import auth_env
+    from tests.support.stack import auth_env
 
     strict = build_gateway({**auth_env(issuer), "AUTH_ALLOWED_CLIENTS": USER_CLIENT})
     with BackgroundServer(strict.app) as server:

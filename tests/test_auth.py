@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scripts.localdev.issuer import IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env
+from tests.support.stack import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env
 
 
 def claims(issuer: LocalIssuer, **overrides: Any) -> dict[str, Any]:

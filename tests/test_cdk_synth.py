@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from settings import GATEWAY_URL_ENV, MEMORY_ID_ENV
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 MANIFEST = json.loads((REPO / "agentcore" / "agentcore.json").read_text())
 

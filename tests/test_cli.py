@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
-from tests.conftest import REPO, USER_CLIENT
+from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
+from tests.support.processes import REPO
+from tests.support.stack import USER_CLIENT
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
 from moto_stack import (
     VENV_BIN,
     aws_cli_env,
@@ -33,6 +32,7 @@ from moto_stack import (
 from test_manifest import copy_project
 
 from scripts import manifest
+from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGURE = REPO / "scripts" / "configure.sh"

@@ -27,8 +27,9 @@ import pytest
 from scripts.localdev.memory import LocalMemory
 from scripts.localdev.serving import BackgroundServer
 from settings import GATEWAY_URL_ENV, MEMORY_ID_ENV
-from tests.conftest import REPO, USER_CLIENT, Reply, auth_env, free_port, stop_process, wait_http
 from tests.support.bundle import build_bundle
+from tests.support.processes import REPO, free_port, stop_process, wait_http
+from tests.support.stack import USER_CLIENT, Reply, auth_env
 
 ENTRY_POINT = ["opentelemetry-instrument", "main.py"]  # asserted against the template in test_cdk_synth
 MEMORY_ID = "customersupport_CustomerSupportMemory-LOCAL0001"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import find_agentcore_cli
-from tests.conftest import REPO
+from tests.support.cli import find_agentcore_cli
+from tests.support.processes import REPO
 
 DEMO = REPO / "scripts" / "demo.sh"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -35,7 +35,7 @@ import pytest
 
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import REPO, VENV_BIN, free_port
+from tests.support.processes import REPO, VENV_BIN, free_port
 
 SCRIPT = REPO / "scripts" / "fetch-token.sh"
 AWS = VENV_BIN / "aws"

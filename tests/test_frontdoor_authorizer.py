@@ -18,7 +18,8 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import MACHINE_CLIENT, USER_CLIENT
+
+from tests.support.stack import MACHINE_CLIENT, USER_CLIENT
 
 HANDLER = Path(__file__).resolve().parents[1] / "app" / "FrontDoorAuthorizer" / "handler.py"
 SCOPE = "customersupport/invoke"
@@ -174,7 +175,7 @@ def test_logs_hold_outcomes_only(authorizer: Any, issuer: Any, caplog: pytest.Lo
 def test_unreachable_issuer_fails_closed(
     authorizer: Any, issuer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import free_port
+    from tests.support.processes import free_port
 
     monkeypatch.setenv("ISSUER", f"http://127.0.0.1:{free_port()}/pool")
     handler = _load()

@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, USER_CLIENT, free_port, start_process, stop_process, wait_http
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -30,6 +29,8 @@ from starlette.routing import Route
 from scripts.localdev.frontdoor import SESSION_HEADER, Limits, build_frontdoor
 from scripts.localdev.serving import BackgroundServer
 from settings import AuthSettings
+from tests.support.processes import REPO, free_port, start_process, stop_process, wait_http
+from tests.support.stack import USER_CLIENT
 
 ORIGIN = "http://127.0.0.1:5173"
 SCOPE = "customersupport/invoke"

@@ -28,11 +28,11 @@ import boto3
 import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
-from conftest import REPO, free_port, start_process, stop_process
 from moto_frontdoor import BRIDGED_TYPES
 from moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env
 
 from scripts.localdev.frontdoor import Limits
+from tests.support.processes import REPO, free_port, start_process, stop_process
 
 TEMPLATE = REPO / "scripts" / "frontdoor.yaml"
 SCRIPT = REPO / "scripts" / "deploy-frontdoor.sh"

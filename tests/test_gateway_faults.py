@@ -20,8 +20,9 @@ import pytest
 
 from scripts.localdev.gateway import build_gateway
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import USER_CLIENT, auth_env, free_port
 from tests.support.faulty_mcp import BlackHole, FaultyGateway
+from tests.support.processes import free_port
+from tests.support.stack import USER_CLIENT, auth_env
 
 TIMEOUT = 2.0
 UNAVAILABLE = "warranty service is unavailable"

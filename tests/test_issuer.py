@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from scripts.localdev.issuer import USER_SCOPE, Client, IssuerConfig, LocalIssuer, User
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import REPO, VENV_BIN, start_process, stop_process
+from tests.support.processes import REPO, VENV_BIN, start_process, stop_process
 
 POOL = "us-east-1_TESTPOOL"
 INVOKE, READ = "customersupport/invoke", "customersupport/read"

@@ -14,7 +14,8 @@ import pytest
 from mcp_client.client import Gateway, GatewayError, GatewayLimits, GatewayTurn
 from scripts.localdev.gateway import LocalGateway, build_gateway, manifest_tools
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import MACHINE_CLIENT, REPO, SCOPE, auth_env
+from tests.support.processes import REPO
+from tests.support.stack import MACHINE_CLIENT, SCOPE, auth_env
 
 TOOL = "WarrantyCheck___check_warranty"
 

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.conftest import USER_CLIENT, InProcessAgent, auth_env
+from tests.support.stack import USER_CLIENT, InProcessAgent, auth_env
 
 MEMORY_ID = "customersupport_CustomerSupportMemory-EXAMPLE1234"
 LEGACY_PROBES = {"session_session-memory-1", "agent_customer_support"}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 if sys.version_info >= (3, 11):
     import tomllib

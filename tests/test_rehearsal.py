@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cli import find_agentcore_cli
 from moto_stack import REPO, boto_client
+
+from tests.support.cli import find_agentcore_cli
 
 SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
 WORK = REPO / ".local" / "rehearsal"

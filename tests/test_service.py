@@ -9,7 +9,7 @@ from typing import Any
 from auth import Identity
 from service import SupportService
 from settings import AuthSettings, Settings
-from tests.conftest import MACHINE_CLIENT, SCOPE
+from tests.support.stack import MACHINE_CLIENT, SCOPE
 
 
 def run_turns(service: SupportService, turns: list[tuple[Identity, str, str]]) -> list[str]:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
-from conftest import REPO, VENV_BIN
+
+from tests.support.processes import REPO, VENV_BIN
 
 PREREQUISITES = REPO / "scripts" / "prerequisites.yaml"
 SNIPPET = REPO / "scripts" / "signup-policy.snippet.yaml"

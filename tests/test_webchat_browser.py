@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, 
 
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import REPO, free_port, start_agent
+from tests.support.processes import REPO, free_port
+from tests.support.stack import start_agent
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

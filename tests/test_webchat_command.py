@@ -10,7 +10,7 @@ import time
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 from tests.test_demo import ANSI, demo_env, git_status, leftover_processes, listening, ports_in
 from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
 

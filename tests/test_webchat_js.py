@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from tests.conftest import REPO
+from tests.support.processes import REPO
 
 
 def test_node_tests_of_the_web_chat_pass() -> None:

@@ -30,8 +30,8 @@ import httpx
 from scripts.localdev.gateway import build_gateway
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.conftest import AgentServer, start_agent
 from tests.support.faulty_mcp import FaultyGateway
+from tests.support.stack import AgentServer, start_agent
 
 CLIENT, SCOPE = "bench-client", "customersupport/invoke"
 WARRANTY = {"prompt": "Check the warranty for PROD-001"}

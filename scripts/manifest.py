@@ -409,8 +409,9 @@ def check(project_dir: str | os.PathLike[str]) -> list[str]:
         for name, where in sorted(agent_env_reads(code_dir).items()):
             if name not in deployment_names:
                 sets = ", ".join(sorted(n for n in deployment_names if not n.endswith("_AUTH_TYPE")))
+                source = f"{str(location).rstrip('/')}/{where}"
                 problems.append(
-                    f"runtime {runtime.get('name')}: {location.rstrip('/')}/{where} reads {name}, which the "
+                    f"runtime {runtime.get('name')}: {source} reads {name}, which the "
                     f"deployment does not set (it sets {sets or 'no gateway or memory variables'})"
                 )
     return problems

@@ -61,7 +61,7 @@ def hs256_with_public_key(issuer: LocalIssuer) -> str:
 
 def alg_none(issuer: LocalIssuer) -> str:
     kid, _ = issuer.keys.current
-    return jwt.encode(claims(issuer), None, algorithm="none", headers={"kid": kid})
+    return jwt.encode(claims(issuer), "", algorithm="none", headers={"kid": kid})
 
 
 def tampered(issuer: LocalIssuer) -> str:
@@ -151,7 +151,9 @@ def test_user_access_token_is_accepted(
     make_agent: Any, issuer: LocalIssuer, enforcing: dict[str, str]
 ) -> None:
     agent = make_agent(**enforcing)
-    token = issuer.user_tokens(issuer.user("bob"), USER_CLIENT)["access"]
+    bob = issuer.user("bob")
+    assert bob is not None
+    token = issuer.user_tokens(bob, USER_CLIENT)["access"]
     assert agent.post("Bearer " + token).status_code == 200
 
 

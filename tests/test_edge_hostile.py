@@ -100,7 +100,7 @@ def test_body_not_received_in_time_is_408_and_connection_closed(make_agent: Any,
 
 def test_failing_jwks_refreshes_are_rate_limited(make_agent: Any) -> None:
     failing = LocalIssuer(IssuerConfig())
-    failing.keys.jwks = lambda: 1 / 0  # type: ignore[method-assign] - the JWKS endpoint answers 500
+    failing.keys.jwks = lambda: 1 / 0  # type: ignore[method-assign,assignment,return-value]  # JWKS → 500
     with BackgroundServer(failing.app()) as server:
         failing.base_url = server.url
         agent = make_agent(

@@ -50,7 +50,7 @@ JWT_PATTERN = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
 # -- a spy that looks at every process's command line while a request is served ----------------
 def processes_with(needles: list[str]) -> list[tuple[int, str]]:
     """(pid, needle) for every running process whose command line contains one of `needles`."""
-    hits = []
+    hits: list[tuple[int, str]] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -529,6 +529,7 @@ def test_user_password_prompt_on_a_terminal(world: World) -> None:
         deadline = time.monotonic() + 30
         while b"Password for alex: " not in prompt:
             assert time.monotonic() < deadline, prompt
+            assert proc.stderr is not None
             ready, _, _ = select.select([proc.stderr], [], [], 1)
             if ready:
                 chunk = os.read(proc.stderr.fileno(), 1024)

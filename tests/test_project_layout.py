@@ -75,7 +75,7 @@ def test_agentcore_package_would_install_exactly_the_locked_versions(tmp_path: P
     """The very install `agentcore package` runs (from the project root, for the runtime's platform)."""
     from scripts import bundle_pins
 
-    pins = {}
+    pins: dict[str, set[str]] = {}
     for pin in bundle_pins.locked_pins():
         name, _, rest = pin.partition("==")
         pins.setdefault(name.lower(), set()).add(rest.split(";")[0].strip())

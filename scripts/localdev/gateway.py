@@ -139,6 +139,7 @@ class LocalGateway:
         self.timeout_seconds = timeout_seconds
         self.calls: list[CallRecord] = []
         self.requests: list[str] = []  # Authorization of every accepted HTTP request, in order
+        self.url = ""  # the MCP endpoint, set by whoever serves the app
         self._server = Server(
             "local-agentcore-gateway", on_list_tools=self._list_tools, on_call_tool=self._call_tool
         )
@@ -193,7 +194,7 @@ class LocalGateway:
         return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(result))])
 
 
-def _authorization(scope: dict[str, Any]) -> str:
+def _authorization(scope: Scope) -> str:
     return next(
         (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), ""
     )

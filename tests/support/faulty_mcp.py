@@ -14,15 +14,11 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FAULTS = ("hang", "401", "500", "garbage")
 
@@ -99,7 +95,7 @@ class FaultyGateway:
 
 
 def _with_session_id(send: Send) -> Send:
-    async def wrapped(message: dict[str, Any]) -> None:
+    async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = [*message.get("headers", []), (b"mcp-session-id", uuid.uuid4().hex.encode())]
             message = {**message, "headers": headers}
@@ -119,7 +115,7 @@ def _method(body: bytes) -> str:
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
-    async def replay() -> dict[str, Any]:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True

@@ -35,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60.0) -> None:
     """Poll `url` until it answers; fail early if `proc` died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -49,7 +49,7 @@ def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 6
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
-def stop_process(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """Terminate a child (and its process group) and reap it."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -63,7 +63,7 @@ def stop_process(proc: subprocess.Popen) -> None:
 
 def start_process(
     args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, log: Path | None = None
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     """Start a child in its own process group, output to `log` (or discarded)."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ class InProcessAgent:
         self.entered: list[dict[str, Any]] = []
         original = main.app.handlers["main"]
 
-        async def spy(payload: dict[str, Any], context: Any):
+        async def spy(payload: dict[str, Any], context: Any) -> AsyncIterator[object]:
             self.entered.append(payload)
             async for chunk in original(payload, context):
                 yield chunk

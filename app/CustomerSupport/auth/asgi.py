@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from auth.verifier import AuthError, Identity, JwtVerifier
@@ -11,7 +11,7 @@ from auth.verifier import AuthError, Identity, JwtVerifier
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def identify_scope(verifier: JwtVerifier, scope: dict[str, Any]) -> Identity:
+async def identify_scope(verifier: JwtVerifier, scope: Mapping[str, Any]) -> Identity:
     """The caller of an HTTP scope, from its Authorization header (AuthError if refused)."""
     values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
     if len(values) > 1:

@@ -61,7 +61,7 @@ clients = [
      "allowed_scopes": ["$SCOPE"], "access_token_validity": -300},
 ]
 if webchat_url:  # public hosted-UI client, like the deployed web client (no secret)
-    clients.append({"client_id": "$WEB_CLIENT", "allowed_scopes": ["openid", "profile", "email"],
+    clients.append({"client_id": "$WEB_CLIENT", "allowed_scopes": ["openid", "profile", "email", "$SCOPE"],
                     "callback_urls": [webchat_url], "logout_urls": [webchat_url],
                     "access_token_validity": 3600, "refresh_token_validity": 86400})
 json.dump({

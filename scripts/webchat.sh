@@ -65,7 +65,7 @@ python3 - "$REPO_ROOT/.local/dev-stack/issuer.ready" "$STATE/config.json" <<'PY'
 import json, sys
 urls = json.load(open(sys.argv[1]))
 json.dump({"issuer": urls["issuer"], "clientId": "local-browser-client", "domain": urls["cognito_endpoint"],
-           "endpoint": "/invocations", "scope": "openid profile email"}, open(sys.argv[2], "w"), indent=1)
+           "endpoint": "/invocations", "scope": "openid profile email customersupport/invoke"}, open(sys.argv[2], "w"), indent=1)
 PY
 
 say "starting the web front"

@@ -40,6 +40,9 @@ moto gaps, measured on moto 5.2.5:
    a resource that depends on a parameter through a ``Condition`` (the pool's sign-up settings) is
    not updated, and resources whose condition turns false are not deleted. Turning SelfSignUp off
    again is therefore covered by the template tests and cfn-lint only.
+10. Updating a stack whose Condition left resources out fails (``Fn::GetAtt references undefined
+    resource PreSignUpRole``): the front-door test, which updates the prerequisites stack, deploys it
+    with self sign-up on.
 
 Run this file as ``python tests/moto_stack.py --serve-moto PORT`` for the bridged server.
 """

@@ -6,8 +6,11 @@
 # daily quota; 429 + Retry-After beyond them). Prints the URL to open and the demo users with their
 # passwords (new for every run); Ctrl-C stops everything it started.
 #
-#   usage: scripts/webchat.sh [--port N] [--parameter NAME=VALUE]...
+#   usage: scripts/webchat.sh [--port N] [--parameter NAME=VALUE]... [--self-sign-up]
 #          --port       web front port (default: any free port)
+#          --self-sign-up  the sign-in page offers "Create an account", admitting only e-mail
+#                       addresses of $ORGANIZATION_DOMAIN (comma-separated; the PreSignUp trigger's
+#                       own code decides, as with deploy-prerequisites.sh --self-sign-up on)
 #          --parameter  a front-door limit under scripts/frontdoor.yaml's name: ThrottleRateLimit,
 #                       ThrottleBurstLimit, QuotaLimitPerDay (defaults as the template's)
 #   env:   MODEL_PROVIDER=bedrock for the real model (needs AWS credentials; default: offline)
@@ -21,11 +24,13 @@ source "$(dirname "$0")/lib.sh"
 usage() { usage_from_header "$0"; }
 port=""
 limits=()
+export WEBCHAT_SELF_SIGN_UP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --parameter) [ $# -ge 2 ] || die "--parameter needs NAME=VALUE"; limits+=(--parameter "$2"); shift 2 ;;
     --parameter=*) limits+=(--parameter "${1#--parameter=}"); shift ;;
+    --self-sign-up) export WEBCHAT_SELF_SIGN_UP=1; shift ;;
     --port) [ $# -ge 2 ] || die "--port needs a number"; port=$2; shift 2 ;;
     --port=*) port=${1#--port=}; shift ;;
     *) say "unknown argument: $1 (see scripts/webchat.sh --help)"; exit 2 ;;
@@ -98,5 +103,8 @@ import json, sys
 for user in json.load(open(sys.argv[1]))["users"]:
     print(f"  {user['username']:<8} {user['password']}")
 PY
+if [ "$WEBCHAT_SELF_SIGN_UP" = 1 ]; then
+  echo "Or create an account (\"Create an account\" on the sign-in page) with an address of: ${ORGANIZATION_DOMAIN:-(none: ORGANIZATION_DOMAIN is empty, every sign-up is refused)}"
+fi
 echo "Logs: .local/webchat/ and .local/dev-stack/. Press Ctrl-C to stop."
 wait "$FRONT_PID"

@@ -185,4 +185,6 @@ Next steps:
   1. scripts/configure.sh $configure_args   # writes the SSM values above into agentcore/agentcore.json
   2. agentcore validate          # checks the manifest
   3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
+  4. scripts/build-webchat.sh && scripts/deploy-frontdoor.sh --region $REGION
+                                 # the public front door and the web chat: prints the URL customers use
 EOF

@@ -304,7 +304,12 @@ def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any], moto_url: str) -> None:
     run = deployed["run"]
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
-    for step in ("scripts/configure.sh", "agentcore validate", "agentcore deploy"):
+    for step in (
+        "scripts/configure.sh",
+        "agentcore validate",
+        "agentcore deploy",
+        "scripts/deploy-frontdoor.sh",
+    ):
         assert step in run.stdout
     stack = boto_client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"

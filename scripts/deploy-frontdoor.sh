@@ -161,7 +161,9 @@ for name in POOL_ID SCOPE DISCOVERY_URL CLIENT_ID; do
   [[ -n "${!name}" && "${!name}" != "None" ]] ||
     die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, cognito_discovery_url, web_client_id or user_client_id): run scripts/deploy-prerequisites.sh first"
 done
-[[ "$DOMAIN_URL" != "None" ]] || DOMAIN_URL=""
+# Checked before anything is deployed: the web chat signs in on the Managed Login domain.
+[[ -n "$DOMAIN_URL" && "$DOMAIN_URL" != "None" ]] ||
+  die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy-prerequisites.sh)"
 info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
 
 # ---------------------------------------------------------------- authorizer bundle
@@ -251,13 +253,9 @@ else
 fi
 CONFIG="$WORK_DIR/config.json"
 # One writer for the web chat's config (scripts/configure.sh uses it for the local copy too).
-if [[ -n "$DOMAIN_URL" ]]; then
-  "$PYTHON" "$SCRIPT_DIR/webchat_config.py" --output "$CONFIG" --discovery-url "$DISCOVERY_URL" \
-    --client-id "$CLIENT_ID" --domain "$DOMAIN_URL" --endpoint "$INVOCATIONS_URL" --api-scope "$SCOPE" >&2 ||
-    die "could not write the web chat's config.json"
-else
-  die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy-prerequisites.sh)"
-fi
+"$PYTHON" "$SCRIPT_DIR/webchat_config.py" --output "$CONFIG" --discovery-url "$DISCOVERY_URL" \
+  --client-id "$CLIENT_ID" --domain "$DOMAIN_URL" --endpoint "$INVOCATIONS_URL" --api-scope "$SCOPE" >&2 ||
+  die "could not write the web chat's config.json"
 aws s3 cp --only-show-errors --content-type application/json --cache-control "no-cache" \
   "$CONFIG" "s3://$SITE_BUCKET/config.json" >&2 || die "could not upload config.json"
 

@@ -585,6 +585,7 @@ def test_without_a_web_client_the_user_login_client_is_used(
         "cognito_auth_scope": SCOPE,
         "cognito_discovery_url": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_AbCdEf123"
         "/.well-known/openid-configuration",
+        "cognito_domain_url": f"https://cs-x.auth.{REGION}.amazoncognito.com",
         "user_client_id": "u1",
     }.items():
         ssm.put_parameter(Name=f"{prefix}{name}", Value=value, Type="String")

@@ -4,7 +4,7 @@
 # Usage: scripts/deploy-frontdoor.sh [--stack-name NAME] [--region REGION] [--project DIR]
 #                                    [--target NAME] [--runtime NAME] [--parameter-prefix /path/]
 #                                    [--bucket BUCKET] [--site-dir DIR] [--authorizer-bundle DIR]
-#                                    [--parameter NAME=VALUE]...
+#                                    [--parameter NAME=VALUE]... [--prerequisites-stack NAME]
 #
 #   --stack-name        CloudFormation stack (default: customersupport-frontdoor; at most 40 characters).
 #   --region            AWS region (default: the runtime's, from its ARN).
@@ -12,8 +12,9 @@
 #   --target            Deployment target in agentcore/.cli/deployed-state.json (default: the only one).
 #   --runtime           Runtime name in that target (default: CustomerSupport).
 #   --parameter-prefix  SSM prefix of the prerequisites stack (default: /app/customersupport/agentcore/).
-#                       Reads pool_id, cognito_auth_scope and the app client whose tokens may call the
-#                       API: web_client_id if present, else user_client_id.
+#                       Reads pool_id, cognito_auth_scope, cognito_discovery_url, cognito_domain_url and
+#                       the app client whose tokens may call the API: web_client_id if present, else
+#                       user_client_id.
 #   --bucket            Existing S3 bucket for the authorizer bundle (default: customersupport-cfn-
 #                       <account>-<region>, created private if missing, as deploy-prerequisites.sh does).
 #   --site-dir          Built web chat to upload to the site bucket (default: app/WebChat/dist when it
@@ -24,12 +25,18 @@
 #   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
 #                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds, StageName,
 #                       LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100).
+#   --prerequisites-stack  The stack of scripts/deploy-prerequisites.sh (default: customersupport-
+#                       prerequisites). The site's URL is added to its web client's callback and
+#                       sign-out URLs (a parameter update of that stack, nothing else changes), so
+#                       customers can sign in at the CloudFront URL right away.
 #
 # The runtime ARN comes from agentcore/.cli/deployed-state.json (targets.<target>.resources.runtimes.
-# <runtime>.runtimeArn, written by `agentcore deploy`): nothing is pasted by hand. Writes config.json
-# (API URL, region, pool, client, scope, site URL; no secrets) into the site bucket from the stack
-# outputs. Honours AWS_ENDPOINT_URL and the usual AWS credential variables/profiles; PYTHON is the
-# Python 3.10+ interpreter (default: python3), UV the uv binary (default: uv, then .local/uv/bin/uv).
+# <runtime>.runtimeArn, written by `agentcore deploy`): nothing is pasted by hand. config.json (no
+# secrets) is written into the site bucket by scripts/webchat_config.py, the same writer and fields
+# as scripts/configure.sh's local copy (issuer, clientId, domain, endpoint = the site's /invocations,
+# scope with cognito_auth_scope). Honours AWS_ENDPOINT_URL and the usual AWS credential
+# variables/profiles; PYTHON is the Python 3.10+ interpreter (default: python3), UV the uv binary
+# (default: uv, then .local/uv/bin/uv).
 set -euo pipefail
 
 PROG="deploy-frontdoor"
@@ -54,18 +61,19 @@ PARAMETER_PREFIX="/app/customersupport/agentcore/"
 BUCKET=""
 SITE_DIR=""
 BUNDLE=""
+PREREQ_STACK="customersupport-prerequisites"
 OVERRIDES=()
 ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds StageName LogRetentionInDays PriceClass "
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --stack-name | --region | --project | --target | --runtime | --parameter-prefix | --bucket | --site-dir | --authorizer-bundle | --parameter)
+    --stack-name | --region | --project | --target | --runtime | --parameter-prefix | --bucket | --site-dir | --authorizer-bundle | --parameter | --prerequisites-stack)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       opt="$1"
       value="$2"
       shift 2
       ;;
-    --stack-name=* | --region=* | --project=* | --target=* | --runtime=* | --parameter-prefix=* | --bucket=* | --site-dir=* | --authorizer-bundle=* | --parameter=*)
+    --stack-name=* | --region=* | --project=* | --target=* | --runtime=* | --parameter-prefix=* | --bucket=* | --site-dir=* | --authorizer-bundle=* | --parameter=* | --prerequisites-stack=*)
       opt="${1%%=*}"
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
@@ -87,6 +95,7 @@ while [[ $# -gt 0 ]]; do
     --bucket) BUCKET="$value" ;;
     --site-dir) SITE_DIR="$value" ;;
     --authorizer-bundle) BUNDLE="$value" ;;
+    --prerequisites-stack) PREREQ_STACK="$value" ;;
     --parameter)
       [[ "$value" == *=* && -n "${value#*=}" ]] || die "--parameter takes NAME=VALUE, got '$value'"
       [[ "$ALLOWED_PARAMETERS" == *" ${value%%=*} "* ]] ||
@@ -140,16 +149,21 @@ ssm_value() {
 }
 POOL_ID="$(ssm_value pool_id)"
 SCOPE="$(ssm_value cognito_auth_scope)"
+DISCOVERY_URL="$(ssm_value cognito_discovery_url)"
+DOMAIN_URL="$(ssm_value cognito_domain_url)"
 CLIENT_ID="$(ssm_value web_client_id)"
 CLIENT_SOURCE="web_client_id"
 if [[ -z "$CLIENT_ID" || "$CLIENT_ID" == "None" ]]; then
   CLIENT_ID="$(ssm_value user_client_id)"
   CLIENT_SOURCE="user_client_id"
 fi
-for name in POOL_ID SCOPE CLIENT_ID; do
+for name in POOL_ID SCOPE DISCOVERY_URL CLIENT_ID; do
   [[ -n "${!name}" && "${!name}" != "None" ]] ||
-    die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, web_client_id or user_client_id): run scripts/deploy-prerequisites.sh first"
+    die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, cognito_discovery_url, web_client_id or user_client_id): run scripts/deploy-prerequisites.sh first"
 done
+# Checked before anything is deployed: the web chat signs in on the Managed Login domain.
+[[ -n "$DOMAIN_URL" && "$DOMAIN_URL" != "None" ]] ||
+  die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy-prerequisites.sh)"
 info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
 
 # ---------------------------------------------------------------- authorizer bundle
@@ -238,32 +252,63 @@ else
   info "no built web chat (app/WebChat/dist) found: uploading config.json only"
 fi
 CONFIG="$WORK_DIR/config.json"
-"$PYTHON" - "$CONFIG" "$REGION" "$POOL_ID" "$CLIENT_ID" "$SCOPE" "$SITE_URL" "$INVOCATIONS_URL" <<'PY'
-import json, sys
-out, region, pool, client, scope, site, api = sys.argv[1:]
-issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
-config = {
-    "region": region,
-    "userPoolId": pool,
-    "clientId": client,
-    "authority": issuer,
-    "scope": f"openid email {scope}",
-    "redirectUri": f"{site}/",
-    "apiUrl": api,
-}
-json.dump(config, open(out, "w", encoding="utf-8"), indent=2)
-PY
+# One writer for the web chat's config (scripts/configure.sh uses it for the local copy too).
+"$PYTHON" "$SCRIPT_DIR/webchat_config.py" --output "$CONFIG" --discovery-url "$DISCOVERY_URL" \
+  --client-id "$CLIENT_ID" --domain "$DOMAIN_URL" --endpoint "$INVOCATIONS_URL" --api-scope "$SCOPE" >&2 ||
+  die "could not write the web chat's config.json"
 aws s3 cp --only-show-errors --content-type application/json --cache-control "no-cache" \
   "$CONFIG" "s3://$SITE_BUCKET/config.json" >&2 || die "could not upload config.json"
+
+# ---------------------------------------------------------------- sign-in at the site's URL
+# Cognito returns users only to registered URLs: add the site to the web client's callback and
+# sign-out URLs through its own stack (a parameter update; CloudFormation stays the owner).
+CALLBACK_STEP=""
+if [[ "$CLIENT_SOURCE" != web_client_id ]]; then
+  CALLBACK_STEP="the app client ($CLIENT_SOURCE) has no hosted-UI sign-in; deploy the prerequisites with its web client"
+elif ! PREREQ_PARAMS="$(aws cloudformation describe-stacks --stack-name "$PREREQ_STACK" \
+  --query 'Stacks[0].Parameters' --output json 2>/dev/null)"; then
+  CALLBACK_STEP="stack $PREREQ_STACK not found: run scripts/deploy-prerequisites.sh --web-url <current URLs>,$SITE_URL/ (or pass --prerequisites-stack)"
+else
+  URLS_FILE="$WORK_DIR/prerequisites-urls"
+  if "$PYTHON" - "$PREREQ_PARAMS" "$SITE_URL/" "$URLS_FILE" <<'PY'; then
+import json, sys
+current, site, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in current}
+if "WebCallbackUrls" not in values:
+    sys.exit(3)  # a prerequisites stack from before the web chat
+urls = {k: [u for u in values.get(k, "").split(",") if u] for k in ("WebCallbackUrls", "WebLogoutUrls")}
+if all(site in u for u in urls.values()):
+    sys.exit(4)  # already registered
+with open(out, "w", encoding="utf-8") as lines:
+    for key, listed in urls.items():
+        lines.write(f"{key}={','.join(listed + ([site] if site not in listed else []))}\n")
+PY
+    info "adding $SITE_URL/ to the web client's callback and sign-out URLs (stack $PREREQ_STACK)"
+    mapfile -t URL_OVERRIDES <"$URLS_FILE"
+    # The stack's own template again, only these two parameters new: every other value is kept.
+    PREREQ_TEMPLATE="$WORK_DIR/prerequisites-current.template"
+    aws cloudformation get-template --stack-name "$PREREQ_STACK" --query TemplateBody --output json |
+      "$PYTHON" -c 'import json,sys; body=json.load(sys.stdin); sys.stdout.write(body if isinstance(body, str) else json.dumps(body))' \
+        >"$PREREQ_TEMPLATE" || die "could not read the template of stack $PREREQ_STACK"
+    aws cloudformation deploy --template-file "$PREREQ_TEMPLATE" --stack-name "$PREREQ_STACK" \
+      --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+      --parameter-overrides "${URL_OVERRIDES[@]}" >&2 ||
+      die "could not add $SITE_URL/ to the web client's URLs (see: aws cloudformation describe-stack-events --stack-name $PREREQ_STACK)"
+  else
+    case $? in
+      4) info "the web client already accepts $SITE_URL/" ;;
+      *) CALLBACK_STEP="stack $PREREQ_STACK has no WebCallbackUrls parameter: update it with scripts/deploy-prerequisites.sh --web-url <URLs>,$SITE_URL/" ;;
+    esac
+  fi
+fi
 
 echo "Stack $STACK_NAME deployed in $REGION."
 echo "  Web chat:        $SITE_URL"
 echo "  API (same site): $INVOCATIONS_URL"
 echo "  Config:          s3://$SITE_BUCKET/config.json"
-cat <<EOF
-
-Next steps:
-  1. Allow $SITE_URL/ as a callback and sign-out URL of the app client ($CLIENT_SOURCE) and make
-     sure the client may request the scope $SCOPE.
-  2. Open $SITE_URL and sign in (first CloudFront deployment can take a few minutes).
-EOF
+echo
+if [[ -n "$CALLBACK_STEP" ]]; then
+  echo "Before customers can sign in: $CALLBACK_STEP"
+fi
+echo "Open $SITE_URL to sign in (or sign up, with self sign-up on) and chat; a new CloudFront"
+echo "distribution can take a few minutes to answer."

@@ -3,7 +3,8 @@
 #
 # Usage: scripts/deploy-prerequisites.sh [--stack-name NAME] [--region REGION] [--bucket BUCKET]
 #                                        [--domain-prefix PREFIX] [--parameter-prefix /path/]
-#                                        [--web-url URL[,URL...]]
+#                                        [--web-url URL[,URL...]] [--self-sign-up on|off]
+#                                        [--organization-domain DOMAIN[,DOMAIN...]]
 #
 #   --stack-name        CloudFormation stack (default: customersupport-prerequisites; at most 49
 #                       characters because the Lambda is named "<stack>-warranty-check").
@@ -17,6 +18,16 @@
 #   --parameter-prefix  SSM parameter prefix (default: /app/customersupport/agentcore/).
 #   --web-url           Where the web chat is served (its sign-in callback and sign-out URL, exact;
 #                       https, or http://localhost; default: http://localhost:8765/).
+#                       scripts/deploy-frontdoor.sh adds its CloudFront URL to the stack's list itself.
+#   --self-sign-up      on: customers create their own accounts on the Managed Login pages, admitted
+#                       only with an e-mail address of --organization-domain (the PreSignUp Lambda,
+#                       app/PreSignUp/handler.py); off (default): administrators create accounts.
+#   --organization-domain  E-mail domains allowed to sign up, comma-separated (exact match; default:
+#                       $ORGANIZATION_DOMAIN). Required with --self-sign-up on.
+#
+# On an update of an existing stack, --web-url, --self-sign-up and --organization-domain left out
+# keep the stack's current values (so a re-run does not drop the front door's URL); the defaults
+# above apply when the stack is created.
 #
 # Honours AWS_ENDPOINT_URL (e.g. a local emulator) and the usual AWS credential variables/profiles.
 # Prints the stack outputs (no secrets: the machine client's secret stays in Cognito) and next steps.
@@ -39,17 +50,19 @@ REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 BUCKET=""
 DOMAIN_PREFIX=""
 PARAMETER_PREFIX="/app/customersupport/agentcore/"
-WEB_URL="http://localhost:8765/"
+WEB_URL=""
+SELF_SIGN_UP=""
+ORG_DOMAIN="${ORGANIZATION_DOMAIN:-}"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix | --web-url)
+    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix | --web-url | --self-sign-up | --organization-domain)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       opt="$1"
       value="$2"
       shift 2
       ;;
-    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=* | --web-url=*)
+    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=* | --web-url=* | --self-sign-up=* | --organization-domain=*)
       opt="${1%%=*}"
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
@@ -68,6 +81,8 @@ while [[ $# -gt 0 ]]; do
     --domain-prefix) DOMAIN_PREFIX="$value" ;;
     --parameter-prefix) PARAMETER_PREFIX="$value" ;;
     --web-url) WEB_URL="$value" ;;
+    --self-sign-up) SELF_SIGN_UP="$value" ;;
+    --organization-domain) ORG_DOMAIN="$value" ;;
   esac
 done
 
@@ -80,8 +95,23 @@ command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS C
   die "--stack-name must start with a letter, use letters, digits and '-', and be at most 49 characters"
 [[ "$PARAMETER_PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
   die "--parameter-prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
-[[ "$WEB_URL" =~ ^(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?)(,(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?))*$ ]] ||
+[[ -z "$WEB_URL" || "$WEB_URL" =~ ^(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?)(,(https://[^,[:space:]]+|http://localhost(:[0-9]+)?(/[^,[:space:]]*)?))*$ ]] ||
   die "--web-url must be https URLs (or http://localhost...), separated by commas"
+# Template parameters given on this run; the others keep the stack's values (or the defaults).
+OVERRIDES=()
+[[ -z "$WEB_URL" ]] || OVERRIDES+=("WebCallbackUrls=$WEB_URL" "WebLogoutUrls=$WEB_URL")
+case "$SELF_SIGN_UP" in
+  on) OVERRIDES+=("SelfSignUp=Enabled") ;;
+  off) OVERRIDES+=("SelfSignUp=Disabled") ;;
+  "") ;;
+  *) die "--self-sign-up takes on or off" ;;
+esac
+ORG_DOMAIN="${ORG_DOMAIN// /}"
+[[ -z "$ORG_DOMAIN" || "$ORG_DOMAIN" =~ ^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$ ]] ||
+  die "--organization-domain must be domains such as example.com, separated by commas"
+[[ "$SELF_SIGN_UP" != on || -n "$ORG_DOMAIN" ]] ||
+  die "--self-sign-up on needs --organization-domain (or ORGANIZATION_DOMAIN): without it every sign-up is refused"
+[[ -z "$ORG_DOMAIN" ]] || OVERRIDES+=("OrganizationDomain=$ORG_DOMAIN")
 
 if [[ -z "$REGION" ]]; then
   REGION="$(aws configure get region 2>/dev/null || true)"
@@ -125,7 +155,7 @@ WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
 PACKAGED="$WORK_DIR/prerequisites.packaged.yaml"
 
-info "packaging the WarrantyCheck Lambda into s3://$BUCKET/$STACK_NAME/"
+info "packaging the Lambdas (WarrantyCheck, PreSignUp) into s3://$BUCKET/$STACK_NAME/"
 # package prints a "run deploy next" hint on stdout; stdout is reserved for our own summary.
 aws cloudformation package --template-file "$TEMPLATE" --s3-bucket "$BUCKET" --s3-prefix "$STACK_NAME" \
   --output-template-file "$PACKAGED" >&2 || die "aws cloudformation package failed"
@@ -134,7 +164,7 @@ info "deploying stack $STACK_NAME in $REGION (this creates IAM resources)"
 aws cloudformation deploy --template-file "$PACKAGED" --stack-name "$STACK_NAME" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides "DomainPrefix=$DOMAIN_PREFIX" "ParameterPrefix=$PARAMETER_PREFIX" \
-  "WebCallbackUrls=$WEB_URL" "WebLogoutUrls=$WEB_URL" >&2 ||
+  ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
   die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
 
 OUTPUTS="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
@@ -155,4 +185,6 @@ Next steps:
   1. scripts/configure.sh $configure_args   # writes the SSM values above into agentcore/agentcore.json
   2. agentcore validate          # checks the manifest
   3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
+  4. scripts/build-webchat.sh && scripts/deploy-frontdoor.sh --region $REGION
+                                 # the public front door and the web chat: prints the URL customers use
 EOF

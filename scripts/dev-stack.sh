@@ -6,6 +6,8 @@
 #   usage: scripts/dev-stack.sh up|down|status|--help
 #   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
 #          (code + PKCE, that exact callback/sign-out URL); scripts/webchat.sh sets it.
+#          WEBCHAT_SELF_SIGN_UP=1 with ORGANIZATION_DOMAIN=example.com  a sign-up page on the local
+#          hosted UI admitting only those domains (app/PreSignUp/handler.py decides).
 #
 # State lives in .local/dev-stack/ (ignored by git): client secrets and demo users' passwords,
 # generated anew by every `up` (mode 600), logs, pids, and token.env — the variables
@@ -52,7 +54,7 @@ start() {
 
 write_issuer_config() {
   (umask 077 && python3 - "$STATE/issuer-config.json" "${WEBCHAT_URL:-}" $DEMO_USERS <<PY
-import json, secrets, sys, uuid
+import json, os, secrets, sys, uuid
 config_file, webchat_url, users = sys.argv[1], sys.argv[2], sys.argv[3:]
 clients = [
     {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
@@ -61,7 +63,7 @@ clients = [
      "allowed_scopes": ["$SCOPE"], "access_token_validity": -300},
 ]
 if webchat_url:  # public hosted-UI client, like the deployed web client (no secret)
-    clients.append({"client_id": "$WEB_CLIENT", "allowed_scopes": ["openid", "profile", "email"],
+    clients.append({"client_id": "$WEB_CLIENT", "allowed_scopes": ["openid", "profile", "email", "$SCOPE"],
                     "callback_urls": [webchat_url], "logout_urls": [webchat_url],
                     "access_token_validity": 3600, "refresh_token_validity": 86400})
 json.dump({
@@ -69,6 +71,8 @@ json.dump({
     "token_lifetime": 3600,
     "clients": clients,
     "users": [{"username": u, "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())} for u in users],
+    # The issuer reads ORGANIZATION_DOMAIN itself, as the PreSignUp Lambda does.
+    "self_sign_up": os.environ.get("WEBCHAT_SELF_SIGN_UP") == "1",
 }, open(config_file, "w"), indent=1)
 PY
   )

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The web chat on this machine, no AWS needed: the local issuer with its hosted UI (sign-in page,
 # code + PKCE, refresh, sign-out), the JWT-secured gateway, the agent run by the real
-# `agentcore dev`, and the web front serving the app (app/WebChat) and passing /invocations on.
-# Prints the URL to open and the demo users with their passwords (new for every run); Ctrl-C
-# stops everything it started.
+# `agentcore dev`, and the web front serving the app (app/WebChat) with the local front door on
+# /invocations (the deployed front door's policy: its authorizer, CORS, per-user throttle and
+# daily quota; 429 + Retry-After beyond them). Prints the URL to open and the demo users with their
+# passwords (new for every run); Ctrl-C stops everything it started.
 #
-#   usage: scripts/webchat.sh [--port N]       (web front port; default: any free port)
+#   usage: scripts/webchat.sh [--port N] [--parameter NAME=VALUE]... [--self-sign-up]
+#          --port       web front port (default: any free port)
+#          --self-sign-up  the sign-in page offers "Create an account", admitting only e-mail
+#                       addresses of $ORGANIZATION_DOMAIN (comma-separated; the PreSignUp trigger's
+#                       own code decides, as with deploy-prerequisites.sh --self-sign-up on)
+#          --parameter  a front-door limit under scripts/frontdoor.yaml's name: ThrottleRateLimit,
+#                       ThrottleBurstLimit, QuotaLimitPerDay (defaults as the template's)
 #   env:   MODEL_PROVIDER=bedrock for the real model (needs AWS credentials; default: offline)
 #          OFFLINE_MODEL_CHUNK_DELAY_SECONDS  pause between the offline model's pieces (0.05)
 #
@@ -16,9 +23,14 @@ source "$(dirname "$0")/lib.sh"
 
 usage() { usage_from_header "$0"; }
 port=""
+limits=()
+export WEBCHAT_SELF_SIGN_UP=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
+    --parameter) [ $# -ge 2 ] || die "--parameter needs NAME=VALUE"; limits+=(--parameter "$2"); shift 2 ;;
+    --parameter=*) limits+=(--parameter "${1#--parameter=}"); shift ;;
+    --self-sign-up) export WEBCHAT_SELF_SIGN_UP=1; shift ;;
     --port) [ $# -ge 2 ] || die "--port needs a number"; port=$2; shift 2 ;;
     --port=*) port=${1#--port=}; shift ;;
     *) say "unknown argument: $1 (see scripts/webchat.sh --help)"; exit 2 ;;
@@ -65,13 +77,15 @@ python3 - "$REPO_ROOT/.local/dev-stack/issuer.ready" "$STATE/config.json" <<'PY'
 import json, sys
 urls = json.load(open(sys.argv[1]))
 json.dump({"issuer": urls["issuer"], "clientId": "local-browser-client", "domain": urls["cognito_endpoint"],
-           "endpoint": "/invocations", "scope": "openid profile email"}, open(sys.argv[2], "w"), indent=1)
+           "endpoint": "/invocations", "scope": "openid profile email customersupport/invoke"}, open(sys.argv[2], "w"), indent=1)
 PY
 
-say "starting the web front"
+say "starting the web front (with the front door's policy)"
 rm -f "$STATE/webfront.ready"
-setsid uv run --frozen python -m scripts.localdev.webfront --agent "http://127.0.0.1:$AGENT_PORT" \
-  --config "$STATE/config.json" --port "$port" --ready-file "$STATE/webfront.ready" \
+DISCOVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["discovery_url"])' "$REPO_ROOT/.local/dev-stack/issuer.ready")
+AUTH_DISCOVERY_URL="$DISCOVERY" AUTH_ALLOWED_CLIENTS=local-browser-client FRONTDOOR_SCOPE=customersupport/invoke \
+  setsid uv run --frozen python -m scripts.localdev.webfront --agent "http://127.0.0.1:$AGENT_PORT" \
+  --config "$STATE/config.json" --port "$port" --ready-file "$STATE/webfront.ready" ${limits[@]+"${limits[@]}"} \
   >"$STATE/webfront.log" 2>&1 </dev/null &
 FRONT_PID=$!
 for _ in $(seq 1 300); do
@@ -89,5 +103,8 @@ import json, sys
 for user in json.load(open(sys.argv[1]))["users"]:
     print(f"  {user['username']:<8} {user['password']}")
 PY
+if [ "$WEBCHAT_SELF_SIGN_UP" = 1 ]; then
+  echo "Or create an account (\"Create an account\" on the sign-in page) with an address of: ${ORGANIZATION_DOMAIN:-(none: ORGANIZATION_DOMAIN is empty, every sign-up is refused)}"
+fi
 echo "Logs: .local/webchat/ and .local/dev-stack/. Press Ctrl-C to stop."
 wait "$FRONT_PID"

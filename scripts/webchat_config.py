@@ -1,11 +1,15 @@
-"""Write the web chat's config.json (issuer, client id, Managed Login domain, endpoint).
+"""Write the web chat's config.json (issuer, client id, Managed Login domain, endpoint, scope).
 
-``scripts/configure.sh`` calls it with the values it read from SSM. Without ``--endpoint`` the
-deployed runtime's invocation URL is taken from ``agentcore/.cli/deployed-state.json`` (written by
-``agentcore deploy``); before a deployment the endpoint stays empty and the script says so.
+The one writer of the file app/WebChat/src reads (``issuer``, ``clientId``, ``domain``, ``endpoint``,
+``scope``): ``scripts/configure.sh`` calls it with the values it read from SSM (the local copy,
+app/WebChat/config.json), ``scripts/deploy-frontdoor.sh`` with ``--output`` and the front door's
+``/invocations`` URL (the copy in the site bucket). Without ``--endpoint`` the deployed runtime's
+invocation URL is taken from ``agentcore/.cli/deployed-state.json`` (written by ``agentcore
+deploy``); before a deployment the endpoint stays empty and the script says so. The scope asks for
+the API scope (``--api-scope``, default customersupport/invoke), which the front door requires.
 
-Usage: python3 scripts/webchat_config.py --project DIR --discovery-url URL --client-id ID
-                                         --domain URL [--endpoint URL]
+Usage: python3 scripts/webchat_config.py (--project DIR | --output FILE) --discovery-url URL
+                                         --client-id ID --domain URL [--endpoint URL] [--api-scope S]
 Standard library only, Python 3.10+.
 """
 
@@ -21,6 +25,8 @@ from urllib.parse import quote
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 RUNTIME_ARN = re.compile(r"arn:aws[a-z-]*:bedrock-agentcore:([a-z0-9-]+):\d{12}:runtime/[A-Za-z0-9_-]+")
 CONFIG_PATH = Path("app") / "WebChat" / "config.json"
+API_SCOPE = "customersupport/invoke"
+SIGN_IN_SCOPES = "openid profile email"
 
 
 def runtime_endpoint(project: Path) -> str:
@@ -36,7 +42,9 @@ def runtime_endpoint(project: Path) -> str:
     )
 
 
-def web_config(discovery_url: str, client_id: str, domain: str, endpoint: str) -> dict[str, str]:
+def web_config(
+    discovery_url: str, client_id: str, domain: str, endpoint: str, api_scope: str = API_SCOPE
+) -> dict[str, str]:
     """The app's config; ValueError on values that cannot be right."""
     if not (discovery_url.startswith("https://") and discovery_url.endswith(DISCOVERY_SUFFIX)):
         raise ValueError(f"discovery URL must be https and end in {DISCOVERY_SUFFIX}")
@@ -46,34 +54,39 @@ def web_config(discovery_url: str, client_id: str, domain: str, endpoint: str) -
         raise ValueError("the endpoint must be an https URL")
     if not client_id or re.search(r"[\s,]", client_id):
         raise ValueError("the web client id must not be empty or hold whitespace or commas")
+    if not re.fullmatch(r"[A-Za-z0-9._/:-]+", api_scope):
+        raise ValueError("the API scope must be one scope such as customersupport/invoke")
     return {
         "issuer": discovery_url.removesuffix(DISCOVERY_SUFFIX),
         "clientId": client_id,
         "domain": domain.rstrip("/"),
         "endpoint": endpoint,
-        "scope": "openid profile email",
+        "scope": f"{SIGN_IN_SCOPES} {api_scope}",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write app/WebChat/config.json under --project."""
+    """Write app/WebChat/config.json under --project, or the file --output names."""
     parser = argparse.ArgumentParser(prog="webchat_config.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--project", type=Path)
+    where.add_argument("--output", type=Path)
     parser.add_argument("--discovery-url", required=True)
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--domain", required=True)
     parser.add_argument("--endpoint", default="")
+    parser.add_argument("--api-scope", default=API_SCOPE)
     args = parser.parse_args(argv)
-    endpoint = args.endpoint or runtime_endpoint(args.project)
+    endpoint = args.endpoint or (runtime_endpoint(args.project) if args.project else "")
     try:
-        config = web_config(args.discovery_url, args.client_id, args.domain, endpoint)
+        config = web_config(args.discovery_url, args.client_id, args.domain, endpoint, args.api_scope)
     except ValueError as error:
         print(f"webchat config: error: {error}", file=sys.stderr)
         return 1
-    path = args.project / CONFIG_PATH
+    path = args.output or args.project / CONFIG_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {CONFIG_PATH} (web chat: issuer, client id, domain, endpoint)")
+    print(f"wrote {args.output or CONFIG_PATH} (web chat: issuer, client id, domain, endpoint)")
     if not endpoint:
         print("  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint")
     return 0

@@ -34,6 +34,9 @@ moto gaps for this template, measured on moto 5.2.5:
    apply, and the server leaves exactly that statement out of moto's evaluation
    (``TLS_ONLY_DENY_ON_HTTPS``); every other statement is evaluated as moto does.
 
+The server also carries tests/moto_stack.py's Cognito bridge, so scripts/prerequisites.yaml deploys
+on it too (the front-door script updates that stack's web client).
+
 Run as ``python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]`` (with CERT and KEY: HTTPS).
 """
 
@@ -337,6 +340,10 @@ if __name__ == "__main__":
     if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) not in (3, 5):
         sys.exit("usage: python tests/moto_frontdoor.py --serve-moto PORT [CERT KEY]")
     print(f"bridged CloudFormation types: {register_frontdoor_cfn_handlers()}", flush=True)
+    # The prerequisites stack deploys on the same server (the front door updates its web client).
+    from moto_stack import register_cognito_cfn_handlers
+
+    print(f"bridged Cognito types: {register_cognito_cfn_handlers()}", flush=True)
     from moto.server import main
 
     tls = ["-s", "-c", sys.argv[3], "-k", sys.argv[4]] if len(sys.argv) == 5 else []

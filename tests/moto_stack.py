@@ -11,7 +11,8 @@ moto gaps, measured on moto 5.2.5:
    the stack cannot complete. moto's cognito-idp *API* is there, however, so the moto server used here
    registers, for the Cognito types moto lacks only, minimal CloudFormation handlers that pass the
    template's properties unchanged to moto's own cognito-idp backend (``register_cognito_cfn_handlers``).
-   Pool ids, client ids and client secrets all come from moto's Cognito emulation; nothing is invented.
+   Pool ids, pool ARNs (``GetAtt UserPool.Arn``), client ids and client secrets all come from moto's
+   Cognito emulation; nothing is invented.
    How real CloudFormation maps those properties is covered by cfn-lint (real resource schemas) and the
    ``test_template_structure_*`` tests of tests/test_prerequisites.py instead.
 2. Stacks created through a change set (``aws cloudformation deploy`` always uses one) get no Outputs,
@@ -28,6 +29,20 @@ moto gaps, measured on moto 5.2.5:
 6. A ``Ref`` to a ``CommaDelimitedList`` parameter reaches a resource as the joined string, not as
    a list; the bridged ``UserPoolClient`` splits ``CallbackURLs``/``LogoutURLs`` as CloudFormation
    would have.
+
+7. The bridge updates ``UserPool`` and ``UserPoolClient`` in place on a stack update (moto's
+   ``update_user_pool`` / ``update_user_pool_client``, ids kept, as CloudFormation does for the
+   properties this template changes: sign-up policy, callback URLs); other bridged types refuse updates.
+8. A stack's second update that keeps a ``CommaDelimitedList`` parameter's previous value
+   (``UsePreviousValue``) fails inside moto (``'list' object has no attribute 'split'`` in
+   ``load_parameters``): the tests update a stack once.
+9. A stack update only touches resources whose text or directly referenced parameters changed:
+   a resource that depends on a parameter through a ``Condition`` (the pool's sign-up settings) is
+   not updated, and resources whose condition turns false are not deleted. Turning SelfSignUp off
+   again is therefore covered by the template tests and cfn-lint only.
+10. Updating a stack whose Condition left resources out fails (``Fn::GetAtt references undefined
+    resource PreSignUpRole``): the front-door test, which updates the prerequisites stack, deploys it
+    with self sign-up on.
 
 Run this file as ``python tests/moto_stack.py --serve-moto PORT`` for the bridged server.
 """
@@ -68,6 +83,7 @@ SSM_NAMES = (
 )
 
 
+BRIDGED_ATTRIBUTES = {("AWS::Cognito::UserPool", "Arn")}
 _BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
 
 
@@ -77,10 +93,12 @@ def register_cognito_cfn_handlers() -> list[str]:
     from moto.cognitoidp.models import cognitoidp_backends
     from moto.core.common_models import CloudFormationModel
 
-    # Each returns the physical id (what Ref yields in CloudFormation) of what it created in moto's Cognito.
-    def user_pool(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+    # Each returns the physical id (what Ref yields in CloudFormation) of what it created in moto's Cognito,
+    # or (physical id, GetAtt attributes) for the types the template reads attributes of.
+    def user_pool(props: dict[str, Any], backend: Any, resource_name: str) -> tuple[str, dict[str, str]]:
         name = props.pop("UserPoolName", resource_name)  # the API calls it PoolName
-        return backend.create_user_pool(name, props).id
+        pool = backend.create_user_pool(name, props)
+        return pool.id, {"Arn": pool.arn}  # the PreSignUp permission's SourceArn
 
     def user_pool_client(props: dict[str, Any], backend: Any, resource_name: str) -> str:
         pool_id = props.pop("UserPoolId")
@@ -104,6 +122,23 @@ def register_cognito_cfn_handlers() -> list[str]:
         backend.describe_user_pool_client(props["UserPoolId"], props["ClientId"])  # raises if absent
         return str(uuid.uuid4())
 
+    # Updates in place, as CloudFormation does for these properties (the ids stay).
+    def update_user_pool(physical_id: str, props: dict[str, Any], backend: Any) -> None:
+        props.pop("UserPoolName", None)
+        backend.update_user_pool(physical_id, props)
+
+    def update_user_pool_client(physical_id: str, props: dict[str, Any], backend: Any) -> None:
+        pool_id = props.pop("UserPoolId")
+        for key in ("CallbackURLs", "LogoutURLs"):
+            if isinstance(props.get(key), str):
+                props[key] = props[key].split(",")
+        props.pop("GenerateSecret", None)
+        backend.update_user_pool_client(pool_id, physical_id, props)
+
+    updaters = {
+        "AWS::Cognito::UserPool": update_user_pool,
+        "AWS::Cognito::UserPoolClient": update_user_pool_client,
+    }
     creators = dict(
         zip(
             COGNITO_TYPES,
@@ -125,13 +160,36 @@ def register_cognito_cfn_handlers() -> list[str]:
             **kw: Any,
         ) -> Any:
             backend = cognitoidp_backends[account_id][region_name]
-            return cls(cls.creator(dict(cloudformation_json["Properties"]), backend, resource_name))
+            created = cls.creator(dict(cloudformation_json["Properties"]), backend, resource_name)
+            return cls(*created) if isinstance(created, tuple) else cls(created)
 
         def not_supported(cls: Any, *args: Any, **kwargs: Any) -> Any:
             raise NotImplementedError("the test bridge only creates Cognito resources")
 
-        def init(self: Any, physical_id: str) -> None:
+        def update_from_cloudformation_json(
+            cls: Any,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            if cls.updater is None:
+                raise NotImplementedError(f"the test bridge does not update {cls.cloudformation_type()}")
+            backend = cognitoidp_backends[account_id][region_name]
+            cls.updater(
+                original_resource.physical_resource_id, dict(cloudformation_json["Properties"]), backend
+            )
+            return original_resource
+
+        def init(self: Any, physical_id: str, attributes: dict[str, str] | None = None) -> None:
             self.physical_resource_id = physical_id
+            self.attributes = attributes or {}
+
+        def get_cfn_attribute(self: Any, name: str) -> str:
+            if name not in self.attributes:
+                raise NotImplementedError(f"the test bridge has no attribute {name}")
+            return str(self.attributes[name])
 
         _BRIDGES.append(
             type(
@@ -142,10 +200,14 @@ def register_cognito_cfn_handlers() -> list[str]:
                     "creator": staticmethod(create),
                     "cloudformation_type": staticmethod(lambda t=cfn_type: t),
                     "cloudformation_name_type": staticmethod(lambda: ""),
-                    "has_cfn_attr": classmethod(lambda cls, attr: False),
+                    "has_cfn_attr": classmethod(
+                        lambda cls, attr, t=cfn_type: (t, attr) in BRIDGED_ATTRIBUTES
+                    ),
+                    "get_cfn_attribute": get_cfn_attribute,
                     "is_created": lambda self: True,
                     "create_from_cloudformation_json": classmethod(create_from_cloudformation_json),
-                    "update_from_cloudformation_json": classmethod(not_supported),
+                    "updater": staticmethod(updaters[cfn_type]) if cfn_type in updaters else None,
+                    "update_from_cloudformation_json": classmethod(update_from_cloudformation_json),
                     "delete_from_cloudformation_json": classmethod(not_supported),
                 },
             )
@@ -210,7 +272,7 @@ def boto_client(service: str, moto_url: str) -> Any:
     )
 
 
-def deploy_prerequisites(moto_url: str, tmp: Path) -> dict[str, Any]:
+def deploy_prerequisites(moto_url: str, tmp: Path, *extra: str) -> dict[str, Any]:
     """Run the real deploy script once (unique stack, domain and SSM prefix); `run` holds its result."""
     suffix = uuid.uuid4().hex[:8]
     info: dict[str, Any] = {
@@ -227,6 +289,7 @@ def deploy_prerequisites(moto_url: str, tmp: Path) -> dict[str, Any]:
         info["domain"],
         "--parameter-prefix",
         info["prefix"],
+        *extra,
     )
     return info
 

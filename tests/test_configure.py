@@ -431,7 +431,7 @@ def test_configure_writes_the_web_chats_config_from_ssm(
         "clientId": ssm["web_client_id"],
         "domain": ssm["cognito_domain_url"],
         "endpoint": "",  # nothing deployed in the copied project yet
-        "scope": "openid profile email",
+        "scope": "openid profile email customersupport/invoke",
     }
 
 

@@ -3,7 +3,9 @@
 The template is linted, checked as parsed, and deployed with the real script on a moto server (the
 server, its bridge for the types moto lacks, and what moto cannot emulate are described in
 tests/moto_frontdoor.py). The runtime ARN comes from a deployed-state.json shaped as `agentcore
-deploy` writes it; the Cognito values come from SSM parameters as the prerequisites stack writes them.
+deploy` writes it; the Cognito values come from SSM, written by the prerequisites stack deployed with
+scripts/deploy-prerequisites.sh on the same server first (whose web client the front-door script
+then updates with the site's URL).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
 from moto_frontdoor import BRIDGED_TYPES
-from moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env
+from moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy_script
 
 from scripts.localdev.frontdoor import Limits
 from tests.support.processes import REPO, free_port, start_process, stop_process
@@ -296,12 +298,20 @@ def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
 def deployed(moto_tls: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The real script, once, against moto: SSM values as the prerequisites write them, a built site."""
     tmp = tmp_path_factory.mktemp("frontdoor")
-    prefix = f"/test/{uuid.uuid4().hex[:8]}/agentcore/"
-    ssm = client("ssm", moto_tls)
-    values = {"pool_id": f"{REGION}_AbCdEf123", "cognito_auth_scope": SCOPE, "user_client_id": "userclient1"}
-    values["web_client_id"] = "webclient1"
-    for name, value in values.items():
-        ssm.put_parameter(Name=f"{prefix}{name}", Value=value, Type="String")
+    suffix = uuid.uuid4().hex[:8]
+    prefix = f"/test/{suffix}/agentcore/"
+    prerequisites = f"cs-prereq-{suffix}"
+    prereq_run = run_deploy_script(
+        cli_env(moto_tls, tmp),
+        tmp,
+        *("--stack-name", prerequisites, "--domain-prefix", f"cs-fd-test-{suffix}"),
+        *("--parameter-prefix", prefix),
+        # Sign-up on: moto cannot update a stack while a Condition leaves resources out (moto_stack gap 10).
+        *("--self-sign-up", "on", "--organization-domain", "example.com"),
+    )
+    assert prereq_run.returncode == 0, prereq_run.stderr
+    found = client("ssm", moto_tls).get_parameters_by_path(Path=prefix)["Parameters"]
+    values = {p["Name"].removeprefix(prefix): p["Value"] for p in found}
     project = tmp / "project"
     write_deployed_state(project)
     site = tmp / "site"
@@ -316,8 +326,9 @@ def deployed(moto_tls: tuple[str, Path], tmp_path_factory: pytest.TempPathFactor
         *("--stack-name", stack, "--project", str(project), "--parameter-prefix", prefix),
         *("--site-dir", str(site), "--authorizer-bundle", str(bundle)),
         *("--parameter", "QuotaLimitPerDay=50", "--parameter", "ThrottleBurstLimit=3"),
+        *("--prerequisites-stack", prerequisites),
     )
-    return {"stack": stack, "run": run, "values": values}
+    return {"stack": stack, "run": run, "values": values, "prerequisites": prerequisites}
 
 
 def outputs(deployed: dict[str, Any], moto_tls: tuple[str, Path]) -> dict[str, str]:
@@ -354,7 +365,7 @@ def test_deployed_api_method_integration_and_authorizer(
     assert config["FunctionArn"] in authorizer["authorizerUri"]
     assert config["Environment"]["Variables"] == {
         "USER_POOL_ID": deployed["values"]["pool_id"],
-        "ALLOWED_CLIENT_IDS": "webclient1",
+        "ALLOWED_CLIENT_IDS": deployed["values"]["web_client_id"],
         "REQUIRED_SCOPE": SCOPE,
         "USAGE_PLAN_NAME": f"{deployed['stack']}-per-user",
         "API_KEY_NAME_PREFIX": f"{deployed['stack']}-user-",
@@ -441,15 +452,36 @@ def test_deployed_site_bucket_distribution_and_config(
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert keys == {"index.html", "config.json"}
     web = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
+    values = deployed["values"]
+    # The fields app/WebChat/src/auth.js and main.js read, as scripts/webchat_config.py writes them.
     assert web == {
-        "region": REGION,
-        "userPoolId": deployed["values"]["pool_id"],
-        "clientId": "webclient1",
-        "authority": f"https://cognito-idp.{REGION}.amazonaws.com/{deployed['values']['pool_id']}",
-        "scope": f"openid email {SCOPE}",
-        "redirectUri": f"{out['SiteUrl']}/",
-        "apiUrl": out["InvocationsUrl"],
+        "issuer": values["cognito_discovery_url"].removesuffix("/.well-known/openid-configuration"),
+        "clientId": values["web_client_id"],
+        "domain": values["cognito_domain_url"],
+        "endpoint": out["InvocationsUrl"],
+        "scope": f"openid profile email {SCOPE}",
     }
+
+
+def test_the_web_client_accepts_the_site_and_requests_the_api_scope(
+    deployed: dict[str, Any], moto_tls: tuple[str, Path]
+) -> None:
+    # Sign-in at the CloudFront URL works at once: the script added it to the web client through the
+    # prerequisites stack, keeping the URLs it had; the client may ask for the scope the API requires.
+    site = outputs(deployed, moto_tls)["SiteUrl"] + "/"
+    values = deployed["values"]
+    web = client("cognito-idp", moto_tls).describe_user_pool_client(
+        UserPoolId=values["pool_id"], ClientId=values["web_client_id"]
+    )["UserPoolClient"]
+    assert web["CallbackURLs"] == ["http://localhost:8765/", site]
+    assert web["LogoutURLs"] == ["http://localhost:8765/", site]
+    assert SCOPE in web["AllowedOAuthScopes"]
+    stack = client("cloudformation", moto_tls).describe_stacks(StackName=deployed["prerequisites"])["Stacks"][
+        0
+    ]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert (parameters["SelfSignUp"], parameters["OrganizationDomain"]) == ("Enabled", "example.com")  # kept
+    assert "Before customers can sign in" not in deployed["run"].stdout
 
 
 def test_authorizer_code_is_the_uploaded_bundle(deployed: dict[str, Any], moto_tls: tuple[str, Path]) -> None:
@@ -551,6 +583,9 @@ def test_without_a_web_client_the_user_login_client_is_used(
     for name, value in {
         "pool_id": f"{REGION}_AbCdEf123",
         "cognito_auth_scope": SCOPE,
+        "cognito_discovery_url": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_AbCdEf123"
+        "/.well-known/openid-configuration",
+        "cognito_domain_url": f"https://cs-x.auth.{REGION}.amazoncognito.com",
         "user_client_id": "u1",
     }.items():
         ssm.put_parameter(Name=f"{prefix}{name}", Value=value, Type="String")

@@ -287,3 +287,116 @@ def test_discovery_lists_the_hosted_ui_endpoints_and_allows_cors(issuer: LocalIs
     assert doc["revocation_endpoint"] == f"{issuer.base_url}/oauth2/revoke"
     assert {"authorization_code", "refresh_token"} <= set(doc["grant_types_supported"])
     assert doc["code_challenge_methods_supported"] == ["S256"]
+
+
+# ------------------------------------------------------------------------------------- self sign-up
+
+
+@pytest.fixture
+def open_issuer() -> Iterator[LocalIssuer]:
+    """An issuer whose pool lets customers sign up, with example.com as the organization's domain."""
+    config = IssuerConfig(
+        pool_id="us-east-1_SIGNUP",
+        clients=[WEB],
+        users=[SAM],
+        self_sign_up=True,
+        organization_domain="example.com",
+    )
+    local = LocalIssuer(config)
+    with BackgroundServer(local.app()) as server:
+        local.base_url = server.url
+        yield local
+
+
+def sign_up(browser: httpx.Client, issuer: LocalIssuer, email: str, password: str) -> httpx.Response:
+    """Follow the sign-in page's link to the sign-up page and fill it in like a browser."""
+    _, challenge = pkce()
+    page = browser.get(f"{issuer.base_url}/oauth2/authorize", params=authorize_params(challenge))
+    (link,) = re.findall(r'<a href="(/signup\?[^"]+)">Create an account</a>', page.text)
+    form = browser.get(issuer.base_url + link.replace("&amp;", "&"))
+    assert form.status_code == 200
+    assert '<label for="email">Email</label>' in form.text and ">Sign up</button>" in form.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.text))
+    return browser.post(f"{issuer.base_url}/signup", data={**fields, "email": email, "password": password})
+
+
+def alert_of(page: httpx.Response) -> str:
+    (alert,) = re.findall(r'<p role="alert">([^<]*)</p>', page.text)
+    return alert
+
+
+def test_sign_up_admits_the_organizations_domain_and_the_new_user_signs_in(open_issuer: LocalIssuer) -> None:
+    password = "Pw-" + secrets.token_urlsafe(12)
+    with httpx.Client(timeout=10) as browser:
+        done = sign_up(browser, open_issuer, "Ann@Example.com", password)
+        assert done.status_code == 200 and "Your account is ready. Please sign in." in done.text
+        assert 'name="username"' in done.text  # back on the sign-in page
+        # Sign in with the new account: code + PKCE as for any user, tokens name the e-mail address.
+        verifier, challenge = pkce()
+        page = browser.get(f"{open_issuer.base_url}/oauth2/authorize", params=authorize_params(challenge))
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        signed_in = browser.post(
+            f"{open_issuer.base_url}/login",
+            data={**fields, "username": "Ann@Example.com", "password": password},
+        )
+    tokens = redeem(open_issuer, code_from(signed_in), verifier)
+    assert tokens.status_code == 200, tokens.text
+    access = claims(open_issuer, tokens.json()["access_token"])
+    assert access["username"] == "Ann@Example.com" and access["sub"] not in {SAM.sub, ""}
+    assert open_issuer.hosted_ui.counts["signup"] == 1
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        # The PreSignUp trigger's own refusal, with Cognito's prefix.
+        (
+            "eve@evil-example.com",
+            "Pw-long-enough-123",
+            "PreSignUp failed with error Sign-up is limited to e-mail addresses of our organization; "
+            "use your work address..",
+        ),
+        (
+            "ann@example.com.attacker.net",
+            "Pw-long-enough-123",
+            "PreSignUp failed with error Sign-up is limited",
+        ),
+        ("ann@example.com", "short", "Password did not conform with policy: Password not long enough"),
+        (
+            "sam",
+            "Pw-long-enough-123",
+            "PreSignUp failed with error An e-mail address is required to sign up..",
+        ),
+    ],
+)
+def test_sign_up_refusals_use_cognitos_words_and_create_nobody(
+    open_issuer: LocalIssuer, email: str, password: str, message: str
+) -> None:
+    with httpx.Client(timeout=10) as browser:
+        refused = sign_up(browser, open_issuer, email, password)
+    assert refused.status_code == 200 and alert_of(refused).startswith(message)
+    assert '<label for="email">Email</label>' in refused.text  # the form again
+    assert [u.username for u in open_issuer.config.users] == [SAM.username]
+
+
+def test_an_existing_account_cannot_be_signed_up_twice(open_issuer: LocalIssuer) -> None:
+    with httpx.Client(timeout=10) as browser:
+        assert sign_up(browser, open_issuer, "bo@example.com", "Pw-long-enough-1").status_code == 200
+        again = sign_up(browser, open_issuer, "bo@example.com", "Pw-long-enough-2")
+    assert alert_of(again) == "An account with the given email already exists."
+    assert open_issuer.user("bo@example.com") is not None
+    assert open_issuer.user("bo@example.com").password == "Pw-long-enough-1"  # type: ignore[union-attr]
+
+
+def test_without_self_sign_up_there_is_no_sign_up_page(issuer: LocalIssuer) -> None:
+    _, challenge = pkce()
+    page = httpx.get(f"{issuer.base_url}/oauth2/authorize", params=authorize_params(challenge), timeout=10)
+    assert "Create an account" not in page.text
+    form = httpx.get(f"{issuer.base_url}/signup", params=authorize_params(challenge), timeout=10)
+    assert form.status_code == 400 and "Sign-up is not enabled" in form.text
+    posted = httpx.post(
+        f"{issuer.base_url}/signup",
+        data={**authorize_params(challenge), "email": "x@example.com", "password": "Pw-long-enough-1"},
+        timeout=10,
+    )
+    assert posted.status_code == 400 and issuer.user("x@example.com") is None

@@ -63,7 +63,10 @@ def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str
 def test_template_structure_cognito(template: dict[str, Any]) -> None:
     res = template["Resources"]
     pool = res["UserPool"]["Properties"]
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # Administrators only, unless SelfSignUp=Enabled (then the PreSignUp trigger guards the door).
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] == {
+        "Fn::If": ["SelfSignUpEnabled", False, True]
+    }
 
     assert res["UserPoolDomain"]["Properties"] == {
         "Domain": {"Ref": "DomainPrefix"},
@@ -106,12 +109,19 @@ def test_template_structure_cognito(template: dict[str, Any]) -> None:
     ]
     assert "AllowedOAuthFlows" not in up
 
+    assert clients["WebClient"]["DependsOn"] == "ResourceServer"
     web = clients["WebClient"]["Properties"]
     assert web["UserPoolId"] == {"Ref": "UserPool"}
     assert web["GenerateSecret"] is False  # public: the page cannot keep a secret
     assert web["AllowedOAuthFlowsUserPoolClient"] is True
     assert web["AllowedOAuthFlows"] == ["code"]  # no implicit flow; the app adds PKCE S256
-    assert web["AllowedOAuthScopes"] == ["openid", "email", "profile"]
+    # The custom scope too: the front door's authorizer requires it on the web chat's access tokens.
+    assert web["AllowedOAuthScopes"] == [
+        "openid",
+        "email",
+        "profile",
+        {"Fn::FindInMap": ["OAuth", "ResourceServer", "FullScope"]},
+    ]
     assert web["CallbackURLs"] == {"Ref": "WebCallbackUrls"}
     assert web["LogoutURLs"] == {"Ref": "WebLogoutUrls"}
     assert web["EnableTokenRevocation"] is True  # sign-out revokes the refresh token
@@ -126,6 +136,52 @@ def test_template_structure_cognito(template: dict[str, Any]) -> None:
             "UseCognitoProvidedValues": True,
         }
     ]
+
+
+SIGN_UP_RESOURCES = {"PreSignUpLogGroup", "PreSignUpRole", "PreSignUpFunction", "PreSignUpInvokePermission"}
+
+
+def test_template_sign_up_is_off_by_default_and_the_trigger_only_exists_when_on(
+    template: dict[str, Any],
+) -> None:
+    assert template["Parameters"]["SelfSignUp"]["Default"] == "Disabled"
+    assert template["Parameters"]["SelfSignUp"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert template["Parameters"]["OrganizationDomain"]["Default"] == ""
+    assert template["Conditions"]["SelfSignUpEnabled"] == {"Fn::Equals": [{"Ref": "SelfSignUp"}, "Enabled"]}
+    pool = template["Resources"]["UserPool"]["Properties"]
+    assert pool["LambdaConfig"] == {
+        "PreSignUp": {
+            "Fn::If": [
+                "SelfSignUpEnabled",
+                {"Fn::GetAtt": ["PreSignUpFunction", "Arn"]},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    }
+    assert pool["AutoVerifiedAttributes"] == ["email"]  # the admitted address is proven by a code
+    conditioned = {k for k, v in template["Resources"].items() if "Condition" in v}
+    assert conditioned == SIGN_UP_RESOURCES
+    assert {template["Resources"][k]["Condition"] for k in conditioned} == {"SelfSignUpEnabled"}
+
+
+def test_template_trigger_runs_the_handler_with_the_domains_and_only_this_pool_may_call_it(
+    template: dict[str, Any],
+) -> None:
+    res = template["Resources"]
+    fn = res["PreSignUpFunction"]["Properties"]
+    assert fn["Code"] == "../app/PreSignUp/"
+    assert (TEMPLATE.parent / fn["Code"] / "handler.py").is_file()
+    assert fn["Handler"] == "handler.lambda_handler"
+    assert fn["Environment"]["Variables"] == {"ORGANIZATION_DOMAIN": {"Ref": "OrganizationDomain"}}
+    assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "PreSignUpLogGroup"}
+    permission = res["PreSignUpInvokePermission"]["Properties"]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    role = res["PreSignUpRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    ((statement,),) = [p["PolicyDocument"]["Statement"] for p in role["Policies"]]
+    assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
 def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
@@ -204,8 +260,7 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
         ":log-stream:*"
     }
 
-    (perm,) = _resources_of_type(template, "AWS::Lambda::Permission").values()
-    pp = perm["Properties"]
+    pp = res["WarrantyInvokePermission"]["Properties"]
     assert pp["Principal"] == "bedrock-agentcore.amazonaws.com"
     assert pp["Action"] == "lambda:InvokeFunction"
     assert pp["SourceAccount"] == {"Ref": "AWS::AccountId"}
@@ -249,7 +304,12 @@ def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any], moto_url: str) -> None:
     run = deployed["run"]
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
-    for step in ("scripts/configure.sh", "agentcore validate", "agentcore deploy"):
+    for step in (
+        "scripts/configure.sh",
+        "agentcore validate",
+        "agentcore deploy",
+        "scripts/deploy-frontdoor.sh",
+    ):
         assert step in run.stdout
     stack = boto_client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -258,13 +318,23 @@ def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any],
     assert params["ParameterPrefix"] == deployed["prefix"]
 
 
+def _stack_resources(moto_url: str, stack: str) -> list[dict[str, Any]]:
+    resources = boto_client("cloudformation", moto_url).describe_stack_resources(StackName=stack)
+    # moto lists a resource its condition left out as an entry without id or type; CloudFormation omits it.
+    return [r for r in resources["StackResources"] if "LogicalResourceId" in r]
+
+
 def test_every_template_resource_was_created(
     deployed: dict[str, Any], moto_url: str, template: dict[str, Any]
 ) -> None:
-    cfn = boto_client("cloudformation", moto_url)
-    resources = cfn.describe_stack_resources(StackName=deployed["stack"])["StackResources"]
+    resources = _stack_resources(moto_url, deployed["stack"])
     created = {r["LogicalResourceId"]: r["ResourceType"] for r in resources}
-    assert created == {logical_id: r["Type"] for logical_id, r in template["Resources"].items()}
+    # SelfSignUp is Disabled by default: the trigger and its role, logs and grant are not created.
+    assert created == {
+        logical_id: r["Type"]
+        for logical_id, r in template["Resources"].items()
+        if logical_id not in SIGN_UP_RESOURCES
+    }
 
 
 def _ssm_values(deployed: dict[str, Any], moto_url: str) -> dict[str, str]:
@@ -282,6 +352,7 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     pool = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
     assert pool["Name"] == f"{deployed['stack']}-users"
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert "PreSignUp" not in pool.get("LambdaConfig", {})
 
     clients = {
         c["ClientId"]
@@ -372,6 +443,13 @@ def test_lambda_function_role_logs_and_permission(deployed: dict[str, Any], moto
     )
 
 
+def _packaged_archives(moto_url: str, stack: str) -> list[zipfile.ZipFile]:
+    s3 = boto_client("s3", moto_url)
+    bucket = f"customersupport-cfn-{ACCOUNT}-{REGION}"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack}/")["Contents"]]
+    return [zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
+
+
 def test_packaged_code_is_the_working_handler(
     deployed: dict[str, Any], moto_url: str, tmp_path: Path
 ) -> None:
@@ -380,10 +458,11 @@ def test_packaged_code_is_the_working_handler(
     bucket = f"customersupport-cfn-{ACCOUNT}-{REGION}"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{deployed['stack']}/")["Contents"]]
-    (key,) = keys
-    archive = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
-    assert {"handler.py", "warranty_terms.json"} <= set(archive.namelist())
+    archives = _packaged_archives(moto_url, deployed["stack"])
+    # `package` uploads every local Code path, the (conditional) PreSignUp trigger's too.
+    assert len(archives) == 2
+    (archive,) = [a for a in archives if "warranty_terms.json" in a.namelist()]
+    assert "handler.py" in archive.namelist()
     archive.extractall(tmp_path)
     probe = (
         "import handler, types, datetime;"
@@ -443,6 +522,9 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
         (["--region"], "--region needs a value"),
         (["--web-url", "http://chat.example.com/"], "--web-url must be https URLs"),
         (["--web-url", "https://a.example/ https://b.example/"], "--web-url must be https URLs"),
+        (["--self-sign-up", "yes"], "--self-sign-up takes on or off"),
+        (["--self-sign-up", "on"], "--self-sign-up on needs --organization-domain"),
+        (["--organization-domain", "example.com;evil.test"], "--organization-domain must be domains"),
         (["--frobnicate"], "unknown argument: --frobnicate"),
     ],
 )
@@ -464,7 +546,19 @@ def test_help_prints_usage_only(tmp_path: Path) -> None:
     )
     assert run.returncode == 0
     assert run.stdout.startswith("Deploy scripts/prerequisites.yaml")
-    assert all(opt in run.stdout for opt in ("--stack-name", "--region", "--bucket", "--domain-prefix"))
+    assert all(
+        opt in run.stdout
+        for opt in (
+            "--stack-name",
+            "--region",
+            "--bucket",
+            "--domain-prefix",
+            "--web-url",
+            "--self-sign-up on|off",
+            "--organization-domain",
+            "$ORGANIZATION_DOMAIN",
+        )
+    )
     assert "set -euo" not in run.stdout
 
 
@@ -499,6 +593,104 @@ def test_web_client_is_public_with_the_code_flow(deployed: dict[str, Any], moto_
     assert "ClientSecret" not in client
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["AllowedOAuthFlowsUserPoolClient"] is True
-    assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert sorted(client["AllowedOAuthScopes"]) == ["customersupport/invoke", "email", "openid", "profile"]
     assert client["CallbackURLs"] == ["http://localhost:8765/"]  # the template's default
     assert client["LogoutURLs"] == ["http://localhost:8765/"]
+
+
+# ------------------------------------------------------------------------------------- self sign-up on moto
+
+
+@pytest.fixture(scope="module")
+def with_sign_up(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A second stack deployed with --self-sign-up on (domains from ORGANIZATION_DOMAIN's option)."""
+    return deploy_prerequisites(
+        moto_url,
+        tmp_path_factory.mktemp("deploy-sign-up"),
+        "--self-sign-up",
+        "on",
+        "--organization-domain",
+        "example.com,example.org",
+    )
+
+
+def test_self_sign_up_on_wires_the_trigger_to_the_pool(with_sign_up: dict[str, Any], moto_url: str) -> None:
+    run = with_sign_up["run"]
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    values = ssm_values(with_sign_up["prefix"], moto_url)
+    pool = boto_client("cognito-idp", moto_url).describe_user_pool(UserPoolId=values["pool_id"])["UserPool"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert pool["AutoVerifiedAttributes"] == ["email"]
+
+    lam = boto_client("lambda", moto_url)
+    name = f"{with_sign_up['stack']}-pre-sign-up"
+    config = lam.get_function(FunctionName=name)["Configuration"]
+    assert pool["LambdaConfig"] == {"PreSignUp": config["FunctionArn"]}
+    assert config["Handler"] == "handler.lambda_handler"
+    assert config["Environment"]["Variables"] == {"ORGANIZATION_DOMAIN": "example.com,example.org"}
+    (grant,) = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+    assert grant["Principal"] == {"Service": "cognito-idp.amazonaws.com"}
+    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == pool["Arn"]  # only this pool
+
+
+def test_self_sign_up_packaged_trigger_admits_only_the_domains(
+    with_sign_up: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    # moto runs Lambdas only in Docker: unzip what was uploaded and call it as Cognito would.
+    (archive,) = [
+        a
+        for a in _packaged_archives(moto_url, with_sign_up["stack"])
+        if "warranty_terms.json" not in a.namelist()
+    ]
+    assert archive.namelist() == ["handler.py"]
+    archive.extractall(tmp_path)
+    probe = (
+        "import handler, json, sys\n"
+        "for email in sys.argv[1:]:\n"
+        "    event = {'triggerSource': 'PreSignUp_SignUp', 'request': {'userAttributes': {'email': email}},"
+        " 'response': {}}\n"
+        "    try:\n"
+        "        print(email, handler.lambda_handler(event, None) == event)\n"
+        "    except handler.SignUpRejected as refused:\n"
+        "        print(email, 'refused:', refused)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, "ann@example.org", "bob@evil-example.com"],
+        cwd=tmp_path,
+        env={"ORGANIZATION_DOMAIN": "example.com,example.org", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.splitlines() == [
+        "ann@example.org True",
+        "bob@evil-example.com refused: Sign-up is limited to e-mail addresses of our organization; "
+        "use your work address.",
+    ], run.stderr
+
+
+def test_re_run_keeps_the_values_it_is_not_given(
+    with_sign_up: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    # Only --web-url changes (what scripts/deploy-frontdoor.sh's step amounts to); the sign-up policy
+    # stays as deployed and the web client is updated in place. Switching SelfSignUp off again on
+    # moto is not tested: moto gap 9 (tests/moto_stack.py).
+    env = aws_cli_env(moto_url, tmp_path)
+    common = ["--stack-name", with_sign_up["stack"], "--domain-prefix", with_sign_up["domain"]]
+    common += ["--parameter-prefix", with_sign_up["prefix"]]
+    run = run_deploy_script(
+        env, tmp_path, *common, "--web-url", "http://localhost:8765/,https://d111.cloudfront.net/"
+    )
+    assert run.returncode == 0, run.stderr
+    cfn = boto_client("cloudformation", moto_url)
+
+    def parameters() -> dict[str, str]:
+        stack = cfn.describe_stacks(StackName=with_sign_up["stack"])["Stacks"][0]
+        return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+    assert parameters()["SelfSignUp"] == "Enabled"
+    assert parameters()["OrganizationDomain"] == "example.com,example.org"
+    values = ssm_values(with_sign_up["prefix"], moto_url)
+    idp = boto_client("cognito-idp", moto_url)
+    web = idp.describe_user_pool_client(UserPoolId=values["pool_id"], ClientId=values["web_client_id"])
+    assert web["UserPoolClient"]["CallbackURLs"] == ["http://localhost:8765/", "https://d111.cloudfront.net/"]

@@ -103,7 +103,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path) -> Itera
         name: User(name, secrets.token_urlsafe(12), str(uuid.uuid4())) for name in ("alice", "bob", "carol")
     }
     issuer = LocalIssuer(
-        IssuerConfig(pool_id="us-east-1_WEBCHAT", clients=[client], users=list(users.values()))
+        IssuerConfig(
+            pool_id="us-east-1_WEBCHAT",
+            clients=[client],
+            users=list(users.values()),
+            self_sign_up=True,  # the sign-up test; the other users sign in as before
+            organization_domain="example.com",
+        )
     )
     auth = {"AUTH_MODE": "enforce", "AUTH_ALLOWED_CLIENTS": WEB_CLIENT}
     with BackgroundServer(issuer.app()) as issuer_server:
@@ -385,3 +391,29 @@ def test_busy_and_unreachable_service_are_explained(open_tab: Any, stack: Stack)
     tab.page.get_by_role("button", name="Send").click()
     expect(tab.page.get_by_role("alert")).to_contain_text("couldn't reach")
     expect(tab.page.get_by_label("Message")).to_have_value("Hello?")
+
+
+def test_a_customer_signs_up_with_a_work_address_then_chats(open_tab: Any, stack: Stack) -> None:
+    tab = open_tab()
+    page = tab.page
+    page.goto(stack.url)
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Create an account").click()
+    password = "Pw-" + secrets.token_urlsafe(12)
+    # Another domain: the PreSignUp trigger's code refuses it, in Cognito's words.
+    page.get_by_label("Email").fill("dana@elsewhere.test")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("alert")).to_contain_text("PreSignUp failed with error Sign-up is limited")
+    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("status")).to_contain_text("Your account is ready")
+    page.get_by_label("Username").fill("dana@example.com")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as dana@example.com")).to_be_visible()
+    send(tab, "What's the return policy for accessories?")
+    assert answer(tab, 1).strip()
+    assert_no_token_kept(tab)

@@ -1,22 +1,27 @@
-"""The local web front over real HTTP: static app, config, and the /invocations relay."""
+"""The local web front over real HTTP: static app, config, and /invocations through the front door."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.support.stack import USER_CLIENT
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from scripts.localdev.frontdoor import Limits
 from scripts.localdev.serving import BackgroundServer
 from scripts.localdev.webfront import MAX_BODY_BYTES, SESSION_HEADER, build_webfront
+from settings import AuthSettings
 
 APP_ORIGIN = "http://127.0.0.1:9"
 CONFIG = {"issuer": "http://127.0.0.1:7/us-east-1_X", "clientId": "web", "domain": "http://127.0.0.1:7"}
@@ -141,12 +146,56 @@ def test_oversized_body_is_refused(front: tuple[str, FakeAgent]) -> None:
 def test_unreachable_agent_is_a_502_and_the_front_stays_up(dist: Path) -> None:
     with BackgroundServer(build_webfront("http://127.0.0.1:9", CONFIG, dist)) as server:
         response = httpx.post(f"{server.url}/invocations", json={"prompt": "hi"}, timeout=20)
-        assert response.status_code == 502 and response.json() == {
-            "error": "The support service is unavailable"
-        }
+        # The front door's answer, shaped as API Gateway's.
+        assert response.status_code == 502 and response.json() == {"message": "Bad Gateway"}
         assert httpx.get(f"{server.url}/config.json", timeout=10).status_code == 200
 
 
 def test_refuses_to_start_without_a_built_app(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="build-webchat.sh"):
         build_webfront("http://127.0.0.1:9", CONFIG, tmp_path)
+
+
+def _user_token(issuer: Any, sub: str) -> str:
+    """A Cognito-shaped access token with the front door's scope, as the hosted UI issues it."""
+    now = int(time.time())
+    claims = {"iss": issuer.issuer, "sub": sub, "client_id": USER_CLIENT, "token_use": "access"}
+    claims |= {"scope": "openid customersupport/invoke", "username": sub, "iat": now, "exp": now + 600}
+    return issuer.sign({**claims, "jti": str(uuid.uuid4())})
+
+
+def test_front_door_policy_a_user_over_the_limit_gets_429_another_keeps_chatting(
+    issuer: Any, dist: Path
+) -> None:
+    # scripts/webchat.sh's front with the front door's policy on: same parameter names as the template.
+    agent = FakeAgent()
+    agent.release.set()
+    auth = AuthSettings(
+        discovery_url=issuer.discovery_url,
+        allowed_clients=(USER_CLIENT,),
+        allowed_scopes=("customersupport/invoke",),
+    )
+    limits = Limits.from_parameters({"ThrottleRateLimit": "0.1", "ThrottleBurstLimit": "2"})
+    with (
+        BackgroundServer(agent.app()) as agent_server,
+        BackgroundServer(
+            build_webfront(agent_server.url, CONFIG, dist, app_origin=APP_ORIGIN, auth=auth, limits=limits)
+        ) as server,
+    ):
+
+        def send(token: str | None) -> httpx.Response:
+            headers = {"Origin": APP_ORIGIN} | ({"Authorization": f"Bearer {token}"} if token else {})
+            return httpx.post(f"{server.url}/invocations", json={"prompt": "hi"}, headers=headers, timeout=10)
+
+        alice, bob = _user_token(issuer, "sub-alice"), _user_token(issuer, "sub-bob")
+        assert [send(alice).status_code for _ in range(2)] == [200, 200]
+        refused = send(alice)
+        assert refused.status_code == 429
+        assert refused.json()["message"] == "Too Many Requests"
+        assert 1 <= int(refused.headers["retry-after"]) == refused.json()["retryAfterSeconds"] <= 20
+        assert refused.headers["access-control-allow-origin"] == APP_ORIGIN  # the page can read it
+        assert [send(bob).status_code for _ in range(2)] == [200, 200]
+        # No token: the front door refuses it before the agent; the page itself is still served.
+        assert send(None).status_code == 401
+        assert len(agent.seen) == 4
+        assert httpx.get(f"{server.url}/", timeout=10).status_code == 200

@@ -68,7 +68,9 @@ SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 # The only request headers that reach the agent (the template maps the same two).
 FORWARDED_REQUEST_HEADERS = ("authorization", SESSION_HEADER.lower())
 # Response headers worth passing back; hop-by-hop and server details are dropped.
-FORWARDED_RESPONSE_HEADERS = ("content-type", "cache-control", SESSION_HEADER.lower())
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type", "cache-control", "www-authenticate", "retry-after", SESSION_HEADER.lower(),
+)  # fmt: skip
 DEFAULT_SCOPE = "customersupport/invoke"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 CONNECT_TIMEOUT = 5.0
@@ -169,8 +171,17 @@ async def _retry_after(limiter: Any, item: RateLimitItem, *key: str) -> int:
 class InvocationsProxy:
     """``POST /invocations`` → ``{upstream}/invocations``, streamed, two headers forwarded."""
 
-    def __init__(self, upstream: str, read_timeout: float = READ_TIMEOUT) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        read_timeout: float = READ_TIMEOUT,
+        max_body: int = MAX_BODY_BYTES,
+        fixed_headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = upstream.rstrip("/") + "/invocations"
+        self.max_body = max_body
+        # Set by the proxy itself, never taken from the caller (e.g. the web front's content type).
+        self.fixed_headers = dict(fixed_headers or {})
         timeout = httpx.Timeout(
             connect=CONNECT_TIMEOUT, read=read_timeout, write=WRITE_TIMEOUT, pool=CONNECT_TIMEOUT
         )
@@ -179,12 +190,13 @@ class InvocationsProxy:
 
     async def handle(self, request: Request) -> Response:
         """Relay one invocation (a bound method: starlette treats callable objects as ASGI apps)."""
-        body = await _bounded_body(request)
+        body = await _bounded_body(request, self.max_body)
         if body is None:
             return JSONResponse({"message": "Request too large"}, status_code=413)
         headers = {
             name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
         }
+        headers.update(self.fixed_headers)
         upstream = self.client.build_request("POST", self.url, content=body, headers=headers)
         try:
             response = await self.client.send(upstream, stream=True)
@@ -216,12 +228,12 @@ async def _relay(response: httpx.Response) -> AsyncIterator[bytes]:
         yield b'data: {"error": "The agent stopped responding; try again."}\n\n'
 
 
-async def _bounded_body(request: Request) -> bytes | None:
-    """The request body, or None once it exceeds MAX_BODY_BYTES (never read further)."""
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it exceeds `limit` bytes (never read further)."""
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
@@ -234,6 +246,45 @@ async def _closing(proxy: InvocationsProxy) -> AsyncIterator[None]:
     await proxy.aclose()
 
 
+def build_invocations(
+    upstream: str,
+    origin: str | None,
+    auth: AuthSettings | None,
+    limits: Limits | None = None,
+    *,
+    read_timeout: float = READ_TIMEOUT,
+    max_body: int = MAX_BODY_BYTES,
+    fixed_headers: Mapping[str, str] | None = None,
+) -> Starlette:
+    """``/invocations`` with the front door's policy: CORS ▸ authorizer + per-user limits ▸ proxy.
+
+    The one implementation behind both local fronts: this module's server and the web chat's
+    (scripts/localdev/webfront.py mounts it). ``origin`` None: no cross-origin caller is admitted.
+    ``auth`` None: no authorizer and no limits (the agent's own authorizer still decides), for
+    relay-only tests. ``app.state.proxy`` holds the upstream client for the host to close.
+    """
+    proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers)
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=[origin] if origin else [],
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", SESSION_HEADER],
+            expose_headers=[SESSION_HEADER, "Retry-After"],
+            max_age=600,
+        )
+    ]
+    if auth is not None:
+        middleware.append(Middleware(PerUserLimits, verifier=JwtVerifier(auth), limits=limits or Limits()))
+    app = Starlette(
+        routes=[Route("/invocations", proxy.handle, methods=["POST"])],
+        middleware=middleware,
+        lifespan=lambda app: _closing(proxy),
+    )
+    app.state.proxy = proxy
+    return app
+
+
 def build_frontdoor(
     upstream: str,
     origin: str,
@@ -242,23 +293,7 @@ def build_frontdoor(
     read_timeout: float = READ_TIMEOUT,
 ) -> Starlette:
     """The front door as one ASGI app: CORS ▸ authorizer + per-user limits ▸ streaming proxy."""
-    proxy = InvocationsProxy(upstream, read_timeout)
-    verifier = JwtVerifier(auth)
-    return Starlette(
-        routes=[Route("/invocations", proxy.handle, methods=["POST"])],
-        middleware=[
-            Middleware(
-                CORSMiddleware,
-                allow_origins=[origin],
-                allow_methods=["POST"],
-                allow_headers=["Authorization", "Content-Type", SESSION_HEADER],
-                expose_headers=[SESSION_HEADER, "Retry-After"],
-                max_age=600,
-            ),
-            Middleware(PerUserLimits, verifier=verifier, limits=limits or Limits()),
-        ],
-        lifespan=lambda app: _closing(proxy),
-    )
+    return build_invocations(upstream, origin, auth, limits, read_timeout=read_timeout)
 
 
 def auth_settings_from_env(env: Mapping[str, str]) -> AuthSettings:

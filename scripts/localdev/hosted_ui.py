@@ -7,7 +7,11 @@
   and ``refresh_token`` (rotated by default: every refresh returns a new refresh token and retires
   the old; ``Client.refresh_token_rotation=False`` keeps one refresh token, as Cognito's endpoint);
 - ``POST /oauth2/revoke`` revokes a refresh token; ``GET /logout`` ends the hosted-UI session and
-  returns to a registered sign-out URL.
+  returns to a registered sign-out URL;
+- with self sign-up on (``IssuerConfig.self_sign_up``, the prerequisites' ``SelfSignUp``): a
+  sign-up page (``/signup``, e-mail and password) whose domain rule is the PreSignUp trigger's own
+  code (scripts/localdev/signup_policy.py runs app/PreSignUp/handler.py), refusing with Cognito's
+  words; the new account can sign in at once (Cognito first e-mails a code to confirm it).
 
 State (codes, refresh tokens, sessions) is in memory and bounded; restarting the issuer signs
 everybody out, as it should for a development stand-in.
@@ -20,6 +24,7 @@ import hashlib
 import html
 import secrets
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,6 +43,8 @@ CSRF_COOKIE = "local-hosted-ui-csrf"
 CODE_LIFETIME_SECONDS = 300  # Cognito's authorization codes live 5 minutes
 SESSION_LIFETIME_SECONDS = 3600  # Cognito's hosted-UI session cookie lasts an hour
 MAX_ENTRIES = 10_000  # per table; the oldest entries go first
+MAX_SIGNED_UP_USERS = 10_000  # accounts made on the sign-up page; more are refused, memory stays bounded
+MIN_PASSWORD_LENGTH = 12  # the prerequisites pool's PasswordPolicy.MinimumLength
 AUTHORIZE_PARAMS = (
     "response_type", "client_id", "redirect_uri", "state", "scope",
     "code_challenge", "code_challenge_method", "nonce",
@@ -83,7 +90,7 @@ class HostedUI:
         self.sessions: _Bounded = _Bounded()
         self.code_lifetime = CODE_LIFETIME_SECONDS
         # Counters for tests: proof that a browser app refreshed, revoked, signed out.
-        self.counts = {"code": 0, "refresh": 0, "revoke": 0, "logout": 0, "login_page": 0}
+        self.counts = {"code": 0, "refresh": 0, "revoke": 0, "logout": 0, "login_page": 0, "signup": 0}
 
     # -- /oauth2/authorize and /login ----------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
@@ -119,6 +126,43 @@ class HostedUI:
         response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", path="/")
         response.delete_cookie(CSRF_COOKIE, path="/")
         return response
+
+    # -- /signup (self sign-up on) ----------------------------------------------------------------
+    async def signup_page(self, request: Request) -> Response:
+        params = {k: request.query_params.get(k, "") for k in AUTHORIZE_PARAMS}
+        client, problem = self._check_authorize(params)
+        if client is None or not self.issuer.config.self_sign_up:
+            return _error_page(problem or "Sign-up is not enabled for this app.")
+        return self._form_page(SIGNUP_PAGE, params)
+
+    async def signup(self, request: Request) -> Response:
+        from scripts.localdev.signup_policy import sign_up_refusal
+
+        form = await request.form()
+        params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
+        client, problem = self._check_authorize(params)
+        if client is None or not self.issuer.config.self_sign_up:
+            return _error_page(problem or "Sign-up is not enabled for this app.")
+        csrf = str(form.get("_csrf", ""))
+        if not csrf or not secrets.compare_digest(csrf, request.cookies.get(CSRF_COOKIE, "")):
+            return self._form_page(SIGNUP_PAGE, params, "Your sign-up form expired. Please try again.")
+        email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+        domains = self.issuer.config.organization_domain
+        # Cognito runs the PreSignUp trigger before anything else; here the trigger's own code decides.
+        refusal = sign_up_refusal(email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
+        if refusal is None and len(password) < MIN_PASSWORD_LENGTH:
+            refusal = "Password did not conform with policy: Password not long enough"
+        if refusal is None and self.issuer.user(email) is not None:
+            refusal = "An account with the given email already exists."
+        if refusal is None and len(self.issuer.config.users) >= MAX_SIGNED_UP_USERS:
+            refusal = "Sign-up is not available right now. Please try again later."
+        if refusal is not None:
+            return self._form_page(SIGNUP_PAGE, params, refusal)
+        from scripts.localdev.issuer import User
+
+        self.issuer.config.users.append(User(username=email, password=password, sub=str(uuid.uuid4())))
+        self.counts["signup"] += 1
+        return self._form_page(LOGIN_PAGE, params, notice="Your account is ready. Please sign in.")
 
     def _check_authorize(self, params: dict[str, str]) -> tuple[Client | None, str]:
         """(client, "") when fine; (client, error) to redirect with; (None, text) to show."""
@@ -162,12 +206,26 @@ class HostedUI:
 
     def _login_page(self, params: dict[str, str], error: str = "") -> Response:
         self.counts["login_page"] += 1
+        return self._form_page(LOGIN_PAGE, params, error)
+
+    def _form_page(
+        self, template: str, params: dict[str, str], error: str = "", notice: str = ""
+    ) -> Response:
+        """The sign-in or sign-up page, with a fresh CSRF token and the authorize parameters."""
         csrf = secrets.token_urlsafe(24)
         hidden = "".join(
             f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in params.items()
         )
         alert = f'<p role="alert">{html.escape(error)}</p>' if error else ""
-        page = LOGIN_PAGE.format(hidden=hidden, alert=alert, csrf=csrf)
+        if notice:
+            alert += f'<p role="status">{html.escape(notice)}</p>'
+        query = html.escape(urlencode(params))
+        other = ""
+        if template is LOGIN_PAGE and self.issuer.config.self_sign_up:
+            other = f'<p>New here? <a href="/signup?{query}">Create an account</a></p>'
+        elif template is SIGNUP_PAGE:
+            other = f'<p>Have an account? <a href="/oauth2/authorize?{query}">Sign in</a></p>'
+        page = template.format(hidden=hidden, alert=alert, csrf=csrf, other=other)
         response = HTMLResponse(page, status_code=200)
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
         return response
@@ -290,5 +348,20 @@ button{{margin-top:1rem;padding:.5rem 1.2rem}}[role=alert]{{color:#b00020}}</sty
 <input id="username" name="username" type="text" autocomplete="username" required>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form></main></body></html>
+<button type="submit">Sign in</button></form>{other}</main></body></html>
+"""
+
+SIGNUP_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign up</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input[type=email],input[type=password]{{width:100%;padding:.5rem}}
+button{{margin-top:1rem;padding:.5rem 1.2rem}}[role=alert]{{color:#b00020}}</style></head>
+<body><main><h1>Sign up</h1><p>Local stand-in for the Cognito hosted UI.</p>{alert}
+<form method="post" action="/signup">{hidden}<input type="hidden" name="_csrf" value="{csrf}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required>
+<button type="submit">Sign up</button></form>{other}</main></body></html>
 """

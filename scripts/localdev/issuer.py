@@ -21,7 +21,11 @@ Tokens are shaped like Cognito's access and ID tokens. Clients and users come fr
                  {"client_id": "...", "allowed_scopes": ["openid", "profile"],
                   "callback_urls": ["http://127.0.0.1:8765/"], "logout_urls": ["http://127.0.0.1:8765/"],
                   "access_token_validity": 300, "refresh_token_validity": 86400}],
-     "users": [{"username": "alex", "password": "...", "sub": "..."}]}
+     "users": [{"username": "alex", "password": "...", "sub": "..."}],
+     "self_sign_up": false, "organization_domain": "example.com"}
+
+With ``self_sign_up`` the hosted UI has a sign-up page (``/signup``) that admits only e-mail
+addresses the PreSignUp trigger (app/PreSignUp/handler.py, run as is) admits.
 
 Run: ``python -m scripts.localdev.issuer --config FILE [--port N]``.
 """
@@ -96,6 +100,10 @@ class IssuerConfig:
     token_lifetime: int = 3600
     clients: list[Client] = field(default_factory=list)
     users: list[User] = field(default_factory=list)
+    # The prerequisites' SelfSignUp: the hosted UI offers a sign-up page, admitting only the domains
+    # of organization_domain (None: the ORGANIZATION_DOMAIN variable) by the PreSignUp trigger's code.
+    self_sign_up: bool = False
+    organization_domain: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IssuerConfig:
@@ -105,6 +113,8 @@ class IssuerConfig:
             token_lifetime=int(data.get("token_lifetime", cls.token_lifetime)),
             clients=[Client(**c) for c in data.get("clients", [])],
             users=[User(**u) for u in data.get("users", [])],
+            self_sign_up=bool(data.get("self_sign_up", False)),
+            organization_domain=data.get("organization_domain"),
         )
 
     @classmethod
@@ -261,6 +271,8 @@ class LocalIssuer:
                 Route("/oauth2/token", self._token, methods=["POST"]),
                 Route("/oauth2/authorize", self.hosted_ui.authorize, methods=["GET"]),
                 Route("/login", self.hosted_ui.login, methods=["POST"]),
+                Route("/signup", self.hosted_ui.signup_page, methods=["GET"]),
+                Route("/signup", self.hosted_ui.signup, methods=["POST"]),
                 Route("/oauth2/revoke", self._revoke, methods=["POST"]),
                 Route("/logout", self.hosted_ui.logout, methods=["GET"]),
                 Route("/", self._cognito_api, methods=["POST"]),

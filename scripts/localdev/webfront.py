@@ -1,14 +1,19 @@
-"""The local web front: serves the built web chat and passes ``/invocations`` to the agent.
+"""The local web front: serves the built web chat and, on the same origin, the local front door.
 
 - ``GET /`` and the bundle: ``app/WebChat/dist`` (``scripts/build-webchat.sh`` builds it);
 - ``GET /config.json``: what the app needs to sign in and where to send messages;
-- ``POST /invocations``: forwarded to the agent with only ``Authorization``, the session-id
-  header and the JSON body; the answer streams back unbuffered, chunk by chunk as it arrives.
+- ``/invocations``: the local front door itself (scripts/localdev/frontdoor.py's
+  ``build_invocations``, one implementation for both): CORS for the app's origin only, then, when
+  ``auth`` is given, the authorizer and the per-user throttle and daily quota under the template's
+  parameter names (429 + ``Retry-After`` + JSON), then the agent with only ``Authorization``, the
+  session-id header and the JSON body; the answer streams back unbuffered.
 
-CORS admits only the app's own origin. The ASGI app comes from ``build_webfront`` so other
-policy (rate limits, a stricter CORS policy) can wrap it as middleware.
+That is the deployed shape too: CloudFront serves the app and routes ``/invocations`` through API
+Gateway's policy to the runtime.
 
-Run: ``python -m scripts.localdev.webfront --agent URL --config FILE [--dist DIR] [--port N]``.
+Run: ``python -m scripts.localdev.webfront --agent URL --config FILE [--dist DIR] [--port N]
+[--parameter ThrottleRateLimit=2 ...]``; with ``AUTH_DISCOVERY_URL`` (and ``AUTH_ALLOWED_CLIENTS``,
+``FRONTDOOR_SCOPE``) set, the front-door policy is on.
 """
 
 from __future__ import annotations
@@ -16,30 +21,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scripts.localdev.paths import REPO
 
+if TYPE_CHECKING:
+    from scripts.localdev.frontdoor import Limits
+    from settings import AuthSettings
+
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-FORWARDED_HEADERS = ("authorization", SESSION_HEADER.lower())
-PASSED_BACK_HEADERS = ("content-type", "www-authenticate", "retry-after")
 MAX_BODY_BYTES = 64 * 1024  # a prompt is at most a few thousand characters
-# Connecting to the agent must be quick; an answer may take a while between pieces (tool calls).
-AGENT_TIMEOUT = httpx.Timeout(connect=5.0, read=120.0, write=10.0, pool=5.0)
+# An answer may take a while between pieces (tool calls); connecting is bounded by the front door.
+READ_TIMEOUT = 120.0
+# The agent gets a JSON body and may answer with a stream, whatever the browser sent.
+AGENT_HEADERS = {"content-type": "application/json", "accept": "text/event-stream, application/json"}
 DEFAULT_DIST = REPO / "app" / "WebChat" / "dist"
 
 
@@ -79,75 +86,53 @@ class SecurityHeaders:
 
 
 def build_webfront(
-    agent_url: str, app_config: dict[str, Any], dist: Path = DEFAULT_DIST, app_origin: str | None = None
+    agent_url: str,
+    app_config: dict[str, Any],
+    dist: Path = DEFAULT_DIST,
+    app_origin: str | None = None,
+    auth: AuthSettings | None = None,
+    limits: Limits | None = None,
 ) -> Starlette:
-    """The web front's ASGI app. ``app_origin``: the origin CORS admits (default: none besides
-    same-origin use, which needs no CORS).
+    """The web front's ASGI app.
+
+    ``app_origin``: the origin CORS admits on ``/invocations`` (default: none besides same-origin
+    use, which needs no CORS). ``auth``: the front door's authorizer and per-user ``limits``; None
+    relays without them (the agent's own authorizer still decides).
     """
+    from scripts.localdev.frontdoor import build_invocations  # puts the agent code on sys.path
+
     if not (dist / "index.html").is_file():
         raise FileNotFoundError(f"{dist} has no index.html: run scripts/build-webchat.sh first")
-    invocations_url = agent_url.rstrip("/") + "/invocations"
-    client = httpx.AsyncClient(timeout=AGENT_TIMEOUT)
+    frontdoor = build_invocations(
+        agent_url,
+        app_origin,
+        auth,
+        limits,
+        read_timeout=READ_TIMEOUT,
+        max_body=MAX_BODY_BYTES,
+        fixed_headers=AGENT_HEADERS,
+    )
     config_body = json.dumps(app_config)
 
     async def config(request: Request) -> Response:
         return Response(config_body, media_type="application/json", headers={"cache-control": "no-store"})
 
-    async def invocations(request: Request) -> Response:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return JSONResponse({"error": "Message too long"}, status_code=413)
-        headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-        headers["content-type"] = "application/json"
-        headers["accept"] = "text/event-stream, application/json"
-        upstream_request = client.build_request("POST", invocations_url, content=body, headers=headers)
-        try:
-            upstream = await client.send(upstream_request, stream=True)
-        except httpx.HTTPError:
-            return JSONResponse({"error": "The support service is unavailable"}, status_code=502)
-        passed = {k: upstream.headers[k] for k in PASSED_BACK_HEADERS if k in upstream.headers}
-        return StreamingResponse(
-            _relay(upstream),
-            status_code=upstream.status_code,
-            headers={**passed, "cache-control": "no-store", "x-accel-buffering": "no"},
-            background=BackgroundTask(upstream.aclose),
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await client.aclose()
+        await frontdoor.state.proxy.aclose()
 
-    allowed = [app_origin] if app_origin else []
     return Starlette(
         routes=[
             Route("/config.json", config, methods=["GET"]),
-            Route("/invocations", invocations, methods=["POST"]),
+            # An ASGI app as endpoint: the front door sees the path unchanged and answers every
+            # method itself (POST, CORS preflights, 405).
+            Route("/invocations", frontdoor),
             Mount("/", StaticFiles(directory=dist, html=True)),
         ],
-        middleware=[
-            Middleware(SecurityHeaders, connect_origins=_connect_origins(app_config)),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=allowed,
-                allow_methods=["POST"],
-                allow_headers=["authorization", "content-type", SESSION_HEADER.lower()],
-                max_age=600,
-            ),
-        ],
+        middleware=[Middleware(SecurityHeaders, connect_origins=_connect_origins(app_config))],
         lifespan=lifespan,
     )
-
-
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    """The agent's bytes as they arrive; a broken upstream just ends the stream."""
-    try:
-        async for chunk in upstream.aiter_raw():
-            yield chunk
-    except httpx.HTTPError:
-        return
 
 
 def _connect_origins(app_config: dict[str, Any]) -> list[str]:
@@ -168,13 +153,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help="the built app")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--ready-file", type=Path, help="write the URL here as JSON once serving")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a front-door limit (scripts/frontdoor.yaml's names), e.g. QuotaLimitPerDay=50",
+    )
     args = parser.parse_args(argv)
 
+    from scripts.localdev.frontdoor import Limits, auth_settings_from_env
     from scripts.localdev.serving import bind_loopback, serve_on
 
+    pairs = dict(p.split("=", 1) for p in args.parameter if "=" in p)
+    if len(pairs) != len(args.parameter):
+        parser.error("--parameter takes NAME=VALUE")
+    try:
+        limits = Limits.from_parameters(pairs)
+        auth = auth_settings_from_env(os.environ) if os.environ.get("AUTH_DISCOVERY_URL") else None
+    except ValueError as err:
+        parser.error(str(err))
     sock = bind_loopback(args.port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = build_webfront(args.agent, json.loads(args.config.read_text()), args.dist, app_origin=url)
+    config = json.loads(args.config.read_text())
+    app = build_webfront(args.agent, config, args.dist, app_origin=url, auth=auth, limits=limits)
     print(f"webchat_url: {url}/", flush=True)
     if args.ready_file:
         args.ready_file.write_text(json.dumps({"webchat_url": f"{url}/"}))

@@ -16,7 +16,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

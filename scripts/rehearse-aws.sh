@@ -6,7 +6,7 @@
 #   4. scripts/fetch-token.sh            (a client_credentials access token; its signature, issuer
 #                                         and client_id are then checked against the configured copy)
 # against a local AWS emulator (moto with the project's CloudFormation bridge for Cognito,
-# tests/moto_stack.py) and the local issuer (scripts/localdev/issuer.py), which stands in for the
+# tests/support/moto_stack.py) and the local issuer (scripts/localdev/issuer.py), which stands in for the
 # Cognito /oauth2/token endpoint moto lacks and knows the machine client id and secret moto created.
 #
 #   usage: scripts/rehearse-aws.sh
@@ -116,7 +116,7 @@ wait_until() {
 # -- the emulator --------------------------------------------------------------------------------
 MOTO_PORT=$(free_port)
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
-start_server "$LOGS/moto.log" "$PY" tests/moto_stack.py --serve-moto "$MOTO_PORT"
+start_server "$LOGS/moto.log" "$PY" -m tests.support.moto_stack --serve-moto "$MOTO_PORT"
 MOTO_PID=${SERVER_PIDS[-1]}
 wait_until 60 "$MOTO_PID" "$LOGS/moto.log" "the AWS emulator (moto)" curl -fs --max-time 2 "$MOTO_URL/moto-api/"
 export AWS_ENDPOINT_URL="$MOTO_URL"

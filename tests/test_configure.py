@@ -1,7 +1,7 @@
 """scripts/configure.sh against a real deployment of scripts/prerequisites.yaml on moto.
 
 The prerequisites are deployed once per module with the real scripts/deploy-prerequisites.sh (the
-bridged moto server of tests/moto_stack.py). configure.sh then reads the SSM parameters that
+bridged moto server of tests/support/moto_stack.py). configure.sh then reads the SSM parameters that
 deployment wrote, through the venv's aws CLI, and writes them into a copy of the project
 (``--project``): the repository's own agentcore.json is never touched. The real `agentcore validate`
 must accept the result.
@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto_stack import (
+
+from scripts import manifest
+from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
+from tests.support.moto_stack import (
     VENV_BIN,
     aws_cli_env,
     boto_client,
@@ -29,10 +32,7 @@ from moto_stack import (
     deploy_prerequisites,
     ssm_values,
 )
-from test_manifest import copy_project
-
-from scripts import manifest
-from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
+from tests.support.project import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGURE = REPO / "scripts" / "configure.sh"

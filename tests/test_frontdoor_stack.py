@@ -2,7 +2,7 @@
 
 The template is linted, checked as parsed, and deployed with the real script on a moto server (the
 server, its bridge for the types moto lacks, and what moto cannot emulate are described in
-tests/moto_frontdoor.py). The runtime ARN comes from a deployed-state.json shaped as `agentcore
+tests/support/moto_frontdoor.py). The runtime ARN comes from a deployed-state.json shaped as `agentcore
 deploy` writes it; the Cognito values come from SSM, written by the prerequisites stack deployed with
 scripts/deploy-prerequisites.sh on the same server first (whose web client the front-door script
 then updates with the site's URL).
@@ -30,10 +30,10 @@ import boto3
 import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
-from moto_frontdoor import BRIDGED_TYPES
-from moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy_script
 
 from scripts.localdev.frontdoor import Limits
+from tests.support.moto_frontdoor import BRIDGED_TYPES
+from tests.support.moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy_script
 from tests.support.processes import REPO, free_port, start_process, stop_process
 
 TEMPLATE = REPO / "scripts" / "frontdoor.yaml"
@@ -224,9 +224,16 @@ def moto_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     tmp = tmp_path_factory.mktemp("moto-frontdoor")
     cert, key = self_signed_certificate(tmp)
     port = free_port()
-    server = Path(__file__).with_name("moto_frontdoor.py")
     proc = start_process(
-        [sys.executable, str(server), "--serve-moto", str(port), str(cert), str(key)],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.moto_frontdoor",
+            "--serve-moto",
+            str(port),
+            str(cert),
+            str(key),
+        ],
         cwd=REPO,
         log=tmp / "moto.log",
     )
@@ -554,7 +561,7 @@ def test_missing_prerequisites_are_named(moto_tls: tuple[str, Path], tmp_path: P
 
 
 def test_moto_gaps_are_still_there() -> None:
-    # When moto closes a gap, the bridge in tests/moto_frontdoor.py steps aside (or must be dropped);
+    # When moto closes a gap, the bridge in tests/support/moto_frontdoor.py steps aside (or must be dropped);
     # this test then says so, so the docstring and the README get updated.
     from moto.apigateway.models import APIGatewayBackend, Method, RestAPI
     from moto.cloudformation.models import ChangeSet

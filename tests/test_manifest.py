@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_warranty_handler import _check_shape, _service_shapes
 
 import settings
 from scripts import manifest
+from tests.support.project import copy_project
+from tests.support.shapes import check_shape, service_shapes
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST_PY = REPO / "scripts" / "manifest.py"
@@ -34,20 +34,6 @@ VALUES = {
     "user_client_id": "7example98765432userlogin0",
     "lambda_arn": "arn:aws:lambda:eu-west-1:210987654321:function:cs-prod-warranty-check",
 }
-
-
-def copy_project(dest: Path) -> Path:
-    """What check and configure read, copied to `dest`: agentcore/ (no CDK app), the agent, tool schemas."""
-    (dest / "agentcore").mkdir(parents=True)
-    for name in ("agentcore.json", "aws-targets.json"):
-        shutil.copy2(REPO / "agentcore" / name, dest / "agentcore" / name)
-    shutil.copytree(
-        REPO / "app" / "CustomerSupport",
-        dest / "app" / "CustomerSupport",
-        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".local", "*.zip", "uv.lock"),
-    )
-    shutil.copytree(REPO / "tool_schemas", dest / "tool_schemas")
-    return dest
 
 
 @pytest.fixture
@@ -409,7 +395,7 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
 def test_tool_schema_rules_are_the_gateway_api_model() -> None:
     # scripts/manifest.py is stdlib-only, so it carries the ToolDefinition shape as constants; they must
     # stay those of the bedrock-agentcore-control model shipped with botocore.
-    shapes = _service_shapes()
+    shapes = service_shapes()
     tool, schema = shapes["ToolDefinition"], shapes["SchemaDefinition"]
     assert set(manifest.TOOL_FIELDS) == set(tool["members"])
     assert set(manifest.TOOL_REQUIRED) == set(tool["required"])
@@ -421,7 +407,7 @@ def test_tool_schema_rules_are_the_gateway_api_model() -> None:
 
 def _valid_by_model(tools: Any) -> bool:
     try:
-        _check_shape(tools, "ToolDefinitions", _service_shapes(), "tools")
+        check_shape(tools, "ToolDefinitions", service_shapes(), "tools")
     except AssertionError:
         return False
     return True

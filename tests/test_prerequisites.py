@@ -3,7 +3,7 @@
 The template is linted, checked structurally, and deployed for real with the real script on a moto
 server (``aws cloudformation package`` + ``deploy`` through the venv's aws CLI). That server, with the
 CloudFormation bridge for the Cognito types moto lacks, and the deploy helpers live in
-tests/moto_stack.py (shared with tests/test_configure.py); its docstring lists the moto gaps.
+tests/support/moto_stack.py (shared with tests/test_configure.py); its docstring lists the moto gaps.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
-from moto_stack import (
+
+from tests.support.moto_stack import (
     ACCOUNT,
     COGNITO_TYPES,
     DEPLOY_SCRIPT,
@@ -271,7 +272,7 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
 
 
 def test_moto_gap_is_still_there() -> None:
-    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge in tests/moto_stack.py
+    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge in tests/support/moto_stack.py
     # steps aside automatically; this test then says so, so its docstring and the report get updated.
     from moto.cloudformation.parsing import get_model_map
 
@@ -674,7 +675,7 @@ def test_re_run_keeps_the_values_it_is_not_given(
 ) -> None:
     # Only --web-url changes (what scripts/deploy-frontdoor.sh's step amounts to); the sign-up policy
     # stays as deployed and the web client is updated in place. Switching SelfSignUp off again on
-    # moto is not tested: moto gap 9 (tests/moto_stack.py).
+    # moto is not tested: moto gap 9 (tests/support/moto_stack.py).
     env = aws_cli_env(moto_url, tmp_path)
     common = ["--stack-name", with_sign_up["stack"], "--domain-prefix", with_sign_up["domain"]]
     common += ["--parameter-prefix", with_sign_up["prefix"]]

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from moto_stack import REPO, boto_client
 
 from tests.support.cli import find_agentcore_cli
+from tests.support.moto_stack import REPO, boto_client
 
 SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
 WORK = REPO / ".local" / "rehearsal"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import json
 import logging
@@ -11,8 +10,9 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import botocore
 import pytest
+
+from tests.support.shapes import check_shape, service_shapes
 
 REPO = Path(__file__).resolve().parents[1]
 HANDLER_DIR = REPO / "app" / "WarrantyCheck"
@@ -315,52 +315,12 @@ def test_lambda_terms_agree_with_agent_catalog() -> None:
 # ---------------------------------------------------------------------------- tool schema file
 
 
-def _service_shapes() -> dict[str, Any]:
-    # The Gateway's own API model (shipped with botocore) is the authority on the ToolDefinition format.
-    model = (
-        Path(botocore.__file__).parent
-        / "data"
-        / "bedrock-agentcore-control"
-        / "2023-06-05"
-        / "service-2.json.gz"
-    )
-    with gzip.open(model, "rt", encoding="utf-8") as fh:
-        return json.load(fh)["shapes"]
-
-
-def _check_shape(value: Any, shape_name: str, shapes: dict[str, Any], path: str) -> None:
-    shape = shapes[shape_name]
-    kind = shape["type"]
-    if kind == "structure":
-        assert isinstance(value, dict), f"{path}: expected an object"
-        unknown = set(value) - set(shape["members"])
-        assert not unknown, f"{path}: fields not in {shape_name}: {sorted(unknown)}"
-        missing = set(shape.get("required", [])) - set(value)
-        assert not missing, f"{path}: missing required {sorted(missing)}"
-        for key, item in value.items():
-            _check_shape(item, shape["members"][key]["shape"], shapes, f"{path}.{key}")
-    elif kind == "list":
-        assert isinstance(value, list), f"{path}: expected an array"
-        for index, item in enumerate(value):
-            _check_shape(item, shape["member"]["shape"], shapes, f"{path}[{index}]")
-    elif kind == "map":
-        assert isinstance(value, dict), f"{path}: expected an object"
-        for key, item in value.items():
-            _check_shape(item, shape["value"]["shape"], shapes, f"{path}.{key}")
-    elif kind == "string":
-        assert isinstance(value, str), f"{path}: expected a string"
-        if "enum" in shape:
-            assert value in shape["enum"], f"{path}: {value!r} not in {shape['enum']}"
-    else:  # pragma: no cover - the ToolDefinition tree has no other kinds today
-        pytest.fail(f"{path}: unhandled shape kind {kind}")
-
-
 def test_tool_schema_file_matches_the_gateway_tooldefinitions_format() -> None:
     # The CDK construct uploads the file unchanged as the target's toolSchema.s3 object, which must
     # hold what toolSchema.inlinePayload would: a JSON array of ToolDefinition objects.
     tools = json.loads(TOOL_SCHEMA.read_text(encoding="utf-8"))
     assert isinstance(tools, list) and len(tools) == 1
-    _check_shape(tools, "ToolDefinitions", _service_shapes(), "tools")
+    check_shape(tools, "ToolDefinitions", service_shapes(), "tools")
     # The agentcore CLI additionally insists on a non-empty name and description per entry.
     assert tools[0]["name"] and tools[0]["description"]
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.stack import USER_CLIENT
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -22,6 +21,7 @@ from scripts.localdev.frontdoor import Limits
 from scripts.localdev.serving import BackgroundServer
 from scripts.localdev.webfront import MAX_BODY_BYTES, SESSION_HEADER, build_webfront
 from settings import AuthSettings
+from tests.support.stack import USER_CLIENT
 
 APP_ORIGIN = "http://127.0.0.1:9"
 CONFIG = {"issuer": "http://127.0.0.1:7/us-east-1_X", "clientId": "web", "domain": "http://127.0.0.1:7"}

@@ -129,6 +129,7 @@ class PerUserLimits:
         self._quota_item = limits.quota_item()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Throttle and count real requests per verified user; 429 over a limit."""
         # Preflights never reach here (CORSMiddleware answers them); only real requests count.
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
@@ -214,6 +215,7 @@ class InvocationsProxy:
         )
 
     async def aclose(self) -> None:
+        """Close the upstream HTTP client."""
         await self.client.aclose()
 
 

@@ -94,6 +94,7 @@ class HostedUI:
 
     # -- /oauth2/authorize and /login ----------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
+        """GET /oauth2/authorize: check the request, then the sign-in page (or a code)."""
         params = {k: request.query_params.get(k, "") for k in AUTHORIZE_PARAMS}
         client, problem = self._check_authorize(params)
         if client is None:
@@ -106,6 +107,7 @@ class HostedUI:
         return self._login_page(params)
 
     async def login(self, request: Request) -> Response:
+        """POST /login: check the password, then redirect with a single-use code."""
         form = await request.form()
         params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
         client, problem = self._check_authorize(params)
@@ -129,6 +131,7 @@ class HostedUI:
 
     # -- /signup (self sign-up on) ----------------------------------------------------------------
     async def signup_page(self, request: Request) -> Response:
+        """GET /signup: the sign-up page, when self sign-up is on."""
         params = {k: request.query_params.get(k, "") for k in AUTHORIZE_PARAMS}
         client, problem = self._check_authorize(params)
         if client is None or not self.issuer.config.self_sign_up:
@@ -136,6 +139,7 @@ class HostedUI:
         return self._form_page(SIGNUP_PAGE, params)
 
     async def signup(self, request: Request) -> Response:
+        """POST /signup: apply the domain rule (the PreSignUp handler), then create the user."""
         from scripts.localdev.signup_policy import sign_up_refusal
 
         form = await request.form()
@@ -232,6 +236,7 @@ class HostedUI:
 
     # -- /oauth2/token grants ------------------------------------------------------------------
     def token_for_code(self, form: dict[str, str], client: Client) -> Response:
+        """The authorization_code grant: PKCE S256, exact redirect URI, single use."""
         grant = self.codes.pop(form.get("code", ""), None)  # single use, even when it fails
         if (
             grant is None
@@ -249,6 +254,7 @@ class HostedUI:
         return self._token_response(user, client, grant, refresh, nonce=grant.nonce)
 
     def token_for_refresh(self, form: dict[str, str], client: Client) -> Response:
+        """The refresh_token grant, with rotation unless the client turns it off."""
         presented = form.get("refresh_token", "")
         # With rotation the presented refresh token is retired whatever happens next.
         grant = (
@@ -297,6 +303,7 @@ class HostedUI:
 
     # -- /oauth2/revoke and /logout ------------------------------------------------------------
     def revoke(self, token: str, client: Client) -> Response:
+        """POST /oauth2/revoke: retire a refresh token of this client."""
         grant = self.refresh_tokens.get(token)
         if grant is not None and grant.client_id != client.client_id:
             return JSONResponse({"error": "unauthorized_client"}, status_code=400)
@@ -306,6 +313,7 @@ class HostedUI:
         return Response(status_code=200)  # unknown tokens are "revoked" too (RFC 7009)
 
     async def logout(self, request: Request) -> Response:
+        """GET /logout: end the hosted-UI session, then redirect to an allowed logout URI."""
         client = self.issuer.client(request.query_params.get("client_id", ""))
         target = request.query_params.get("logout_uri", "")
         if client is None or target not in client.logout_urls:

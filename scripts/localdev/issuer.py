@@ -138,6 +138,7 @@ class SigningKeys:
 
     @property
     def current(self) -> tuple[str, rsa.RSAPrivateKey]:
+        """(kid, private key) of the signing key."""
         return self._keys[-1]
 
     def jwks(self) -> dict[str, Any]:
@@ -163,18 +164,22 @@ class LocalIssuer:
     # -- URLs ---------------------------------------------------------------------------------
     @property
     def issuer(self) -> str:
+        """The issuer URL (base URL and pool id), as in the tokens' iss."""
         return f"{self.base_url}/{self.config.pool_id}"
 
     @property
     def discovery_url(self) -> str:
+        """The OIDC discovery URL under the issuer."""
         return f"{self.issuer}/.well-known/openid-configuration"
 
     @property
     def jwks_url(self) -> str:
+        """The JWKS URL under the issuer."""
         return f"{self.issuer}/.well-known/jwks.json"
 
     @property
     def token_url(self) -> str:
+        """The OAuth token endpoint."""
         return f"{self.base_url}/oauth2/token"
 
     # -- tokens -------------------------------------------------------------------------------
@@ -224,8 +229,10 @@ class LocalIssuer:
         nonce: str | None = None,
         auth_time: int | None = None,
     ) -> dict[str, str]:
-        """Access and ID tokens for a logged-in user (``scopes``: those granted by the hosted UI;
-        ``auth_time``: when the user signed in, kept across refreshes).
+        """Access and ID tokens for a logged-in user.
+
+        ``scopes``: those granted by the hosted UI; ``auth_time``: when the user signed in, kept
+        across refreshes.
         """
         base = self._base_claims(lifetime)
         if auth_time:
@@ -255,9 +262,11 @@ class LocalIssuer:
 
     # -- lookups ------------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:
+        """The app client of that id, if any."""
         return next((c for c in self.config.clients if c.client_id == client_id), None)
 
     def user(self, username: str) -> User | None:
+        """The user of that name, if any."""
         return next((u for u in self.config.users if u.username == username), None)
 
     # -- HTTP ---------------------------------------------------------------------------------

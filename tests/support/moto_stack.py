@@ -44,7 +44,7 @@ moto gaps, measured on moto 5.2.5:
     resource PreSignUpRole``): the front-door test, which updates the prerequisites stack, deploys it
     with self sign-up on.
 
-Run this file as ``python tests/moto_stack.py --serve-moto PORT`` for the bridged server.
+Run ``python -m tests.support.moto_stack --serve-moto PORT`` (from the repository) for the bridged server.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "scripts" / "prerequisites.yaml"
 DEPLOY_SCRIPT = REPO / "scripts" / "deploy-prerequisites.sh"
 VENV_BIN = Path(sys.executable).parent
@@ -219,7 +219,7 @@ def register_cognito_cfn_handlers() -> list[str]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) != 3:
-        sys.exit("usage: python tests/moto_stack.py --serve-moto PORT")
+        sys.exit("usage: python -m tests.support.moto_stack --serve-moto PORT")
     bridged = register_cognito_cfn_handlers()
     print(f"bridged CloudFormation types: {bridged}", flush=True)
     from moto.server import main
@@ -235,7 +235,9 @@ from tests.support.processes import serving_moto  # noqa: E402
 
 def bridged_moto_server(log: Path) -> contextlib.AbstractContextManager[str]:
     """A moto server on 127.0.0.1 with the Cognito CloudFormation bridge; yields its URL, then stops it."""
-    return serving_moto(lambda port: [sys.executable, str(Path(__file__)), "--serve-moto", str(port)], log)
+    return serving_moto(
+        lambda port: [sys.executable, "-m", "tests.support.moto_stack", "--serve-moto", str(port)], log
+    )
 
 
 def aws_cli_env(moto_url: str, tmp_path: Path, path: str | None = None) -> dict[str, str]:

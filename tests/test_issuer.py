@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import httpx
@@ -74,9 +74,8 @@ def get_token(issuer: LocalIssuer, **form: str) -> httpx.Response:
 def verify(issuer: LocalIssuer, token: str, **options: Any) -> dict[str, Any]:
     """Claims after checking the signature against the JWKS fetched over HTTP, and iss."""
     key = jwt.PyJWKClient(issuer.jwks_url, cache_keys=False).get_signing_key_from_jwt(token)
-    return jwt.decode(
-        token, key.key, algorithms=["RS256"], issuer=issuer.issuer, options={"verify_aud": False, **options}
-    )
+    checks = cast("jwt.types.Options", {"verify_aud": False, **options})
+    return jwt.decode(token, key.key, algorithms=["RS256"], issuer=issuer.issuer, options=checks)
 
 
 # -- OIDC ----------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_repository_manifest_is_in_the_cli_format() -> None:
     assert not text.endswith("\n")
 
 
-Mutation = Callable[[Path, dict[str, Any]], None]
+Mutation = Callable[[Path, dict[str, Any]], object]  # what it returns is ignored
 
 
 def _set_runtime(key: str, value: Any) -> Mutation:
@@ -159,7 +159,10 @@ def _gateway_audience_instead_of_clients(project: Path, spec: dict[str, Any]) ->
 
 
 def _write_module(relative: str, text: str) -> Mutation:
-    return lambda project, spec: (project / "app" / "CustomerSupport" / relative).write_text(text)
+    def write(project: Path, spec: dict[str, Any]) -> None:
+        (project / "app" / "CustomerSupport" / relative).write_text(text)
+
+    return write
 
 
 MUTATIONS: list[tuple[str, Mutation, str]] = [
@@ -625,7 +628,7 @@ def test_configure_writes_atomically_and_keeps_the_mode(
     def fail(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(manifest.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         manifest.configure(project, VALUES)
     assert path.read_bytes() == original

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any, cast
 
 import pytest
+from strands.types.content import Message
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolSpec
 
 from model.offline import PREFIX, OfflineModel
 from tools import catalog
@@ -98,11 +102,13 @@ def test_data_lives_in_json_files() -> None:
     assert set(json.loads((catalog.DATA_DIR / "return_policies.json").read_text())) == set(POLICY_FACTS)
 
 
-def user(text: str) -> dict:
+def user(text: str) -> dict[str, Any]:
     return {"role": "user", "content": [{"text": text}]}
 
 
-WARRANTY_SPEC = [{"name": "WarrantyCheck___check_warranty", "description": "", "inputSchema": {"json": {}}}]
+WARRANTY_SPEC: list[ToolSpec] = [
+    {"name": "WarrantyCheck___check_warranty", "description": "", "inputSchema": {"json": {}}}
+]
 
 
 def test_offline_model_script() -> None:
@@ -140,7 +146,7 @@ def test_offline_model_script() -> None:
 
 def test_offline_model_composes_from_tool_results() -> None:
     model = OfflineModel()
-    messages = [
+    messages: list[dict[str, Any]] = [
         user("warranty PROD-002"),
         {
             "role": "assistant",
@@ -176,8 +182,8 @@ def test_offline_model_composes_from_tool_results() -> None:
 
 
 def test_offline_model_streams_prefixed_text() -> None:
-    async def collect() -> list[dict]:
-        return [e async for e in OfflineModel().stream([user("hello")])]
+    async def collect() -> list[StreamEvent]:
+        return [e async for e in OfflineModel().stream([cast(Message, user("hello"))])]
 
     events = asyncio.run(collect())
     text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)

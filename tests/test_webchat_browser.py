@@ -122,6 +122,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path) -> Itera
                 issuer,
                 gateway,
                 work,
+                None,
                 **auth,
                 AUTH_LEEWAY_SECONDS="0",  # an expired token is refused at once
                 OFFLINE_MODEL_CHUNK_DELAY_SECONDS="0.2",

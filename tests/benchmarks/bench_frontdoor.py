@@ -152,4 +152,4 @@ def report(results: dict[str, list[tuple[float, float]]], turns: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -238,7 +238,13 @@ def _bridge(cfn_type: str, create: Creator) -> type:
     from moto.core.common_models import CloudFormationModel
 
     def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> Any:
         physical_id, attributes = cls.creator(
             dict(cloudformation_json["Properties"]), account_id, region_name
@@ -294,7 +300,13 @@ def _keep_public_access_block() -> None:
     create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def create_and_block(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
     ) -> Any:
         bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
         block = cloudformation_json.get("Properties", {}).get("PublicAccessBlockConfiguration")

@@ -153,6 +153,7 @@ def register_cognito_cfn_handlers() -> list[str]:
 
         def create_from_cloudformation_json(
             cls: Any,
+            /,
             resource_name: str,
             cloudformation_json: Any,
             account_id: str,

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from typing import Any
 
 import httpx
@@ -22,24 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from scripts.localdev.issuer import IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.support.stack import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env
-
-
-def claims(issuer: LocalIssuer, **overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base = {
-        "iss": issuer.issuer,
-        "sub": "sub-carol",
-        "client_id": MACHINE_CLIENT,
-        "token_use": "access",
-        "scope": SCOPE,
-        "iat": now,
-        "auth_time": now,
-        "exp": now + 600,
-        "jti": str(uuid.uuid4()),
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
+from tests.support.stack import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env, claims
 
 
 def b64(data: bytes) -> str:

@@ -3,61 +3,24 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.support.cli import find_agentcore_cli
 from tests.support.processes import REPO
+from tests.support.scripts import (
+    ANSI,
+    all_stopped,
+    demo_env,
+    git_status,
+    leftover_processes,
+    ports_in,
+    start_script,
+)
 
 DEMO = REPO / "scripts" / "demo.sh"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def demo_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "COGNITO_", "MEMORY_"))}
-    env["AGENTCORE_CLI"] = find_agentcore_cli()
-    env.pop("MODEL_PROVIDER", None)
-    return env
-
-
-def ports_in(transcript: str) -> list[int]:
-    return [int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", transcript)]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def leftover_processes() -> list[str]:
-    """Processes of this checkout that the demo starts (issuer, gateway, agentcore dev, uvicorn)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
-            cwd = os.readlink(proc / "cwd")
-        except OSError:
-            continue
-        if str(REPO) in cwd and re.search(
-            r"scripts\.localdev|agentcore(\.js)? dev|uvicorn main:app", cmdline
-        ):
-            found.append(cmdline)
-    return found
-
-
-def git_status() -> str:
-    return subprocess.run(
-        ["git", "status", "--porcelain", "--ignored=no"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
 
 
 @pytest.fixture
@@ -85,23 +48,12 @@ def test_demo_shows_the_whole_story_and_cleans_up(quiet_machine: None) -> None:
 
     ports = ports_in(transcript)
     assert len(set(ports)) >= 3, ports  # issuer, gateway, agent
-    assert [p for p in set(ports) if listening(p)] == []
-    assert leftover_processes() == []
+    assert all_stopped(ports), leftover_processes()
     assert git_status() == before, "the demo wrote outside ignored paths"
 
 
 def test_ctrl_c_stops_everything(quiet_machine: None) -> None:
-    proc = subprocess.Popen(
-        ["bash", str(DEMO)],
-        cwd=REPO,
-        env=demo_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        # bash cannot trap a signal it inherited as ignored (nohup, some CI runners): reset it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start_script(DEMO)
     lines: list[str] = []
     deadline = time.monotonic() + 600
     assert proc.stdout is not None
@@ -114,7 +66,4 @@ def test_ctrl_c_stops_everything(quiet_machine: None) -> None:
     rest = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "Demo complete" not in rest
-    ports = ports_in("".join(lines))
-    time.sleep(1)
-    assert [p for p in set(ports) if listening(p)] == []
-    assert leftover_processes() == []
+    assert all_stopped(ports_in("".join(lines))), leftover_processes()

@@ -14,8 +14,7 @@ import pytest
 
 from scripts.localdev.issuer import IssuerConfig, LocalIssuer
 from scripts.localdev.serving import BackgroundServer
-from tests.support.stack import auth_env
-from tests.test_auth import claims
+from tests.support.stack import auth_env, claims
 
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 

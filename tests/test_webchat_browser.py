@@ -7,7 +7,6 @@ the JWT-secured gateway, and the offline model pacing its text so the stream arr
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import time
@@ -22,17 +21,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, 
 
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
 from scripts.localdev.serving import BackgroundServer
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
 from tests.support.processes import REPO, free_port
 from tests.support.stack import start_agent
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 ARTIFACTS = REPO / ".local" / "artifacts"
 WEB_CLIENT = "cs-browser-client"
-WAIT_MS = 20_000  # every wait on the page is bounded: sign-in, an answer, a notice
 
 # Records each change of the newest answer: its text, whether it is still streaming, and when.
 RECORD_PIECES = """
@@ -141,14 +135,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path) -> Itera
                     yield Stack(issuer, client, f"{front}/", users)
             finally:
                 agent.stop()
-
-
-def chromium_or_skip() -> None:
-    """Skip without Chromium on a developer's machine; under CI a missing browser is a failure."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is missing at {CHROMIUM} (scripts/test.sh installs it)")
-        pytest.skip(f"Chromium is missing at {CHROMIUM}: run scripts/test.sh or apt-get install chromium")
 
 
 @pytest.fixture(scope="module")

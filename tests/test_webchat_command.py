@@ -10,9 +10,16 @@ import time
 
 from playwright.sync_api import expect, sync_playwright
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
 from tests.support.processes import REPO
-from tests.test_demo import ANSI, demo_env, git_status, leftover_processes, listening, ports_in
-from tests.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
+from tests.support.scripts import (
+    ANSI,
+    all_stopped,
+    git_status,
+    leftover_processes,
+    ports_in,
+    start_script,
+)
 
 WEBCHAT = REPO / "scripts" / "webchat.sh"
 USER_LINE = re.compile(r"^  (\w+)\s+(\S+)$")
@@ -33,15 +40,7 @@ def test_one_command_serves_a_working_chat_and_ctrl_c_stops_it() -> None:
     chromium_or_skip()
     assert leftover_processes() == [], "another demo or dev stack of this checkout is running"
     before = git_status()
-    proc = subprocess.Popen(
-        ["bash", str(WEBCHAT)],
-        cwd=REPO,
-        env=demo_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_script(WEBCHAT)
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 600
@@ -78,7 +77,5 @@ def test_one_command_serves_a_working_chat_and_ctrl_c_stops_it() -> None:
         rest = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "web chat stopped" in rest
-    time.sleep(1)
-    assert [p for p in set(ports_in("".join(lines))) if listening(p)] == []
-    assert leftover_processes() == []
+    assert all_stopped(ports_in("".join(lines))), leftover_processes()
     assert git_status() == before, "the command wrote outside ignored paths"

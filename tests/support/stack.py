@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -141,3 +142,21 @@ class InProcessAgent:
     ) -> httpx.Response:
         headers = {"Authorization": authorization} if authorization is not None else {}
         return httpx.post(f"{self.url}/invocations", json={"prompt": prompt}, headers=headers, timeout=30)
+
+
+def claims(issuer: Any, **overrides: Any) -> dict[str, Any]:
+    """Cognito access-token claims from `issuer`, with `overrides` (None removes a claim)."""
+    now = int(time.time())
+    base = {
+        "iss": issuer.issuer,
+        "sub": "sub-carol",
+        "client_id": MACHINE_CLIENT,
+        "token_use": "access",
+        "scope": SCOPE,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + 600,
+        "jti": str(uuid.uuid4()),
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}

@@ -9,6 +9,7 @@ from typing import Any
 from auth import Identity
 from service import SupportService
 from settings import AuthSettings, Settings
+from tests.support.processes import eventually
 from tests.support.stack import MACHINE_CLIENT, SCOPE
 
 
@@ -19,7 +20,6 @@ def run_turns(service: SupportService, turns: list[tuple[Identity, str, str]]) -
             texts.append(
                 "".join([c async for c in service.stream(prompt, identity, session) if isinstance(c, str)])
             )
-        await asyncio.sleep(0.2)  # let eviction tasks finish
         await service.close()
         return texts
 
@@ -73,10 +73,12 @@ def test_sessions_hold_no_gateway_connection_and_idle_pool_closes(
         assert [c.authorization for c in gateway.calls[before:]] == [f"Bearer {token}"]
         hop = service._gateway
         assert hop is not None
-        await asyncio.sleep(0.1)  # the turn's MCP session ends in the background
-        observed = [hop._active == 0 and not hop._owners, hop._transport is not None]
-        await asyncio.sleep(1.0)  # longer than the idle time: the pool is closed
-        observed.append(hop._transport is None)
+        # The turn's MCP session ends in the background; then, after the idle time, the pool closes.
+        observed = [
+            await eventually(lambda: hop._active == 0 and not hop._owners),
+            hop._transport is not None,
+        ]
+        observed.append(await eventually(lambda: hop._transport is None, timeout=5.0))
         await service.close()
         return "".join(map(str, first)), observed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -19,6 +20,7 @@ VENV_BIN = Path(sys.executable).parent
 __all__ = [
     "REPO",
     "VENV_BIN",
+    "eventually",
     "free_port",
     "serving_moto",
     "start_process",
@@ -82,6 +84,16 @@ def serving_moto(command: Callable[[int], list[str]], log: Path) -> Iterator[str
         yield url
     finally:
         stop_process(proc)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 2.0, interval: float = 0.02) -> bool:
+    """Like `wait_until`, on a running event loop (the loop keeps working while we wait)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(interval)
+    return condition()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, interval: float = 0.05) -> bool:

@@ -25,7 +25,7 @@ from strands.models import Model
 
 from auth import Identity, JwtVerifier
 from mcp_client.status import STATUS_KEY, TURN_KEY, GatewayStatus
-from memory.session import get_memory_session_manager
+from memory.session import get_memory_session_manager, local_preferences
 from model.load import load_model
 from settings import Settings
 from tools import LOCAL_TOOLS
@@ -128,11 +128,13 @@ class SupportService:
 
     def _build_agent(self, actor: str, session: str, persistent: bool) -> Agent:
         memory = get_memory_session_manager(self.settings, session, actor) if persistent else None
+        preferences = local_preferences(self.settings, actor) if persistent else None
         return Agent(
             model=self._model_instance(),
             tools=list(LOCAL_TOOLS),
             system_prompt=SYSTEM_PROMPT,
             session_manager=memory,
+            hooks=[preferences] if preferences is not None else None,
             conversation_manager=SlidingWindowConversationManager(window_size=HISTORY_WINDOW),
             callback_handler=None,
             agent_id="customer_support",

@@ -230,6 +230,7 @@ def start_agent(
     env.update(
         {
             "MODEL_PROVIDER": "offline",
+            "WEB_SEARCH_MCP_URL": "",  # no public host, ever; tests that search pass a local server
             "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
             "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
         }
@@ -263,6 +264,18 @@ def shared_agent(
     server.stop()
 
 
+@pytest.fixture
+def web_search() -> Iterator[Any]:
+    """The local web-search MCP server (records every request's headers); `.url` is its endpoint."""
+    from scripts.localdev.serving import BackgroundServer
+    from scripts.localdev.websearch import LocalWebSearch
+
+    server = LocalWebSearch()
+    with BackgroundServer(server.app) as background:
+        server.url = f"{background.url}/mcp"  # type: ignore[attr-defined]
+        yield server
+
+
 # -- the agent app in this process (lets a test see whether the entrypoint ran) ----------------
 class InProcessAgent:
     """main.app served by uvicorn in this process, configured by environment variables."""
@@ -273,7 +286,7 @@ class InProcessAgent:
 
         monkeypatch.delenv("AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL", raising=False)
         monkeypatch.delenv("MEMORY_CUSTOMERSUPPORTMEMORY_ID", raising=False)
-        for key, value in {"MODEL_PROVIDER": "offline", **env}.items():
+        for key, value in {"MODEL_PROVIDER": "offline", "WEB_SEARCH_MCP_URL": "", **env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setattr(main, "_service", None)
         self.entered: list[dict[str, Any]] = []
@@ -316,6 +329,8 @@ LEAK_SCAN = LeakScan()
 
 def pytest_configure(config: pytest.Config) -> None:
     register_layer_markers(config)
+    # Whatever a test starts inherits this: the public web search is never contacted from tests.
+    os.environ["WEB_SEARCH_MCP_URL"] = ""
     LEAK_SCAN.activate()
 
 

@@ -53,7 +53,8 @@ def run(service: SupportService, turns: list[tuple[Identity, str, str]]) -> list
     async def go() -> list[str]:
         texts = []
         for identity, session, prompt in turns:
-            texts.append("".join(str(c) for c in [c async for c in service.stream(prompt, identity, session)]))
+            chunks = [c async for c in service.stream(prompt, identity, session)]
+            texts.append("".join(str(c) for c in chunks))
         await service.close()
         return texts
 
@@ -102,7 +103,8 @@ def test_turn_spans_carry_session_user_tools_statuses_and_outcome(
     assert third.attributes["customer_support.tools"] == ("get_product_info",)
     assert anonymous.attributes["user.id"] == "anonymous"
     # Strands' own spans of the turn carry the same identifying attributes, nested under the turn.
-    children = [s for s in spans.get_finished_spans() if s.parent and s.parent.span_id == first.context.span_id]
+    turn_id = first.context.span_id
+    children = [s for s in spans.get_finished_spans() if s.parent and s.parent.span_id == turn_id]
     assert children and all(c.attributes.get("session.id") == "session-a" for c in children)
     assert all(c.attributes.get("user.id") == expected_user_id("sub-alice") for c in children)
     # No span (any attribute or event, of ours or Strands') and no log line holds a credential

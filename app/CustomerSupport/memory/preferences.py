@@ -49,16 +49,17 @@ def _user_text(message: dict[str, Any]) -> str:
     return " ".join(block["text"] for block in message.get("content", []) if "text" in block)
 
 
+# Striped locks: two sessions of one user may update the same file at once; a fixed number of
+# locks (not one per user) keeps the process's state bounded however many users there are.
+_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
 class LocalPreferences(HookProvider):
     """Per-actor preference records on disk, retrieved into each user message like AgentCore's."""
 
-    _locks: dict[Path, threading.Lock] = {}
-    _locks_guard = threading.Lock()
-
     def __init__(self, actor_dir: Path) -> None:
         self.path = actor_dir / "preferences.json"
-        with self._locks_guard:  # one lock per file: two sessions of one user may write at once
-            self._lock = self._locks.setdefault(self.path, threading.Lock())
+        self._lock = _LOCKS[hash(str(self.path)) % len(_LOCKS)]
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         """Run after the session manager persisted the message (hooks run in registration order)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -50,6 +51,8 @@ plainly. Never ask for or reveal credentials."""
 ERROR_MESSAGE = "Sorry, something went wrong while answering. Please try again."
 HISTORY_WINDOW = 40
 AGENT_BUILD_WORKERS = 4
+MAX_WEB_TOOLS = 8
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what the Bedrock Converse API accepts
 
 
 @dataclass(eq=False)
@@ -239,7 +242,12 @@ class SupportService:
         for tool in tools:
             if tool.name in entry.web_tools:
                 continue
-            if tool.name in registry.registry:  # never shadow a local or gateway tool
+            # A public server's listing is not ours: a name the model API rejects would fail every
+            # turn, a clash would shadow our own tool, and a long list would bloat every prompt.
+            if not _TOOL_NAME.fullmatch(tool.name) or len(entry.web_tools) >= MAX_WEB_TOOLS:
+                logger.warning("web search tool skipped (bad name or too many tools)")
+                continue
+            if tool.name in registry.registry:
                 logger.warning("web search tool %s clashes with a tool of the agent; skipped", tool.name)
                 continue
             registry.register_tool(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole system on this machine, no AWS needed: a local Cognito-compatible issuer, the
-# JWT-secured gateway, and the agent run by the real `agentcore dev`; a token from
-# scripts/fetch-token.sh; a streamed conversation; then the calls the runtime would reject.
+# JWT-secured gateway, a local web-search MCP server, and the agent run by the real
+# `agentcore dev`; a token from scripts/fetch-token.sh; a streamed conversation with a short
+# trace summary (tools, durations) after each answer; then the calls the runtime would reject.
 #
 #   usage: scripts/demo.sh            (offline model)
 #          MODEL_PROVIDER=bedrock scripts/demo.sh   (real model; needs AWS credentials)
@@ -42,9 +43,9 @@ ensure_python_deps
 CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @aws/agentcore, or set AGENTCORE_CLI)"
 say "agentcore CLI $("$CLI" --version | tail -n 1): $CLI"
 
-step "Starting the local issuer and gateway"
+step "Starting the local issuer, gateway and web search"
 scripts/dev-stack.sh up >"$DEMO/dev-stack.txt"
-sed -n '2,4p' "$DEMO/dev-stack.txt"
+sed -n '2,6p' "$DEMO/dev-stack.txt"
 
 step "Starting the agent with 'agentcore dev' (runtime-equivalent JWT checks, ${MODEL_PROVIDER:-offline} model)"
 PORT=$(free_port)
@@ -57,13 +58,52 @@ source .local/dev-stack/token.env
 TOKEN=$(scripts/fetch-token.sh) || die "could not fetch a token"
 say "got an access token (${#TOKEN} characters; never printed)"
 
+TRACES="$REPO_ROOT/.local/dev-stack/traces.jsonl"  # the agent's TRACE_FILE (see dev-stack.sh)
+
+# One line per turn from the agent's trace file: tools with their durations, hop status, time.
+trace_summary() {
+  python3 - "$TRACES" "$1" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
+for line in lines:
+    t = json.loads(line)
+    tools = ", ".join(f"{x['name']} {x['duration_ms']:.0f} ms ({x['status']})" for x in t["tools"]) or "none"
+    print(f"  \033[2mtrace: {t['outcome']} in {t['duration_ms']:.0f} ms; tools: {tools}; "
+          f"gateway {t['gateway']}, web search {t['web_search']}; session {t['session.id']}, "
+          f"user {t['user.id'][:12]}…\033[0m")
+PY
+}
+
 ask() {
+  local before
+  before=$(wc -l <"$TRACES")
   printf '\n\033[36m> %s\033[0m\n' "$1"
   "$CLI" dev --port "$PORT" -H "Authorization: Bearer $TOKEN" --stream "$1" 2>&1 | tee "$DEMO/turn.txt" || true
   cat "$DEMO/turn.txt" >>"$DEMO/answers.txt"
   if [ ! -s "$DEMO/turn.txt" ] || grep -qE 'something went wrong|^Error' "$DEMO/turn.txt"; then
     say "  (that turn failed; the agent's log says why: $DEMO/agent.log)"
   fi
+  trace_summary "$before"
+}
+
+# A turn in another session of the same user (the CLI always uses one session id), with curl;
+# the Authorization header comes from stdin, so the token never appears on a command line.
+ask_new_session() {
+  local before
+  before=$(wc -l <"$TRACES")
+  printf '\n\033[36m> %s\033[0m  (new session)\n' "$1"
+  printf 'Authorization: Bearer %s\n' "$TOKEN" | curl -sN -H @- -H 'Content-Type: application/json' \
+    -H "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id: demo-second-session-$$" \
+    -d "$(python3 -c 'import json,sys; print(json.dumps({"prompt": sys.argv[1]}))' "$1")" \
+    "http://127.0.0.1:$PORT/invocations" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("data: "):
+        event = json.loads(line[6:])
+        print(event if isinstance(event, str) else json.dumps(event), end="")
+print()' | tee "$DEMO/turn.txt" || true
+  cat "$DEMO/turn.txt" >>"$DEMO/answers.txt"
+  trace_summary "$before"
 }
 
 step "Conversation (one session)"
@@ -73,6 +113,9 @@ ask "Tell me about the USB-C Hub"
 ask "Check the warranty for PROD-002"
 ask "My name is Alex"
 ask "Do you remember my name?"
+ask "search the web for how to reset my headphones"
+ask "I prefer e-mail contact"
+ask_new_session "How should you contact me?"
 
 # curl reads the Authorization header from stdin, so the token never appears on a command line.
 status_with() {
@@ -99,6 +142,9 @@ check "accessories: 14-day returns"                 '[[ "$answers" == *"14 days"
 check "USB-C Hub and its price"                     '[[ "$answers" == *"USB-C Hub"*"54.99"* ]]'
 check "PROD-002 warranty via the gateway (24 months)" '[[ "$answers" == *"Smart Watch"*"24"* ]]'
 check "remembers the name Alex"                     '[[ "$answers" == *"your name is Alex"* ]]'
+check "web search via the local MCP server"         '[[ "$answers" == *"found on the web"*"power button"* ]]'
+check "e-mail preference known in a new session"    '[[ "$answers" == *"You told me you prefer e-mail contact"* ]]'
+check "a trace line per turn, no token in it"       '[ "$(wc -l <"$TRACES")" -ge 8 ] && ! grep -qF "$TOKEN" "$TRACES"'
 check "no token: 401"                               '[ "$no_token" = 401 ]'
 check "expired token: 403"                          '[ "$expired" = 403 ]'
 say "wall time: $(( $(date +%s) - started )) s"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local stand-ins for the cloud, for developers who run `agentcore dev` themselves:
-# a Cognito-compatible issuer and the JWT-secured gateway, plus agentcore/.env.local pointing
-# the agent at them (offline model unless MODEL_PROVIDER is set).
+# a Cognito-compatible issuer, the JWT-secured gateway and a web-search MCP server, plus
+# agentcore/.env.local pointing the agent at them (offline model unless MODEL_PROVIDER is set;
+# web search always the local one, never the public default) and writing one trace line per
+# turn to .local/dev-stack/traces.jsonl.
 #
 #   usage: scripts/dev-stack.sh up|down|status|--help
 #   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
@@ -81,7 +83,7 @@ PY
 up() {
   ensure_python_deps
   mkdir -p "$STATE"
-  if running issuer || running gateway; then
+  if running issuer || running gateway || running websearch; then
     if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER"; then
       die "$(cut -d' ' -f2- "$STACK_OWNER") is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
     fi
@@ -105,6 +107,10 @@ up() {
     start gateway uv run --frozen python -m scripts.localdev.gateway
   local gateway_url
   gateway_url=$(json_get "$STATE/gateway.ready" gateway_url)
+  start websearch uv run --frozen python -m scripts.localdev.websearch
+  local web_search_url
+  web_search_url=$(json_get "$STATE/websearch.ready" web_search_url)
+  : >"$STATE/traces.jsonl"
   # The stack outlives this script: its issuer's pid holds the claim (unless a demo owns it).
   [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/dev-stack.sh up" >"$STACK_OWNER"
 
@@ -117,6 +123,8 @@ AUTH_DISCOVERY_URL=$discovery
 AUTH_ALLOWED_CLIENTS=$allowed
 AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=$gateway_url
 LOCAL_MEMORY_DIR=$REPO_ROOT/.local/sessions
+WEB_SEARCH_MCP_URL=$web_search_url
+TRACE_FILE=$STATE/traces.jsonl
 ENV
 
   # What scripts/fetch-token.sh needs; the local issuer answers the Cognito API calls.
@@ -136,6 +144,8 @@ ENV
 Local dev stack is up.
   issuer:   $(json_get "$STATE/issuer.ready" issuer)
   gateway:  $gateway_url
+  web search: $web_search_url (local stand-in)
+  traces:   .local/dev-stack/traces.jsonl (one JSON line per turn)
   agentcore/.env.local points the agent at them (model: ${MODEL_PROVIDER:-offline}).
 
 Next:
@@ -163,6 +173,7 @@ down() {
   if stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER" && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
     die "$(cut -d' ' -f2- "$STACK_OWNER") is running (pid $(cut -d' ' -f1 "$STACK_OWNER")) and stops its stack when it ends"
   fi
+  stop_service websearch
   stop_service gateway
   stop_service issuer
   if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
@@ -173,7 +184,7 @@ down() {
 
 status() {
   local name
-  for name in issuer gateway; do
+  for name in issuer gateway websearch; do
     if running "$name"; then echo "$name: running (pid $(cat "$STATE/$name.pid"))"; else echo "$name: stopped"; fi
   done
 }

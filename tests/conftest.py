@@ -110,6 +110,18 @@ def shared_agent(
 
 
 @pytest.fixture
+def web_search() -> Iterator[Any]:
+    """The local web-search MCP server (records every request's headers); `.url` is its endpoint."""
+    from scripts.localdev.serving import BackgroundServer
+    from scripts.localdev.websearch import LocalWebSearch
+
+    server = LocalWebSearch()
+    with BackgroundServer(server.app) as background:
+        server.url = f"{background.url}/mcp"
+        yield server
+
+
+@pytest.fixture
 def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
     """Start in-process agents configured by environment variables; all stopped after the test."""
     agents: list[InProcessAgent] = []
@@ -130,6 +142,8 @@ LEAK_SCAN = LeakScan()
 
 def pytest_configure(config: pytest.Config) -> None:
     register_layer_markers(config)
+    # Whatever a test starts inherits this: the public web search is never contacted from tests.
+    os.environ["WEB_SEARCH_MCP_URL"] = ""
     LEAK_SCAN.activate()
 
 

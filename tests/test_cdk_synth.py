@@ -77,7 +77,7 @@ def test_warranty_target_points_at_the_lambda_with_our_tool_schema(synthesized: 
     assert shipped == json.loads((REPO / declared["lambdaFunctionArn"]["toolSchemaFile"]).read_text())
 
 
-def test_memory_has_semantic_and_summary_strategies(synthesized: Any) -> None:
+def test_memory_has_semantic_preference_and_summary_strategies(synthesized: Any) -> None:
     template, _ = synthesized
     [memory] = resources(template, "AWS::BedrockAgentCore::Memory")
     strategies = {
@@ -85,6 +85,7 @@ def test_memory_has_semantic_and_summary_strategies(synthesized: Any) -> None:
     }
     assert strategies == {
         "SemanticMemoryStrategy": ["/users/{actorId}/facts"],
+        "UserPreferenceMemoryStrategy": ["/users/{actorId}/preferences"],
         "SummaryMemoryStrategy": ["/summaries/{actorId}/{sessionId}"],
     }
     assert memory["EventExpiryDuration"] == 30

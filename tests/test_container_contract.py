@@ -122,6 +122,7 @@ def template_env(issuer: Any, gateway: Any, memory_url: str) -> dict[str, str]:
     env.update(
         {
             "MODEL_PROVIDER": "offline",  # Bedrock inference cannot run here
+            "WEB_SEARCH_MCP_URL": "",  # no public web search from a test
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

@@ -135,7 +135,11 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
 
     assert {op for op, _ in alice_calls} >= {"CreateEvent", "ListEvents", "RetrieveMemoryRecords"}
     namespaces = {params["namespacePath"] for op, params in alice_calls if op == "RetrieveMemoryRecords"}
-    assert namespaces == {"/users/sub-alice/facts", "/summaries/sub-alice/session-memory-1"}
+    assert namespaces == {
+        "/users/sub-alice/facts",
+        "/users/sub-alice/preferences",
+        "/summaries/sub-alice/session-memory-1",
+    }
     for calls, sub in ((alice_calls, "sub-alice"), (bob_calls, "sub-bob")):
         assert keyed(calls), "no actor-keyed memory call was made"
         for operation, params in keyed(calls):

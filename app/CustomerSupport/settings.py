@@ -17,6 +17,9 @@ from typing import Any
 RUNTIME_NAME = "CustomerSupport"
 GATEWAY_URL_ENV = "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL"
 MEMORY_ID_ENV = "MEMORY_CUSTOMERSUPPORTMEMORY_ID"
+WEB_SEARCH_URL_ENV = "WEB_SEARCH_MCP_URL"
+# The public web-search MCP server the AgentCore CLI's Strands template connects to (no sign-up).
+DEFAULT_WEB_SEARCH_URL = "https://mcp.exa.ai/mcp"
 DEFAULT_MODEL_ID = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CODE_DIR = Path(__file__).resolve().parent
 
@@ -112,6 +115,17 @@ class Settings:
     gateway_max_connections: int = 128
     gateway_tools_ttl_seconds: float = 300.0
     memory_timeout_seconds: float = 10.0
+    # The web search MCP server (None: no web search). It never receives a caller's credential.
+    web_search_url: str | None = None
+    # Bounds one turn's web search work (connect, initialize, list, call) together.
+    web_search_timeout_seconds: float = 10.0
+    # After a failure the public server is left alone this long (turns go on without it).
+    web_search_retry_seconds: float = 30.0
+    # Key of the non-reversible user id in traces (HMAC-SHA256 of the token's sub). Unset: a
+    # random key per process, so ids correlate one process's turns and nothing more.
+    trace_user_key: bytes | None = field(default=None, repr=False)
+    # Local runs: append one JSON line per turn (its span's attributes and tool timings) here.
+    trace_file: Path | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     def gateway_limits(self) -> Any:
@@ -122,6 +136,18 @@ class Settings:
             timeout_seconds=self.gateway_timeout_seconds,
             idle_seconds=self.gateway_idle_seconds,
             retry_seconds=self.gateway_retry_seconds,
+            max_connections=self.gateway_max_connections,
+            tools_ttl_seconds=self.gateway_tools_ttl_seconds,
+        )
+
+    def web_search_limits(self) -> Any:
+        """The web search hop's bounds (same machinery as the gateway's, its own numbers)."""
+        from mcp_client.client import GatewayLimits
+
+        return GatewayLimits(
+            timeout_seconds=self.web_search_timeout_seconds,
+            idle_seconds=self.gateway_idle_seconds,
+            retry_seconds=self.web_search_retry_seconds,
             max_connections=self.gateway_max_connections,
             tools_ttl_seconds=self.gateway_tools_ttl_seconds,
         )
@@ -185,6 +211,22 @@ def _default_memory_dir() -> Path:
     return Path(tempfile.gettempdir()) / "customersupport-sessions"
 
 
+def load_web_search_url(env: dict[str, str], provider: str) -> str | None:
+    """The web search MCP URL, or None for no web search.
+
+    ``WEB_SEARCH_MCP_URL`` set → that server, empty → none; unset → the public server with the
+    Bedrock model, none with the offline model (offline runs never reach a public host).
+    """
+    if WEB_SEARCH_URL_ENV not in env:
+        return DEFAULT_WEB_SEARCH_URL if provider == "bedrock" else None
+    url = env[WEB_SEARCH_URL_ENV].strip()
+    if not url:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"{WEB_SEARCH_URL_ENV} must be an http(s) URL or empty")
+    return url
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the environment (``os.environ`` by default) once."""
     env = dict(os.environ if env is None else env)
@@ -210,5 +252,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         gateway_retry_seconds=float(env.get("GATEWAY_RETRY_SECONDS", Settings.gateway_retry_seconds)),
         gateway_max_connections=int(env.get("GATEWAY_MAX_CONNECTIONS", Settings.gateway_max_connections)),
         memory_timeout_seconds=float(env.get("MEMORY_TIMEOUT_SECONDS", Settings.memory_timeout_seconds)),
+        web_search_url=load_web_search_url(env, provider),
+        web_search_timeout_seconds=float(
+            env.get("WEB_SEARCH_TIMEOUT_SECONDS", Settings.web_search_timeout_seconds)
+        ),
+        web_search_retry_seconds=float(
+            env.get("WEB_SEARCH_RETRY_SECONDS", Settings.web_search_retry_seconds)
+        ),
+        trace_user_key=env["TRACE_USER_ID_KEY"].encode() if env.get("TRACE_USER_ID_KEY") else None,
+        trace_file=Path(env["TRACE_FILE"]) if env.get("TRACE_FILE") else None,
         auth=load_auth_settings(env),
     )

@@ -1,8 +1,11 @@
 """A local stand-in for the AgentCore Memory data plane (``bedrock-agentcore`` REST JSON API).
 
 Enough of the API for ``AgentCoreMemorySessionManager``: CreateEvent, ListEvents, GetEvent,
-ListSessions and RetrieveMemoryRecords (long-term records are never extracted locally, so
-retrieval returns none). Events live in memory, keyed by (memoryId, actorId, sessionId), so a
+ListSessions and RetrieveMemoryRecords. Of the long-term strategies only USER_PREFERENCE is
+imitated: a user message stating a preference ("I prefer e-mail contact", recognised by the
+agent's own ``memory.preferences.extract_preference``) becomes a record in
+``/users/{actorId}/preferences``, and retrieval returns the records of exactly the namespace asked
+for (facts and summaries stay empty). Events live in memory, keyed by (memoryId, actorId, sessionId), so a
 conversation's history survives turns. Point boto3 at it with
 ``AWS_ENDPOINT_URL_BEDROCK_AGENTCORE=http://127.0.0.1:PORT`` and dummy credentials.
 
@@ -29,7 +32,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from scripts.localdev.paths import agent_code_on_path
 from scripts.localdev.serving import serve_forever
+
+agent_code_on_path()
+
+from memory.preferences import extract_preference, preference_record  # noqa: E402 - agent code
+
+PREFERENCE_NAMESPACE = "/users/{actorId}/preferences"  # as declared in agentcore/agentcore.json
 
 Key = tuple[str, str, str]
 
@@ -41,6 +51,7 @@ class LocalMemory:
     record_file: Path | None = None
     events: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[dict[str, str]] = field(default_factory=list)
+    records: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (memory, namespace)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _record(self, operation: str, **keys: str) -> None:
@@ -71,7 +82,22 @@ class LocalMemory:
         }
         with self._lock:
             self.events.setdefault((memory_id, actor, session), []).append(event)
+            self._extract(memory_id, actor, event["payload"])
         return JSONResponse({"event": event}, status_code=201)
+
+    def _extract(self, memory_id: str, actor: str, payload: list[dict[str, Any]]) -> None:
+        """USER_PREFERENCE extraction, synchronously (the service does it asynchronously)."""
+        for item in payload:
+            conversational = item.get("conversational") or {}
+            if str(conversational.get("role", "")).upper() != "USER":
+                continue
+            for text in _texts(conversational.get("content", {}).get("text", "")):
+                preference = extract_preference(text)
+                if preference:
+                    namespace = PREFERENCE_NAMESPACE.format(actorId=actor)
+                    kept = self.records.setdefault((memory_id, namespace), [])
+                    if preference not in kept:
+                        kept.append(preference)
 
     async def list_events(self, request: Request) -> JSONResponse:
         """ListEvents: the session's events, oldest first."""
@@ -111,8 +137,23 @@ class LocalMemory:
         """RetrieveMemoryRecords: no long-term records are extracted locally."""
         body = await request.json()
         namespace = str(body.get("namespace") or body.get("namespacePath") or "")
-        self._record("RetrieveMemoryRecords", memoryId=request.path_params["memoryId"], namespace=namespace)
-        return JSONResponse({"memoryRecordSummaries": []})
+        memory_id = request.path_params["memoryId"]
+        self._record("RetrieveMemoryRecords", memoryId=memory_id, namespace=namespace)
+        with self._lock:
+            found = list(self.records.get((memory_id, namespace), []))
+        now = datetime.now(timezone.utc).timestamp()
+        summaries = [
+            {
+                "memoryRecordId": f"mem-{uuid.uuid4().hex[:12]}",
+                "content": {"text": preference_record(preference)},
+                "memoryStrategyId": "local-user-preference",
+                "namespaces": [namespace],
+                "createdAt": now,
+                "score": 1.0,
+            }
+            for preference in found
+        ]
+        return JSONResponse({"memoryRecordSummaries": summaries})
 
     def app(self) -> Starlette:
         """The ASGI app serving the data-plane routes."""
@@ -130,6 +171,24 @@ class LocalMemory:
                 Route(f"{base}/retrieve", self.retrieve, methods=["POST"]),
             ]
         )
+
+
+def _texts(raw: str) -> list[str]:
+    """The text blocks of a stored message (the session manager stores messages as JSON)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return [raw]
+    found: list[str] = []
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found.extend(v for k, v in node.items() if k == "text" and isinstance(v, str))
+            stack.extend(v for k, v in node.items() if k != "text")
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:

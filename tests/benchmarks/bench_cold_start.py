@@ -105,6 +105,7 @@ def main() -> None:
                 **base,
                 **auth,
                 "MODEL_PROVIDER": "offline",
+                "WEB_SEARCH_MCP_URL": "",  # never the public server from a benchmark
                 "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": f"{gateway_server.url}/mcp",
                 "LOCAL_MEMORY_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / "bench-cold-start-sessions"),
             }

@@ -51,6 +51,7 @@ def start_agent(issuer: LocalIssuer, gateway_url: str, workdir: Path) -> tuple[s
         AUTH_DISCOVERY_URL=issuer.discovery_url,
         AUTH_ALLOWED_CLIENTS=CLIENT,
         MODEL_PROVIDER="offline",
+        WEB_SEARCH_MCP_URL="",  # never the public server from a benchmark
         AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=gateway_url,
         LOCAL_MEMORY_DIR=str(workdir / "sessions"),
     )

@@ -46,6 +46,8 @@ SERVER_FIXTURES = frozenset(
         "idp",
         "start_issuer",
         "memory_api",
+        "local_memory_api",
+        "web_search",
     }
 )
 

@@ -104,6 +104,7 @@ def start_agent(
     env.update(
         {
             "MODEL_PROVIDER": "offline",
+            "WEB_SEARCH_MCP_URL": "",  # no public host, ever; tests that search pass a local server
             "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL": gateway.url,
             "LOCAL_MEMORY_DIR": str(memory_dir or workdir / "sessions"),
         }
@@ -122,7 +123,7 @@ class InProcessAgent:
 
         monkeypatch.delenv("AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL", raising=False)
         monkeypatch.delenv("MEMORY_CUSTOMERSUPPORTMEMORY_ID", raising=False)
-        for key, value in {"MODEL_PROVIDER": "offline", **env}.items():
+        for key, value in {"MODEL_PROVIDER": "offline", "WEB_SEARCH_MCP_URL": "", **env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setattr(main, "_service", None)
         self.entered: list[dict[str, Any]] = []

@@ -1,4 +1,9 @@
-"""The gateway hop: MCP over streamable HTTP as coroutines on the app's event loop.
+"""MCP hops (the gateway, the web search server): streamable HTTP as coroutines on the app's loop.
+
+The same machinery serves both hops; what differs is the credential. The gateway hop
+(``forwards_token=True``) binds each turn to the caller's token. The web search hop
+(``forwards_token=False``) takes no token at all: its sessions send no Authorization header, no
+cookie and nothing else of the caller's, whatever the turn.
 
 - One pooled HTTP transport per event loop is shared by every caller; connections idle for
   ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
@@ -40,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 UNAVAILABLE_TEXT = "The warranty service is unavailable right now."
 SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
+WEB_SEARCH_UNAVAILABLE_TEXT = "Web search is unavailable right now."
+ANONYMOUS = "anonymous"  # the listing-cache key of a hop that forwards no token
 MAX_TOOL_PAGES = 20  # a gateway that pages forever must not hold a turn
 
 
@@ -60,11 +67,15 @@ class GatewayLimits:
 
 
 class Gateway:
-    """The process-wide side of the hop: pooled transport, listing cache, outage back-off."""
+    """The process-wide side of a hop: pooled transport, listing cache, outage back-off."""
 
-    def __init__(self, url: str, limits: GatewayLimits) -> None:
+    def __init__(
+        self, url: str, limits: GatewayLimits, forwards_token: bool = True, name: str = "gateway"
+    ) -> None:
         self.url = url
         self.limits = limits
+        self.forwards_token = forwards_token
+        self.name = name
         self._transport: httpx2.AsyncHTTPTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active = 0
@@ -77,7 +88,15 @@ class Gateway:
     # -- per turn ---------------------------------------------------------------------------------
     def turn(self, token: str) -> GatewayTurn:
         """A not-yet-opened MCP session bound to `token` (opened on first use)."""
+        if not self.forwards_token:
+            raise ValueError(f"the {self.name} hop never carries a caller's token")
         return GatewayTurn(self, token)
+
+    def anonymous_turn(self) -> GatewayTurn:
+        """A not-yet-opened MCP session that carries no credential (hops that forward no token)."""
+        if self.forwards_token:
+            raise ValueError(f"the {self.name} hop needs the caller's token")
+        return GatewayTurn(self, None)
 
     @property
     def backing_off(self) -> bool:
@@ -106,8 +125,8 @@ class Gateway:
             self._tools.popitem(last=False)
 
     # -- transport ----------------------------------------------------------------------------------
-    def http_client(self, token: str, on_status: Callable[[int], None]) -> httpx2.AsyncClient:
-        """A client on the shared pool whose every request carries `token` and nothing else's."""
+    def http_client(self, token: str | None, on_status: Callable[[int], None]) -> httpx2.AsyncClient:
+        """A client on the shared pool whose every request carries `token` (or no credential)."""
         loop = asyncio.get_running_loop()
         if self._transport is None or self._loop is not loop:
             self._transport = httpx2.AsyncHTTPTransport(
@@ -120,12 +139,13 @@ class Gateway:
             )
             self._loop = loop
         # Never closed: closing a client closes its transport, which is shared. It owns nothing else.
+        # A new client per turn: its cookie jar starts empty, so nothing carries over between turns.
         return httpx2.AsyncClient(
             transport=self._transport,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token is not None else {},
             timeout=httpx2.Timeout(self.limits.timeout_seconds),
             follow_redirects=False,  # the token goes to the gateway URL and nowhere else
-            trust_env=False,
+            trust_env=False,  # no proxy or .netrc credentials from the environment
             # The MCP client reports every HTTP error alike; the status tells outage from refusal.
             event_hooks={"response": [_status_hook(on_status)]},
         )
@@ -185,12 +205,12 @@ class Gateway:
 
 
 class GatewayTurn:
-    """One turn's MCP session with the gateway, bound to that turn's token."""
+    """One turn's MCP session with a hop, bound to that turn's token (or to none)."""
 
-    def __init__(self, gateway: Gateway, token: str) -> None:
+    def __init__(self, gateway: Gateway, token: str | None) -> None:
         self._gateway = gateway
         self._token = token
-        self.token_fingerprint = fingerprint(token)
+        self.token_fingerprint = fingerprint(token) if token is not None else ANONYMOUS
         self._budget = gateway.limits.timeout_seconds
         self._failed = False
         self._lock = asyncio.Lock()
@@ -274,7 +294,7 @@ class GatewayTurn:
             if not ready.done():
                 ready.set_exception(GatewayError("could not open a gateway session"))
                 self._gateway.note_failure(exc, self._server_error)
-                logger.warning("gateway session failed to open: %s", _describe(exc))
+                logger.warning("%s session failed to open: %s", self._gateway.name, _describe(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
         finally:
@@ -301,26 +321,36 @@ class GatewayTurn:
 
 
 class GatewayTool(MCPAgentTool):
-    """A gateway tool that calls through the current turn's token-bound session."""
+    """A hop's tool that calls through the current turn's session (found under ``turn_key``)."""
 
-    def __init__(self, mcp_tool: MCPTool, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        mcp_tool: MCPTool,
+        timeout_seconds: float,
+        turn_key: str = TURN_KEY,
+        status_key: str = STATUS_KEY,
+        unavailable_text: str = UNAVAILABLE_TEXT,
+    ) -> None:
         super().__init__(mcp_tool, mcp_client=None, timeout=timedelta(seconds=timeout_seconds))  # type: ignore[arg-type]
+        self._turn_key = turn_key
+        self._status_key = status_key
+        self._unavailable_text = unavailable_text
 
     async def stream(
         self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
     ) -> AsyncGenerator[ToolResultEvent, None]:
         """Yield the tool's result; any gateway failure becomes "unavailable"."""
-        turn: GatewayTurn | None = invocation_state.get(TURN_KEY)
+        turn: GatewayTurn | None = invocation_state.get(self._turn_key)
         if turn is None:
-            status = invocation_state.get(STATUS_KEY, GatewayStatus.UNAVAILABLE)
-            text = SIGN_IN_TEXT if status == GatewayStatus.SIGN_IN_REQUIRED else UNAVAILABLE_TEXT
+            status = invocation_state.get(self._status_key, GatewayStatus.UNAVAILABLE)
+            text = SIGN_IN_TEXT if status == GatewayStatus.SIGN_IN_REQUIRED else self._unavailable_text
             yield ToolResultEvent(_error(tool_use, text))
             return
         try:
             result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, tool_use["input"])
         except GatewayError as err:
-            logger.warning("gateway tool %s failed: %s", self.mcp_tool.name, err)
-            result = _error(tool_use, UNAVAILABLE_TEXT)
+            logger.warning("tool %s failed: %s", self.mcp_tool.name, err)
+            result = _error(tool_use, self._unavailable_text)
         yield ToolResultEvent(result)
 
 

@@ -1,4 +1,4 @@
-"""What the agent may say about the warranty service (no MCP imports: loaded on every turn)."""
+"""What the agent may say about its MCP hops (no MCP imports: loaded on every turn)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import hashlib
 
 TURN_KEY = "customersupport_gateway_turn"
 STATUS_KEY = "customersupport_gateway_status"
+WEB_TURN_KEY = "customersupport_web_search_turn"
+WEB_STATUS_KEY = "customersupport_web_search_status"
 
 
 class GatewayStatus(enum.Enum):
-    """What the agent can tell the caller about the warranty service this turn."""
+    """What the agent can tell the caller about a hop (warranty service, web search) this turn."""
 
     NOT_CONFIGURED = "not configured"
     SIGN_IN_REQUIRED = "sign-in required"

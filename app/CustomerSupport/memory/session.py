@@ -1,8 +1,9 @@
 """Conversation memory keyed by the caller's verified identity.
 
-AgentCore Memory when ``MEMORY_CUSTOMERSUPPORTMEMORY_ID`` is set (events per actor and session,
-long-term facts and summaries retrieved into context); otherwise a local file-backed session
-manager so history survives turns and restarts in local development.
+AgentCore Memory when ``MEMORY_CUSTOMERSUPPORTMEMORY_ID`` is set (events per actor and session;
+long-term facts, preferences and summaries retrieved into context, each from the caller's own
+namespace); otherwise a local file-backed session manager so history survives turns and restarts
+in local development, plus ``LocalPreferences`` for the caller's stated preferences.
 """
 
 from __future__ import annotations
@@ -11,14 +12,39 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from strands.hooks import HookProvider
 from strands.session import FileSessionManager, SessionManager
 
+from memory.preferences import LocalPreferences
 from settings import Settings
 
 
 def _digest(value: str) -> str:
     # Hashing turns caller-controlled ids into safe directory names.
     return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def retrieval_namespaces(actor_id: str, session_id: str) -> list[str]:
+    """The long-term namespaces a turn reads: the manifest's templates, filled for this caller only."""
+    return [
+        f"/users/{actor_id}/facts",  # SEMANTIC
+        f"/users/{actor_id}/preferences",  # USER_PREFERENCE
+        f"/summaries/{actor_id}/{session_id}",  # SUMMARIZATION
+    ]
+
+
+def local_preferences(settings: Settings, actor_id: str) -> HookProvider | None:
+    """The file-based stand-in for the USER_PREFERENCE strategy (None with AgentCore Memory)."""
+    if settings.memory_id:
+        return None
+    return LocalPreferences(_actor_dir(settings, actor_id))
+
+
+def _actor_dir(settings: Settings, actor_id: str) -> Path:
+    # Namespaced by actor: a guessed session id never opens another user's history.
+    storage = Path(settings.local_memory_dir) / _digest(actor_id)
+    storage.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return storage
 
 
 def get_memory_session_manager(
@@ -35,8 +61,8 @@ def get_memory_session_manager(
         )
 
         retrieval = {
-            f"/users/{actor_id}/facts": RetrievalConfig(top_k=3, relevance_score=0.5),
-            f"/summaries/{actor_id}/{session_id}": RetrievalConfig(top_k=3, relevance_score=0.5),
+            namespace: RetrievalConfig(top_k=3, relevance_score=0.5)
+            for namespace in retrieval_namespaces(actor_id, session_id)
         }
         from botocore.config import Config
 
@@ -55,7 +81,5 @@ def get_memory_session_manager(
             config, region_name=settings.region, boto_session=boto_session, boto_client_config=boto_config
         )
 
-    # Namespaced by actor: a guessed session id never opens another user's history.
-    storage = Path(settings.local_memory_dir) / _digest(actor_id)
-    storage.mkdir(parents=True, exist_ok=True, mode=0o700)
+    storage = _actor_dir(settings, actor_id)
     return FileSessionManager(session_id=_digest(session_id), storage_dir=str(storage))

@@ -1,9 +1,10 @@
 """A deterministic, scripted model so the whole stack runs without cloud access.
 
 It plays the model's part in Strands' real tool-calling loop: it reads the conversation, asks
-for tool uses that the framework executes (local tools and the Gateway's warranty tool), and
-composes its answer from the tool results and the conversation history. Every answer says it
-comes from the offline model.
+for tool uses that the framework executes (local tools, the Gateway's warranty tool, the web
+search tool), and composes its answer from the tool results, the conversation history and the
+memory records retrieved into context (``<user_context>`` blocks, as AgentCore Memory's session
+manager adds them). Every answer says it comes from the offline model.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
+from memory.preferences import CONTEXT_TAG, RECORD_PREFIX, extract_preference
+
 PREFIX = "[offline model] "
 SIGN_IN_MARKER = "warranty service: sign-in required"
 UNAVAILABLE_MARKER = "warranty service: unavailable"
 WARRANTY_TOOL_SUFFIX = "check_warranty"
+WEB_SEARCH_TOOL_MARK = "web_search"  # the public Exa server's tool is web_search_exa
 
 _NAME_INTRO = re.compile(r"\bmy name is\s+([A-Za-z][\w'-]*)", re.IGNORECASE)
 _NAME_RECALL = re.compile(r"remember my name|what(?:'s| is) my name|who am i", re.IGNORECASE)
@@ -34,13 +38,33 @@ _PRODUCT = re.compile(
     r"tell me about|\binfo|\bdetails|\bprice|\bcost|how much|\bproducts?\b|do you (?:have|sell)",
     re.IGNORECASE,
 )
+_SEARCH = re.compile(r"\bsearch\s+(?:the\s+)?(?:web|internet|online)\s+for\s+(.+?)[?.!]*$", re.IGNORECASE)
+_PREFERENCE_RECALL = re.compile(
+    r"\bmy preferences?\b|what do i prefer|how (?:should|will|would|do|can) you (?:contact|reach) me",
+    re.IGNORECASE,
+)
+_CONTEXT = re.compile(rf"<{CONTEXT_TAG}>(.*?)</{CONTEXT_TAG}>", re.DOTALL)
 _ABOUT = re.compile(r"\babout\s+(?:the\s+|your\s+)?(.+?)[?.!]*$", re.IGNORECASE)
 # The customer's own word is passed to the tool, which resolves plurals and product names.
 _CATEGORY_WORD = re.compile(r"\b(\w*(?:electronic|accessor|audio|headphone)\w*)\b", re.IGNORECASE)
 
 
 def _text(message: dict[str, Any]) -> str:
-    return " ".join(block["text"] for block in message.get("content", []) if "text" in block).strip()
+    """What the person wrote (memory context blocks left out)."""
+    text = " ".join(block["text"] for block in message.get("content", []) if "text" in block)
+    return _CONTEXT.sub(" ", text).strip()
+
+
+def _preferences(message: dict[str, Any]) -> list[str]:
+    """Preference records retrieved into this message's context."""
+    text = " ".join(block["text"] for block in message.get("content", []) if "text" in block)
+    found = []
+    for block in _CONTEXT.findall(text):
+        for line in block.splitlines():
+            line = line.strip()
+            if line.startswith(RECORD_PREFIX) and line[len(RECORD_PREFIX) :] not in found:
+                found.append(line[len(RECORD_PREFIX) :])
+    return found
 
 
 def _tool_results(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,6 +151,17 @@ class OfflineModel(Model):
             return f"Nice to meet you, {intro.group(1)}! How can I help you today?"
         if _NAME_RECALL.search(prompt):
             return self._recall_name(messages[:-1])
+        stated = extract_preference(prompt)
+        if stated:
+            return f"Noted: you prefer {stated}. I'll keep that in mind."
+        if _PREFERENCE_RECALL.search(prompt):
+            known = _preferences(last)
+            if not known:
+                return 'I don\'t know your preferences yet. You can tell me, e.g. "I prefer phone calls".'
+            return "You told me you prefer " + "; and ".join(known) + "."
+        search = _SEARCH.search(prompt)
+        if search:
+            return self._web_search(search.group(1), tools)
         if "warrant" in prompt.lower():
             return self._warranty(prompt, tools, system_prompt)
         if _POLICY.search(prompt):
@@ -143,6 +178,13 @@ class OfflineModel(Model):
             "I can help with return policies (electronics, accessories, audio), product information "
             "and warranty checks (give me a product ID such as PROD-001)."
         )
+
+    @staticmethod
+    def _web_search(query: str, tools: set[str]) -> str | tuple[str, dict[str, Any]]:
+        tool = next((name for name in sorted(tools) if WEB_SEARCH_TOOL_MARK in name), None)
+        if tool is None:
+            return "Web search is unavailable right now. I can still help with our products and policies."
+        return (tool, {"query": query.strip()})
 
     @staticmethod
     def _category(prompt: str) -> str | None:
@@ -190,6 +232,8 @@ class OfflineModel(Model):
                 answers.append(text or "That lookup failed. Please try again later.")
             elif name.endswith(WARRANTY_TOOL_SUFFIX):
                 answers.append("Here is the warranty status:\n" + _humanize(text))
+            elif WEB_SEARCH_TOOL_MARK in name:
+                answers.append("Here is what I found on the web:\n" + text)
             else:
                 answers.append(_humanize(text))
         return "\n".join(answers)

@@ -39,6 +39,7 @@ SERVER_FIXTURES = frozenset(
         "deployed",
         "world",
         "local_memory",
+        "open_issuer",
         "front",
         "frontdoor",
         "upstream",

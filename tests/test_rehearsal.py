@@ -60,6 +60,14 @@ def _all_pids() -> list[int]:
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
 
 
+def _cmdline(pid: int) -> str:
+    """A process's command line, for failure messages (the secrets never reach argv: tested)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
+
+
 def alive(pid: int, start: str) -> bool:
     """Whether this very process (not a reuse of its pid) still runs."""
     stat = _stat(pid)
@@ -105,7 +113,7 @@ class Watcher(threading.Thread):
         self._stop_event.set()
         self.join(timeout=10)
 
-    def still_running(self, grace_s: float = 2.0) -> list[int]:
+    def still_running(self, grace_s: float = 5.0) -> list[int]:
         """Pids seen during the run that are still alive after a short grace for reaping."""
         deadline = time.monotonic() + grace_s
         while True:
@@ -333,7 +341,8 @@ def test_ctrl_c_stops_everything_it_started() -> None:
     assert run.returncode == 130, run.output
     assert "interrupted" in run.output
     assert "Rehearsal complete" not in run.output
-    assert run.watcher.still_running() == []
+    left = run.watcher.still_running()
+    assert left == [], [_cmdline(pid) for pid in left]
     assert run.ports and port_closed(run.ports[0])
 
 

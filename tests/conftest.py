@@ -137,10 +137,12 @@ def make_agent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
 
 
 # -- no token or secret may appear in any captured log (tests/support/leaks.py) ---------------
-LEAK_SCAN = LeakScan()
+LEAK_SCAN: LeakScan  # made in pytest_configure (it creates the record file: no I/O at import)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global LEAK_SCAN
+    LEAK_SCAN = LeakScan()
     register_layer_markers(config)
     # Whatever a test starts inherits this: the public web search is never contacted from tests.
     os.environ["WEB_SEARCH_MCP_URL"] = ""

@@ -51,7 +51,7 @@ def test_importing_the_entrypoint_opens_no_connection_and_builds_no_service() ->
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "import main\n"
-        "assert main._service is None\n"
+        "assert main._service is None and main._settings is None\n"
         "print('clean import')\n"
     )
     result = subprocess.run(

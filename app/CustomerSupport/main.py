@@ -22,11 +22,12 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 
 from guard import STATE_IDENTITY, STATE_PROMPT, STATE_SESSION, InvocationGuard
-from settings import ServerSettings, load_server_settings, load_settings
+from settings import ServerSettings, Settings, load_server_settings, load_settings
 
 if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, not at start-up
     from service import SupportService
 
+_settings: Settings | None = None  # read once: at start-up (main or lifespan), else on first use
 _service: SupportService | None = None
 _service_lock = threading.Lock()
 
@@ -38,7 +39,7 @@ def get_service() -> SupportService:
         if _service is None:
             from service import SupportService
 
-            _service = SupportService(load_settings())
+            _service = SupportService(_settings or load_settings())
         return _service
 
 
@@ -59,8 +60,9 @@ class ConfigurationError(Exception):
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Check the configuration before serving (the first request builds the service); close on shutdown."""
+    global _settings
     try:
-        load_settings()
+        _settings = _settings or load_settings()
     except ValueError as err:
         # However the server was started (python main.py, uvicorn main:app, agentcore dev), a
         # misconfiguration stops start-up with its reason instead of failing every request.
@@ -92,9 +94,10 @@ async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncItera
 
 def main() -> int:
     """Serve as the AgentCore Runtime expects; returns the exit code."""
+    global _settings
     try:
         server = load_server_settings()
-        load_settings()  # a misconfiguration stops start-up with its message, not the first turn
+        _settings = load_settings()  # a misconfiguration stops start-up with its message, no traceback
     except ValueError as err:
         print(f"main.py: configuration error: {err}", file=sys.stderr)
         return 2

@@ -344,32 +344,26 @@ def _error_page(message: str) -> Response:
     return HTMLResponse(body, status_code=400)
 
 
-LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in</title>
+# The sign-in and sign-up pages share one shell; {{...}} survive the first .format() for the second.
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
-label{{display:block;margin:.8rem 0 .2rem}}input[type=text],input[type=password]{{width:100%;padding:.5rem}}
-button{{margin-top:1rem;padding:.5rem 1.2rem}}[role=alert]{{color:#b00020}}</style></head>
-<body><main><h1>Sign in</h1><p>Local stand-in for the Cognito hosted UI.</p>{alert}
-<form method="post" action="/login">{hidden}<input type="hidden" name="_csrf" value="{csrf}">
-<label for="username">Username</label>
-<input id="username" name="username" type="text" autocomplete="username" required>
+<style>body{{{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}}}
+label{{{{display:block;margin:.8rem 0 .2rem}}}}input:not([type=hidden]){{{{width:100%;padding:.5rem}}}}
+button{{{{margin-top:1rem;padding:.5rem 1.2rem}}}}[role=alert]{{{{color:#b00020}}}}</style></head>
+<body><main><h1>{title}</h1><p>Local stand-in for the Cognito hosted UI.</p>{{alert}}
+<form method="post" action="{action}">{{hidden}}<input type="hidden" name="_csrf" value="{{csrf}}">
+<label for="{field}">{label}</label>
+<input id="{field}" name="{field}" type="{kind}" autocomplete="{field}" required>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form>{other}</main></body></html>
+<input id="password" name="password" type="password" autocomplete="{password_autocomplete}" required>
+<button type="submit">{title}</button></form>{{other}}</main></body></html>
 """
-
-SIGNUP_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign up</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}}
-label{{display:block;margin:.8rem 0 .2rem}}input[type=email],input[type=password]{{width:100%;padding:.5rem}}
-button{{margin-top:1rem;padding:.5rem 1.2rem}}[role=alert]{{color:#b00020}}</style></head>
-<body><main><h1>Sign up</h1><p>Local stand-in for the Cognito hosted UI.</p>{alert}
-<form method="post" action="/signup">{hidden}<input type="hidden" name="_csrf" value="{csrf}">
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="email" required>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required>
-<button type="submit">Sign up</button></form>{other}</main></body></html>
-"""
+LOGIN_PAGE = _PAGE.format(
+    title="Sign in", action="/login", field="username", label="Username", kind="text",
+    password_autocomplete="current-password",
+)  # fmt: skip
+SIGNUP_PAGE = _PAGE.format(
+    title="Sign up", action="/signup", field="email", label="Email", kind="email",
+    password_autocomplete="new-password",
+)  # fmt: skip

@@ -126,6 +126,7 @@ class InProcessAgent:
         for key, value in {"MODEL_PROVIDER": "offline", "WEB_SEARCH_MCP_URL": "", **env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.setattr(main, "_service", None)
+        monkeypatch.setattr(main, "_settings", None)
         self.entered: list[dict[str, Any]] = []
         original = main.app.handlers["main"]
 

@@ -30,6 +30,7 @@ AGENT_PID=""
 cleanup() {
   trap - EXIT INT TERM
   stop_group "$AGENT_PID"
+  stop_background_jobs
   scripts/dev-stack.sh down >/dev/null 2>&1 || true
   release_stack "$$"
 }

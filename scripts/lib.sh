@@ -146,11 +146,23 @@ start_agentcore_dev() {
   die "the agent did not start within 300 s; see $log"
 }
 
-# Stops a process group started with setsid (TERM, then KILL after 5 s).
+# Stops a process group started with setsid: TERM, then KILL once 5 s pass with any member left.
+# Also stops a child caught before its setsid (still in our group): then only the pid is signalled.
 stop_group() {
   local pid=$1 _
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 -- "-$pid" 2>/dev/null || true
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do
+    kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Stops every background job of this shell, each as a process group. Cleanup traps call it as
+# well as stopping the pids they recorded: Ctrl-C can land between `cmd &` and `PID=$!`, and
+# that child must not outlive the script.
+stop_background_jobs() {
+  local pid
+  for pid in $(jobs -p); do stop_group "$pid"; done
 }

@@ -45,20 +45,12 @@ SERVER_PIDS=()
 STEP_PID=""
 SECRETS=""
 
-# Stop a process group started with setsid: TERM, up to 5 s, then KILL.
-stop_group() {
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   trap - EXIT INT TERM
   local pid
   if [ -n "$STEP_PID" ]; then stop_group "$STEP_PID"; fi
   for pid in ${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}; do stop_group "$pid"; done
+  stop_background_jobs
   if [ -n "$SECRETS" ]; then rm -rf -- "$SECRETS"; fi
 }
 trap cleanup EXIT

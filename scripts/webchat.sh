@@ -50,6 +50,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_group "$FRONT_PID"
   stop_group "$AGENT_PID"
+  stop_background_jobs
   scripts/dev-stack.sh down >/dev/null 2>&1 || true
   release_stack "$$"
   say "web chat stopped"

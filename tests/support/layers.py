@@ -67,6 +67,7 @@ LAYER_OF = {
     "test_frontdoor_stack.py": "integration",
     "test_prerequisites.py": "integration",
     "test_project_layout.py": "integration",
+    "test_script_lib.py": "integration",
     "test_webchat_js.py": "integration",
     "test_issuer.py::test_issuer_runs_as_a_process_from_a_config_file": "integration",
     "test_leak_detector.py::test_scan_fails_a_run_that_logs_a_subprocess_token": "integration",

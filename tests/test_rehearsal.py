@@ -27,6 +27,7 @@ import pytest
 
 from tests.support.cli import find_agentcore_cli
 from tests.support.moto_stack import REPO, boto_client
+from tests.support.scripts import interruptible
 
 SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
 WORK = REPO / ".local" / "rehearsal"
@@ -191,6 +192,7 @@ def rehearse(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     watcher = Watcher(proc.pid)
     watcher.start()

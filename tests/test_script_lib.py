@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import REPO, wait_until
+from tests.support.scripts import interruptible
 
 SCRIPT = """
 source scripts/lib.sh
@@ -39,7 +40,11 @@ def _gone(pid: int) -> bool:
 @pytest.mark.parametrize("signal_to_send", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_unrecorded_background_group_is_stopped_on_exit(tmp_path: Path, signal_to_send: int) -> None:
     proc = subprocess.Popen(
-        ["bash", "-c", SCRIPT, "bash", str(tmp_path)], cwd=REPO, start_new_session=True, text=True
+        ["bash", "-c", SCRIPT, "bash", str(tmp_path)],
+        cwd=REPO,
+        start_new_session=True,
+        preexec_fn=interruptible,
+        text=True,
     )
     try:
         assert wait_until(lambda: (tmp_path / "grandchild").exists() and (tmp_path / "child").exists())

@@ -56,6 +56,15 @@ def git_status() -> str:
     ).stdout
 
 
+def interruptible() -> None:
+    """Popen's preexec_fn: SIGINT as a terminal leaves it, so Ctrl-C reaches the script's trap.
+
+    bash cannot trap a signal it inherited as ignored, and a test run started in the background
+    (nohup, `cmd &` in a script, some CI runners) hands every child SIGINT ignored.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_script(script: Path) -> subprocess.Popen[str]:
     """Start a script in its own process group, output piped, as from a terminal (Ctrl-C works)."""
     return subprocess.Popen(
@@ -66,8 +75,7 @@ def start_script(script: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # bash cannot trap a signal it inherited as ignored (nohup, some CI runners): reset it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=interruptible,
     )
 
 

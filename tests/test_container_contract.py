@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pytest
 from scripts.localdev.memory import LocalMemory
 from scripts.localdev.serving import BackgroundServer
 from settings import GATEWAY_URL_ENV, MEMORY_ID_ENV
-from tests.support.bundle import build_bundle
+from tests.support.bundle import unpacked_bundle
 from tests.support.processes import REPO, free_port, stop_process, wait_http
 from tests.support.stack import USER_CLIENT, Reply, auth_env
 
@@ -47,12 +46,7 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundle zip built like `agentcore package`, unzipped as the runtime unpacks it."""
     uv = shutil.which("uv")
     assert uv, "uv must be on PATH (scripts/test.sh puts it there)"
-    work = tmp_path_factory.mktemp("bundle")
-    bundle = build_bundle(work, uv)
-    target = work / "task"
-    with zipfile.ZipFile(bundle) as zf:
-        zf.extractall(target)
-    return target
+    return unpacked_bundle(tmp_path_factory.mktemp("bundle"), uv)
 
 
 def runtime_command(bundle: Path) -> list[str]:

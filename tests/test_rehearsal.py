@@ -263,7 +263,16 @@ def traced(tmp_path_factory: pytest.TempPathFactory) -> Traced:
     trace_file = tmp_path_factory.mktemp("strace") / "trace.txt"
     prefix = None
     if strace_works():
-        prefix = ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", str(trace_file)]
+        prefix = [
+            "strace",
+            "-f",
+            "--seccomp-bpf",
+            "-qq",
+            "-e",
+            "trace=connect,sendto,sendmsg",
+            "-o",
+            str(trace_file),
+        ]
     run = rehearse(script_env(cli), prefix=prefix, learn_secret=True)
     trace = trace_file.read_text(errors="replace") if prefix else None
     return Traced(run, before, MANIFEST.read_bytes(), trace)

@@ -8,16 +8,25 @@ alternately, N times each; the clock runs from spawning the process until /ping 
 the first streamed turn is complete. The agent runs with the local stack's settings (JWT checked
 against the local issuer, gateway configured, offline model) and answers a local-tool question; a
 third row runs it without a gateway, which shows what the gateway client's start costs.
+
+Those rows run from the project's virtualenv, whose bytecode caches are warm. The last two run both
+servers as deployed: the agent's CodeZip built like `agentcore package` (tests/support/bundle.py)
+and the bare app with bedrock-agentcore installed the same way, each unpacked and started by the
+base interpreter with nothing else on its path. The CLI's bundle ships no `.pyc` files, and every
+runtime session starts in a fresh microVM, so those rows compile every imported module on start
+(PYTHONDONTWRITEBYTECODE keeps each run as fresh as the first).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +36,12 @@ from scripts.localdev.gateway import build_gateway
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
 from scripts.localdev.paths import AGENT_CODE
 from scripts.localdev.serving import BackgroundServer, bind_loopback
+from tests.support.bundle import host_platform, unpacked_bundle
 
 CLIENT, SCOPE = "bench-client", "customersupport/invoke"
 BARE_APP = Path(__file__).with_name("bare_app.py")
 START_TIMEOUT_SECONDS = 60.0
+BASE_PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")
 
 
 def free_port() -> int:
@@ -39,14 +50,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cold_start(script: Path, env: dict[str, str], token: str | None) -> tuple[float, float]:
+def packaged(work: Path, uv: str) -> tuple[Path, Path]:
+    """The bare app and the agent, each unpacked from a bundle laid out like the CLI's CodeZip."""
+    agent = unpacked_bundle(work / "agent", uv)
+    bare = work / "bare"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    install = [uv, "pip", "install", "bedrock-agentcore", "--target", str(bare), "--python-version", version]
+    install += ["--python-platform", host_platform(), "--only-binary", ":all:", "--quiet"]
+    subprocess.run(install, cwd=AGENT_CODE.parents[1], check=True, timeout=600)  # root: the same pins
+    shutil.copy(BARE_APP, bare / "main.py")
+    return bare / "main.py", agent / "main.py"
+
+
+def as_deployed(env: dict[str, str], script: Path) -> dict[str, str]:
+    """`env` for a bundle: only the bundle on the path, no bytecode written (a fresh microVM each time)."""
+    return {**env, "PYTHONPATH": str(script.parent), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def cold_start(
+    script: Path, env: dict[str, str], token: str | None, python: str = sys.executable
+) -> tuple[float, float]:
     """Seconds from spawn to /ping answering and to the first complete turn."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, script.name],
+        [python, script.name],
         cwd=script.parent,
         env={**env, "PORT": str(port), "HOST": "127.0.0.1"},
         stdout=subprocess.DEVNULL,
@@ -85,7 +115,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="cold starts of each server (default 7)")
     args = parser.parse_args()
+    uv = shutil.which("uv")
+    if uv is None:
+        raise SystemExit("uv must be on PATH (run through scripts/run)")
+    work = Path(tempfile.mkdtemp(prefix="bench-cold-start-"))
+    try:
+        measure(args.runs, *packaged(work, uv))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def measure(runs: int, bare_bundle: Path, agent_bundle: Path) -> None:
+    """Start every server `runs` times, interleaved, and print the table."""
     issuer = LocalIssuer(
         IssuerConfig(clients=[Client(CLIENT, "bench-secret", [SCOPE])], users=[User("u", "p", "sub-u")])
     )
@@ -115,27 +156,35 @@ def main() -> None:
             no_gateway_env = {
                 k: v for k, v in agent_env.items() if k != "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL"
             }
-            bare, agent, no_gateway = [], [], []
-            for _ in range(args.runs):
+            bare, agent, no_gateway, bare_deployed, agent_deployed = [], [], [], [], []
+            for _ in range(runs):
                 bare.append(cold_start(BARE_APP, base, None))
                 agent.append(cold_start(AGENT_CODE / "main.py", agent_env, token))
                 no_gateway.append(cold_start(AGENT_CODE / "main.py", no_gateway_env, token))
+                bare_deployed.append(
+                    cold_start(bare_bundle, as_deployed(base, bare_bundle), None, BASE_PYTHON)
+                )
+                agent_deployed.append(
+                    cold_start(agent_bundle, as_deployed(agent_env, agent_bundle), token, BASE_PYTHON)
+                )
 
     def med(samples: list[tuple[float, float]], i: int) -> float:
         return statistics.median(s[i] for s in samples)
 
-    print(
-        f"cold start, median of {args.runs} paired runs (spawn → /ping answers, spawn → first turn answered)"
-    )
+    print(f"cold start, median of {runs} paired runs (spawn → /ping answers, spawn → first turn answered)")
     print(f"{'server':<34}{'listening':>12}{'first turn':>13}{'ratio':>8}")
     rows = (
         ("bare BedrockAgentCoreApp (baseline)", bare),
         ("CustomerSupport main.py", agent),
         ("  the same, no gateway configured", no_gateway),
+        ("bare app, as deployed (baseline)", bare_deployed),
+        ("CustomerSupport, as deployed", agent_deployed),
     )
     for name, samples in rows:
-        ratio = med(samples, 1) / med(bare, 1)
+        baseline = bare_deployed if "deployed" in name else bare
+        ratio = med(samples, 1) / med(baseline, 1)
         print(f"{name:<34}{med(samples, 0) * 1000:>10.0f}ms{med(samples, 1) * 1000:>11.0f}ms{ratio:>7.2f}x")
+    print("as deployed: unpacked CodeZip bundles, no bytecode caches (the CLI ships none)")
 
 
 if __name__ == "__main__":

@@ -55,3 +55,11 @@ def build_bundle(dest: Path, uv: str) -> Path:
                 zf.writestr(str(path.relative_to(staging)), path.read_bytes())
     shutil.rmtree(staging)
     return bundle
+
+
+def unpacked_bundle(dest: Path, uv: str) -> Path:
+    """Build the bundle under ``dest`` and unzip it to ``dest/task``, as the runtime unpacks it."""
+    target = dest / "task"
+    with zipfile.ZipFile(build_bundle(dest, uv)) as zf:
+        zf.extractall(target)
+    return target

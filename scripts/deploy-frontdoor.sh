@@ -44,11 +44,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TEMPLATE="$SCRIPT_DIR/frontdoor.yaml"
 PYTHON="${PYTHON:-python3}"
 
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-info() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+source "$SCRIPT_DIR/deploy-lib.sh"  # die, info, packaging_bucket
 # The header comment above is the help text.
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
@@ -167,25 +163,7 @@ done
 info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
 
 # ---------------------------------------------------------------- authorizer bundle
-if [[ -z "$BUCKET" ]]; then
-  BUCKET="customersupport-cfn-$ACCOUNT-$REGION"
-  if ! aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1; then
-    info "creating packaging bucket s3://$BUCKET"
-    if [[ "$REGION" == "us-east-1" ]]; then
-      aws s3api create-bucket --bucket "$BUCKET" >/dev/null || die "could not create bucket $BUCKET"
-    else
-      aws s3api create-bucket --bucket "$BUCKET" \
-        --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null ||
-        die "could not create bucket $BUCKET"
-    fi
-    aws s3api put-public-access-block --bucket "$BUCKET" --public-access-block-configuration \
-      "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true" ||
-      die "could not block public access on bucket $BUCKET"
-  fi
-else
-  aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 ||
-    die "bucket $BUCKET does not exist or is not accessible (omit --bucket to use a managed one)"
-fi
+BUCKET="$(packaging_bucket "$BUCKET" "$ACCOUNT" "$REGION")"
 
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT

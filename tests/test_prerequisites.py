@@ -500,6 +500,7 @@ def test_fails_clearly_when_aws_cli_is_missing(tmp_path: Path) -> None:
     script = tmp_path / "scripts" / DEPLOY_SCRIPT.name
     shutil.copy(DEPLOY_SCRIPT, script)
     shutil.copy(TEMPLATE, tmp_path / "scripts" / TEMPLATE.name)
+    shutil.copy(DEPLOY_SCRIPT.with_name("deploy-lib.sh"), tmp_path / "scripts")
     run = subprocess.run(
         ["/bin/bash", str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )

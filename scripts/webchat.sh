@@ -3,8 +3,9 @@
 # code + PKCE, refresh, sign-out), the JWT-secured gateway, the agent run by the real
 # `agentcore dev`, and the web front serving the app (app/WebChat) with the local front door on
 # /invocations (the deployed front door's policy: its authorizer, CORS, per-user throttle and
-# daily quota; 429 + Retry-After beyond them). Prints the URL to open and the demo users with their
-# passwords (new for every run); Ctrl-C stops everything it started.
+# daily quota; 429 + Retry-After beyond them). Prints the URL to open and the demo users' names;
+# their passwords (new for every run) go to .local/webchat/demo-users.txt (mode 600, deleted on
+# exit), never to the terminal or a log. Ctrl-C stops everything it started.
 #
 #   usage: scripts/webchat.sh [--port N] [--parameter NAME=VALUE]... [--self-sign-up]
 #          --port       web front port (default: any free port)
@@ -42,6 +43,7 @@ cd "$REPO_ROOT"
 claim_stack "$$" "scripts/webchat.sh" || exit 1
 export STACK_PARENT_PID=$$
 STATE="$REPO_ROOT/.local/webchat"
+USERS_FILE="$STATE/demo-users.txt"
 mkdir -p "$STATE"
 AGENT_PID=""
 FRONT_PID=""
@@ -52,6 +54,7 @@ cleanup() {
   stop_group "$AGENT_PID"
   stop_background_jobs
   scripts/dev-stack.sh down >/dev/null 2>&1 || true
+  rm -f -- "$USERS_FILE"
   release_stack "$$"
   say "web chat stopped"
 }
@@ -98,12 +101,15 @@ done
 
 echo
 echo "Web chat: $URL"
-echo "Sign in as one of these demo users (passwords are new for every run):"
-python3 - "$REPO_ROOT/.local/dev-stack/issuer-config.json" <<'PY'
+# Passwords to a private file, not the terminal: scrollback, CI logs and screen shares keep output.
+(umask 077 && python3 - "$REPO_ROOT/.local/dev-stack/issuer-config.json" >"$USERS_FILE" <<'PY'
 import json, sys
 for user in json.load(open(sys.argv[1]))["users"]:
-    print(f"  {user['username']:<8} {user['password']}")
+    print(f"{user['username']} {user['password']}")
 PY
+) || die "could not write $USERS_FILE"
+echo "Sign in as one of the demo users: $(cut -d' ' -f1 "$USERS_FILE" | paste -sd' ')"
+echo "Their passwords (new for every run): ${USERS_FILE#"$REPO_ROOT/"} (yours only; deleted on exit)"
 if [ "$WEBCHAT_SELF_SIGN_UP" = 1 ]; then
   echo "Or create an account (\"Create an account\" on the sign-in page) with an address of: ${ORGANIZATION_DOMAIN:-(none: ORGANIZATION_DOMAIN is empty, every sign-up is refused)}"
 fi

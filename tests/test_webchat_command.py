@@ -22,7 +22,7 @@ from tests.support.scripts import (
 )
 
 WEBCHAT = REPO / "scripts" / "webchat.sh"
-USER_LINE = re.compile(r"^  (\w+)\s+(\S+)$")
+USERS_FILE = REPO / ".local" / "webchat" / "demo-users.txt"
 
 
 def test_help_prints_usage() -> None:
@@ -52,8 +52,12 @@ def test_one_command_serves_a_working_chat_and_ctrl_c_stops_it() -> None:
         transcript = "".join(lines)
         assert "Press Ctrl-C" in transcript, transcript[-3000:]
         url = re.search(r"Web chat: (http://127\.0\.0\.1:\d+/)", transcript)
-        users = [m.groups() for m in (USER_LINE.match(line.rstrip("\n")) for line in lines) if m]
-        assert url and len(users) >= 2, "no URL or demo users printed"
+        users = [line.split(" ") for line in USERS_FILE.read_text().splitlines()]
+        assert url and len(users) >= 2, "no URL or demo users"
+        assert USERS_FILE.stat().st_mode & 0o777 == 0o600
+        names = re.search(r"Sign in as one of the demo users: (.+)", transcript)
+        assert names and names.group(1).split() == [user[0] for user in users]
+        assert not [user for user in users if user[1] in transcript], "a password was printed"
         name, password = users[0]
 
         with sync_playwright() as p:
@@ -77,5 +81,6 @@ def test_one_command_serves_a_working_chat_and_ctrl_c_stops_it() -> None:
         rest = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "web chat stopped" in rest
+    assert not USERS_FILE.exists(), "the passwords file must be deleted on exit"
     assert all_stopped(ports_in("".join(lines))), leftover_processes()
     assert git_status() == before, "the command wrote outside ignored paths"

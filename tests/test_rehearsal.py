@@ -27,6 +27,8 @@ import pytest
 
 from tests.support.cli import find_agentcore_cli
 from tests.support.moto_stack import REPO, boto_client
+from tests.support.processes import alive, process_stat
+from tests.support.requirements import missing
 from tests.support.scripts import interruptible
 
 SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
@@ -47,16 +49,6 @@ RUN_TIMEOUT_S = 240
 
 
 # -- watching the processes the script starts ----------------------------------------------------
-def _stat(pid: int) -> tuple[int, str, str] | None:
-    """(parent pid, state, start time) of a process, or None if it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text.rsplit(")", 1)[1].split()  # after "(comm)", which may contain spaces
-    return int(fields[1]), fields[0], fields[19]
-
-
 def _all_pids() -> list[int]:
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
 
@@ -67,12 +59,6 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
     except OSError:
         return "?"
-
-
-def alive(pid: int, start: str) -> bool:
-    """Whether this very process (not a reuse of its pid) still runs."""
-    stat = _stat(pid)
-    return stat is not None and stat[2] == start and stat[1] != "Z"
 
 
 class Watcher(threading.Thread):
@@ -92,7 +78,7 @@ class Watcher(threading.Thread):
             parents: dict[int, int] = {}
             starts: dict[int, str] = {}
             for pid in _all_pids():
-                stat = _stat(pid)
+                stat = process_stat(pid)
                 if stat:
                     parents[pid], starts[pid] = stat[0], stat[2]
             family = {self.root}
@@ -325,10 +311,7 @@ def test_every_process_it_started_is_gone(traced: Traced) -> None:
 
 def test_nothing_but_loopback_is_contacted(traced: Traced) -> None:
     if traced.trace is None:
-        message = "strace is not available: the network check needs it (apt-get install strace)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("strace is not available: the network check needs it (apt-get install strace)")
     addresses = re.findall(r"sa_family=(AF_[A-Z0-9]+)([^}]*)", traced.trace)
     assert addresses, "strace recorded no connection at all"
     elsewhere = []

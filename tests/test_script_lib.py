@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, wait_until
+from tests.support.processes import REPO, alive, wait_until
 from tests.support.scripts import interruptible
 
 SCRIPT = """
@@ -27,14 +27,6 @@ trap 'exit 143' TERM
 setsid bash -c 'sleep 300 & echo $! >"$1/grandchild"; echo $$ >"$1/child"; wait' _ "$1" </dev/null &
 wait
 """
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return True
-    return state == "Z"
 
 
 @pytest.mark.parametrize("signal_to_send", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -50,7 +42,7 @@ def test_an_unrecorded_background_group_is_stopped_on_exit(tmp_path: Path, signa
         assert wait_until(lambda: (tmp_path / "grandchild").exists() and (tmp_path / "child").exists())
         child = int((tmp_path / "child").read_text())
         grandchild = int((tmp_path / "grandchild").read_text())
-        assert not _gone(child) and not _gone(grandchild)
+        assert alive(child) and alive(grandchild)
         os.kill(proc.pid, signal_to_send)  # the script alone: its child is in its own group
         returncode = proc.wait(timeout=15)
     finally:
@@ -58,4 +50,4 @@ def test_an_unrecorded_background_group_is_stopped_on_exit(tmp_path: Path, signa
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
     assert returncode == (130 if signal_to_send == signal.SIGINT else 143)
-    assert wait_until(lambda: _gone(child) and _gone(grandchild), timeout=2)
+    assert wait_until(lambda: not alive(child) and not alive(grandchild), timeout=2)

@@ -34,7 +34,7 @@ import httpx
 
 from scripts.localdev.gateway import build_gateway
 from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
-from scripts.localdev.paths import AGENT_CODE
+from scripts.localdev.paths import AGENT_CODE, REPO
 from scripts.localdev.serving import BackgroundServer, bind_loopback
 from tests.support.bundle import host_platform, unpacked_bundle
 
@@ -57,7 +57,7 @@ def packaged(work: Path, uv: str) -> tuple[Path, Path]:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     install = [uv, "pip", "install", "bedrock-agentcore", "--target", str(bare), "--python-version", version]
     install += ["--python-platform", host_platform(), "--only-binary", ":all:", "--quiet"]
-    subprocess.run(install, cwd=AGENT_CODE.parents[1], check=True, timeout=600)  # root: the same pins
+    subprocess.run(install, cwd=REPO, check=True, timeout=600)  # the root pyproject pins it
     shutil.copy(BARE_APP, bare / "main.py")
     return bare / "main.py", agent / "main.py"
 

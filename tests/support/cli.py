@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-import pytest
+from tests.support.requirements import missing
 
 EXPECTED_MAJOR_MINOR = (0, 30)
 
@@ -19,9 +19,7 @@ def find_agentcore_cli() -> str:
         message = (
             "the agentcore CLI (npm @aws/agentcore) is not installed; set AGENTCORE_CLI or put it on PATH"
         )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     return path
 
 

@@ -20,8 +20,10 @@ VENV_BIN = Path(sys.executable).parent
 __all__ = [
     "REPO",
     "VENV_BIN",
+    "alive",
     "eventually",
     "free_port",
+    "process_stat",
     "serving_moto",
     "start_process",
     "stop_process",
@@ -104,3 +106,19 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0, interval: f
             return True
         time.sleep(interval)
     return condition()
+
+
+def process_stat(pid: int) -> tuple[int, str, str] | None:
+    """(parent pid, state, start time) of a process from /proc, or None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # after "(comm)", which may contain spaces
+    return int(fields[1]), fields[0], fields[19]
+
+
+def alive(pid: int, start: str | None = None) -> bool:
+    """Whether the process runs (not a zombie); with `start`, this very one, not a reuse of its pid."""
+    stat = process_stat(pid)
+    return stat is not None and stat[1] != "Z" and (start is None or stat[2] == start)

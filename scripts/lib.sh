@@ -73,7 +73,7 @@ claim_stack() {
     if stack_owner_alive && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "$pid" ] \
         && [ "$(cut -d' ' -f1 "$STACK_OWNER")" != "${STACK_PARENT_PID:-}" ]; then
       say "another local stack is running: $(cut -d' ' -f2- "$STACK_OWNER") (pid $(cut -d' ' -f1 "$STACK_OWNER"))."
-      if grep -q dev-stack "$STACK_OWNER"; then say "Stop it first with scripts/dev-stack.sh down, then try again."
+      if grep -q dev-stack "$STACK_OWNER"; then say "Stop it first with scripts/localdev/dev-stack.sh down, then try again."
       else say "Wait for it to end (or Ctrl-C it), then try again."; fi
       exit 1
     fi

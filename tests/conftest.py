@@ -56,7 +56,8 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 @pytest.fixture(scope="session")
 def issuer() -> Iterator[Any]:
     """A local Cognito-compatible issuer over real HTTP."""
-    from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+    from scripts.localdev.issuer import LocalIssuer
+    from scripts.localdev.pool import Client, IssuerConfig, User
     from scripts.localdev.serving import BackgroundServer
 
     config = IssuerConfig(

@@ -19,7 +19,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from scripts.localdev.issuer import IssuerConfig, LocalIssuer
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import IssuerConfig
 from scripts.localdev.serving import BackgroundServer
 from tests.support.stack import MACHINE_CLIENT, SCOPE, USER_CLIENT, auth_env, claims
 

@@ -19,7 +19,7 @@ MANIFEST = json.loads((REPO / "agentcore" / "agentcore.json").read_text())
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("cdk-out")
     result = subprocess.run(
-        ["bash", str(REPO / "scripts" / "cdk-synth.sh"), str(out)],
+        ["bash", str(REPO / "scripts" / "deploy" / "cdk-synth.sh"), str(out)],
         capture_output=True,
         text=True,
         timeout=900,

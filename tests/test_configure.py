@@ -1,7 +1,7 @@
-"""scripts/configure.sh against a real deployment of scripts/prerequisites.yaml on moto.
+"""scripts/deploy/configure.sh against a real deployment of scripts/deploy/prerequisites.yaml on moto.
 
-The prerequisites are deployed once per module with the real scripts/deploy-prerequisites.sh (the
-bridged moto server of tests/support/moto_stack.py). configure.sh then reads the SSM parameters that
+The prerequisites are deployed once per module with the real scripts/deploy/deploy-prerequisites.sh (the
+bridged moto server of scripts/localdev/moto_stack.py). configure.sh then reads the SSM parameters that
 deployment wrote, through the venv's aws CLI, and writes them into a copy of the project
 (``--project``): the repository's own agentcore.json is never touched. The real `agentcore validate`
 must accept the result.
@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from scripts import manifest
-from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
-from tests.support.moto_stack import (
+from scripts.deploy import manifest
+from tests.support.aws import (
     VENV_BIN,
     aws_cli_env,
     boto_client,
@@ -32,10 +31,11 @@ from tests.support.moto_stack import (
     deploy_prerequisites,
     ssm_values,
 )
+from tests.support.cli import EXPECTED_MAJOR_MINOR, cli_version, find_agentcore_cli
 from tests.support.project import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGURE = REPO / "scripts" / "configure.sh"
+CONFIGURE = REPO / "scripts" / "deploy" / "configure.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 KEYS = ("cognito_discovery_url", "client_id", "user_client_id", "warranty_check_lambda_arn")
 WEB_KEYS = ("web_client_id", "cognito_domain_url")  # optional: read in the same call
@@ -319,7 +319,7 @@ def test_invalid_parameter_value_is_refused_without_writing(
 def test_schema_error_fails_through_agentcore_validate(
     deployed: dict[str, Any], moto_url: str, agentcore_cli: str, tmp_path: Path
 ) -> None:
-    # scripts/manifest.py check does not look at runtimeVersion; the CLI's schema does.
+    # scripts/deploy/manifest.py check does not look at runtimeVersion; the CLI's schema does.
     project = copy_project(tmp_path / "project")
     path = project / "agentcore" / "agentcore.json"
     spec = json.loads(path.read_text())

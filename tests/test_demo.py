@@ -1,4 +1,4 @@
-"""scripts/demo.sh end to end: the README's first command, with the real `agentcore dev`."""
+"""scripts/localdev/demo.sh end to end: the README's first command, with the real `agentcore dev`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support.scripts import (
     start_script,
 )
 
-DEMO = REPO / "scripts" / "demo.sh"
+DEMO = REPO / "scripts" / "localdev" / "demo.sh"
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.localdev.issuer import IssuerConfig, LocalIssuer
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import IssuerConfig
 from scripts.localdev.serving import BackgroundServer
 from tests.support.stack import auth_env, claims
 

@@ -1,4 +1,4 @@
-"""scripts/fetch-token.sh against a real moto server, the local issuer and misbehaving endpoints.
+"""scripts/deploy/fetch-token.sh against a real moto server, the local issuer and misbehaving endpoints.
 
 Everything runs as real processes: the script itself, the aws CLI from the venv, curl, and jq or
 python3 for JSON. moto provides SSM and the Cognito user pool (clients, secrets, users); the local
@@ -33,11 +33,12 @@ import boto3
 import jwt
 import pytest
 
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer
 from tests.support.processes import REPO, VENV_BIN, free_port
 
-SCRIPT = REPO / "scripts" / "fetch-token.sh"
+SCRIPT = REPO / "scripts" / "deploy" / "fetch-token.sh"
 AWS = VENV_BIN / "aws"
 DEFAULT_PREFIX = "/app/customersupport/agentcore/"
 # A region no other test module uses, so the default SSM prefix is ours alone in the shared moto.
@@ -424,7 +425,11 @@ def test_prints_one_verified_access_token_from_ssm_settings(world: World) -> Non
 
 def test_token_can_be_captured_in_a_shell_variable(world: World) -> None:
     result = subprocess.run(
-        ["bash", "-c", 'set -e; TOKEN=$(scripts/fetch-token.sh); printf "len=%s\\n%s" "${#TOKEN}" "$TOKEN"'],
+        [
+            "bash",
+            "-c",
+            'set -e; TOKEN=$(scripts/deploy/fetch-token.sh); printf "len=%s\\n%s" "${#TOKEN}" "$TOKEN"',
+        ],
         env=world.all_from_env(),
         cwd=REPO,
         text=True,

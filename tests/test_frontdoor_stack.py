@@ -1,10 +1,10 @@
-"""scripts/frontdoor.yaml (CloudFormation) and scripts/deploy-frontdoor.sh.
+"""scripts/deploy/frontdoor.yaml (CloudFormation) and scripts/deploy/deploy-frontdoor.sh.
 
 The template is linted, checked as parsed, and deployed with the real script on a moto server (the
 server, its bridge for the types moto lacks, and what moto cannot emulate are described in
-tests/support/moto_frontdoor.py). The runtime ARN comes from a deployed-state.json shaped as `agentcore
+scripts/localdev/moto_frontdoor.py). The runtime ARN comes from a deployed-state.json shaped as `agentcore
 deploy` writes it; the Cognito values come from SSM, written by the prerequisites stack deployed with
-scripts/deploy-prerequisites.sh on the same server first (whose web client the front-door script
+scripts/deploy/deploy-prerequisites.sh on the same server first (whose web client the front-door script
 then updates with the site's URL).
 """
 
@@ -32,12 +32,12 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 from scripts.localdev.frontdoor import Limits
-from tests.support.moto_frontdoor import BRIDGED_TYPES
-from tests.support.moto_stack import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy_script
+from scripts.localdev.moto_frontdoor import BRIDGED_TYPES
+from tests.support.aws import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy_script
 from tests.support.processes import REPO, free_port, start_process, stop_process
 
-TEMPLATE = REPO / "scripts" / "frontdoor.yaml"
-SCRIPT = REPO / "scripts" / "deploy-frontdoor.sh"
+TEMPLATE = REPO / "scripts" / "deploy" / "frontdoor.yaml"
+SCRIPT = REPO / "scripts" / "deploy" / "deploy-frontdoor.sh"
 RUNTIME_ARN = f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:runtime/CustomerSupport-AbC123xyz"
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 SCOPE = "customersupport/invoke"
@@ -228,7 +228,7 @@ def moto_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         [
             sys.executable,
             "-m",
-            "tests.support.moto_frontdoor",
+            "scripts.localdev.moto_frontdoor",
             "--serve-moto",
             str(port),
             str(cert),
@@ -460,7 +460,7 @@ def test_deployed_site_bucket_distribution_and_config(
     assert keys == {"index.html", "config.json"}
     web = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
     values = deployed["values"]
-    # The fields app/WebChat/src/auth.js and main.js read, as scripts/webchat_config.py writes them.
+    # The fields app/WebChat/src/auth.js and main.js read, as scripts/deploy/webchat_config.py writes them.
     assert web == {
         "issuer": values["cognito_discovery_url"].removesuffix("/.well-known/openid-configuration"),
         "clientId": values["web_client_id"],
@@ -506,7 +506,7 @@ def test_authorizer_code_is_the_uploaded_bundle(deployed: dict[str, Any], moto_t
 def test_help_is_the_header_comment() -> None:
     run = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
     assert run.returncode == 0
-    assert run.stdout.startswith("Deploy scripts/frontdoor.yaml")
+    assert run.stdout.startswith("Deploy scripts/deploy/frontdoor.yaml")
     assert "--authorizer-bundle" in run.stdout and "deployed-state.json" in run.stdout
 
 
@@ -561,7 +561,7 @@ def test_missing_prerequisites_are_named(moto_tls: tuple[str, Path], tmp_path: P
 
 
 def test_moto_gaps_are_still_there() -> None:
-    # When moto closes a gap, the bridge in tests/support/moto_frontdoor.py steps aside (or must be dropped);
+    # When moto closes a gap, the bridge (localdev/moto_frontdoor.py) steps aside (or must be dropped);
     # this test then says so, so the docstring and the README get updated.
     from moto.apigateway.models import APIGatewayBackend, Method, RestAPI
     from moto.cloudformation.models import ChangeSet

@@ -17,7 +17,8 @@ import jwt
 import pytest
 
 from scripts.localdev.hosted_ui import SESSION_COOKIE, s256
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer
 
 APP = "http://127.0.0.1:9/app/"

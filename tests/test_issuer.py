@@ -18,7 +18,8 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts.localdev.issuer import USER_SCOPE, Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import USER_SCOPE, Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer
 from tests.support.processes import REPO, VENV_BIN, start_process, stop_process
 

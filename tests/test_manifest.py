@@ -1,4 +1,4 @@
-"""scripts/manifest.py: the manifest invariants the agentcore CLI does not check, and `configure`.
+"""scripts/deploy/manifest.py: the manifest invariants the agentcore CLI does not check, and `configure`.
 
 Every invariant is shown to hold on the repository and to fail on a mutated copy of the project (the
 repository's own agentcore.json is never written). The env var names the agent reads are compared with
@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 import settings
-from scripts import manifest
+from scripts.deploy import manifest
 from tests.support.project import copy_project
 from tests.support.shapes import check_shape, service_shapes
 
 REPO = Path(__file__).resolve().parents[1]
-MANIFEST_PY = REPO / "scripts" / "manifest.py"
+MANIFEST_PY = REPO / "scripts" / "deploy" / "manifest.py"
 VALUES = {
     "discovery_url": (
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123/.well-known/openid-configuration"
@@ -396,7 +396,7 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
 
 
 def test_tool_schema_rules_are_the_gateway_api_model() -> None:
-    # scripts/manifest.py is stdlib-only, so it carries the ToolDefinition shape as constants; they must
+    # the manifest tooling is stdlib-only, so it carries the ToolDefinition shape as constants; they must
     # stay those of the bedrock-agentcore-control model shipped with botocore.
     shapes = service_shapes()
     tool, schema = shapes["ToolDefinition"], shapes["SchemaDefinition"]

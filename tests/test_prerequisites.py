@@ -1,9 +1,9 @@
-"""scripts/prerequisites.yaml (CloudFormation) and scripts/deploy-prerequisites.sh.
+"""scripts/deploy/prerequisites.yaml (CloudFormation) and scripts/deploy/deploy-prerequisites.sh.
 
 The template is linted, checked structurally, and deployed for real with the real script on a moto
 server (``aws cloudformation package`` + ``deploy`` through the venv's aws CLI). That server, with the
 CloudFormation bridge for the Cognito types moto lacks, and the deploy helpers live in
-tests/support/moto_stack.py (shared with tests/test_configure.py); its docstring lists the moto gaps.
+scripts/localdev/moto_stack.py (shared with tests/test_configure.py); its docstring lists the moto gaps.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from tests.support.moto_stack import (
+from tests.support.aws import (
     ACCOUNT,
     COGNITO_TYPES,
     DEPLOY_SCRIPT,
@@ -272,7 +272,7 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
 
 
 def test_moto_gap_is_still_there() -> None:
-    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge in tests/support/moto_stack.py
+    # Tripwire: when moto gains CloudFormation support for Cognito, the bridge (localdev/moto_stack.py)
     # steps aside automatically; this test then says so, so its docstring and the report get updated.
     from moto.cloudformation.parsing import get_model_map
 
@@ -306,10 +306,10 @@ def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any],
     run = deployed["run"]
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     for step in (
-        "scripts/configure.sh",
+        "scripts/deploy/configure.sh",
         "agentcore validate",
         "agentcore deploy",
-        "scripts/deploy-frontdoor.sh",
+        "scripts/deploy/deploy-frontdoor.sh",
     ):
         assert step in run.stdout
     stack = boto_client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
@@ -547,7 +547,7 @@ def test_help_prints_usage_only(tmp_path: Path) -> None:
         ["bash", str(DEPLOY_SCRIPT), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 0
-    assert run.stdout.startswith("Deploy scripts/prerequisites.yaml")
+    assert run.stdout.startswith("Deploy scripts/deploy/prerequisites.yaml")
     assert all(
         opt in run.stdout
         for opt in (
@@ -674,9 +674,9 @@ def test_self_sign_up_packaged_trigger_admits_only_the_domains(
 def test_re_run_keeps_the_values_it_is_not_given(
     with_sign_up: dict[str, Any], moto_url: str, tmp_path: Path
 ) -> None:
-    # Only --web-url changes (what scripts/deploy-frontdoor.sh's step amounts to); the sign-up policy
+    # Only --web-url changes (what scripts/deploy/deploy-frontdoor.sh's step amounts to); the sign-up policy
     # stays as deployed and the web client is updated in place. Switching SelfSignUp off again on
-    # moto is not tested: moto gap 9 (tests/support/moto_stack.py).
+    # moto is not tested: moto gap 9 (scripts/localdev/moto_stack.py).
     env = aws_cli_env(moto_url, tmp_path)
     common = ["--stack-name", with_sign_up["stack"], "--domain-prefix", with_sign_up["domain"]]
     common += ["--parameter-prefix", with_sign_up["prefix"]]

@@ -66,14 +66,16 @@ def test_importing_the_entrypoint_opens_no_connection_and_builds_no_service() ->
 
 
 def test_bundle_pins_match_the_lock() -> None:
-    from scripts import bundle_pins
+    from scripts.deploy import bundle_pins
 
-    assert bundle_pins.main(["--check"]) == 0, "run `uv run python -m scripts.bundle_pins` and `uv lock`"
+    assert bundle_pins.main(["--check"]) == 0, (
+        "run `uv run python -m scripts.deploy.bundle_pins` and `uv lock`"
+    )
 
 
 def test_agentcore_package_would_install_exactly_the_locked_versions(tmp_path: Path) -> None:
     """The very install `agentcore package` runs (from the project root, for the runtime's platform)."""
-    from scripts import bundle_pins
+    from scripts.deploy import bundle_pins
 
     pins: dict[str, set[str]] = {}
     for pin in bundle_pins.locked_pins():

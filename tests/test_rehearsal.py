@@ -1,4 +1,4 @@
-"""scripts/rehearse-aws.sh end to end: the real script, moto, the local issuer and the agentcore CLI.
+"""scripts/localdev/rehearse-aws.sh end to end: the real script, moto, the local issuer and the agentcore CLI.
 
 The successful run is traced with strace (every connect/sendto/sendmsg of every process it starts)
 to show that nothing but 127.0.0.1 is contacted, although the environment it is given points AWS,
@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.aws import REPO, boto_client
 from tests.support.cli import find_agentcore_cli
-from tests.support.moto_stack import REPO, boto_client
 from tests.support.processes import alive, process_stat
 from tests.support.requirements import missing
 from tests.support.scripts import interruptible
 
-SCRIPT = REPO / "scripts" / "rehearse-aws.sh"
+SCRIPT = REPO / "scripts" / "localdev" / "rehearse-aws.sh"
 WORK = REPO / ".local" / "rehearsal"
 MANIFEST = REPO / "agentcore" / "agentcore.json"
 PREFIX = "/app/customersupport/agentcore/"
@@ -368,8 +368,8 @@ def test_a_failing_step_is_named_with_its_log(tmp_path: Path) -> None:
 def test_help_and_an_unknown_option() -> None:
     shown = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
     assert shown.returncode == 0
-    assert "usage: scripts/rehearse-aws.sh" in shown.stdout
+    assert "usage: scripts/localdev/rehearse-aws.sh" in shown.stdout
     wrong = subprocess.run(["bash", str(SCRIPT), "--deploy"], capture_output=True, text=True, timeout=30)
     assert wrong.returncode == 2
-    assert wrong.stderr.strip() == "unknown argument: --deploy (see scripts/rehearse-aws.sh --help)"
+    assert wrong.stderr.strip() == "unknown argument: --deploy (see scripts/localdev/rehearse-aws.sh --help)"
     assert wrong.stdout == ""

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
 from tests.support.processes import REPO, free_port

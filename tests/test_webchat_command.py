@@ -1,4 +1,4 @@
-"""scripts/webchat.sh end to end: the one command, a real sign-in and chat in Chromium, Ctrl-C."""
+"""scripts/localdev/webchat.sh end to end: the one command, a real sign-in and chat in Chromium, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.support.scripts import (
     start_script,
 )
 
-WEBCHAT = REPO / "scripts" / "webchat.sh"
+WEBCHAT = REPO / "scripts" / "localdev" / "webchat.sh"
 USERS_FILE = REPO / ".local" / "webchat" / "demo-users.txt"
 
 
@@ -30,7 +30,7 @@ def test_help_prints_usage() -> None:
     assert result.returncode == 0
     assert (
         result.stdout.startswith("The web chat on this machine")
-        and "usage: scripts/webchat.sh" in result.stdout
+        and "usage: scripts/localdev/webchat.sh" in result.stdout
     )
     bad = subprocess.run(["bash", str(WEBCHAT), "--port", "x"], capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "--port must be" in bad.stderr

@@ -167,7 +167,7 @@ def _user_token(issuer: Any, sub: str) -> str:
 def test_front_door_policy_a_user_over_the_limit_gets_429_another_keeps_chatting(
     issuer: Any, dist: Path
 ) -> None:
-    # scripts/webchat.sh's front with the front door's policy on: same parameter names as the template.
+    # webchat.sh's front with the front door's policy on: same parameter names as the template.
     agent = FakeAgent()
     agent.release.set()
     auth = AuthSettings(

@@ -1,4 +1,4 @@
-"""FrontDoorAuthorizer: API Gateway Lambda authorizer of the front door (scripts/frontdoor.yaml).
+"""FrontDoorAuthorizer: API Gateway Lambda authorizer of the front door (scripts/deploy/frontdoor.yaml).
 
 It does what a Cognito user-pool authorizer with an OAuth scope on the method does, and one thing
 that authorizer cannot: choose the caller's own usage-plan API key, so API Gateway throttles and
@@ -30,7 +30,7 @@ Configuration (environment): ``USER_POOL_ID`` and ``AWS_REGION`` (or ``ISSUER`` 
 ``ALLOWED_CLIENT_IDS`` (comma-separated), ``REQUIRED_SCOPE``, ``USAGE_PLAN_NAME`` (the template
 passes the name: the plan's id would make a dependency cycle plan → stage → method → authorizer →
 function) or ``USAGE_PLAN_ID``, ``API_KEY_NAME_PREFIX``. Dependencies: PyJWT with ``cryptography`` (bundled by
-scripts/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
+scripts/deploy/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
 """
 
 from __future__ import annotations

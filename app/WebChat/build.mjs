@@ -1,5 +1,5 @@
 // Bundles the web chat into dist/ (ignored by git): app.js with oidc-client-ts inside, the page
-// and its stylesheet, and config.json when scripts/configure.sh has written one (a deployment's);
+// and its stylesheet, and config.json when scripts/deploy/configure.sh has written one (a deployment's);
 // the local web front serves its own config.json instead.
 //   usage: node build.mjs     (scripts/build-webchat.sh installs the packages first)
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";

@@ -1,4 +1,4 @@
-"""The local twin of the public front door (scripts/frontdoor.yaml): the API Gateway policy as ASGI.
+"""The local twin of the public front door (scripts/deploy/frontdoor.yaml): the API Gateway policy as ASGI.
 
 What it does, in the order a request meets it:
 

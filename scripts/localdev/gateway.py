@@ -46,7 +46,7 @@ logger = logging.getLogger("localdev.gateway")
 
 GATEWAY_NAME = "my-gateway-secure"
 TOOL_NAME_SEPARATOR = "___"
-# Lambda code for each target, as deployed by scripts/prerequisites.yaml.
+# Lambda code for each target, as deployed by scripts/deploy/prerequisites.yaml.
 DEFAULT_HANDLERS = {"WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py"}
 
 Handler = Callable[[Any, Any], Any]

@@ -24,19 +24,16 @@ import hashlib
 import html
 import secrets
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from scripts.localdev.pool import Client, TokenMinter, User
 from scripts.localdev.record import record_issued
-
-if TYPE_CHECKING:
-    from scripts.localdev.issuer import Client, LocalIssuer, User
 
 SESSION_COOKIE = "local-hosted-ui-session"
 CSRF_COOKIE = "local-hosted-ui-csrf"
@@ -83,7 +80,7 @@ def s256(verifier: str) -> str:
 class HostedUI:
     """Sign-in pages, codes, refresh tokens and sessions of one local issuer."""
 
-    def __init__(self, issuer: LocalIssuer) -> None:
+    def __init__(self, issuer: TokenMinter) -> None:
         self.issuer = issuer
         self.codes: _Bounded = _Bounded()
         self.refresh_tokens: _Bounded = _Bounded()
@@ -118,7 +115,7 @@ class HostedUI:
         csrf = str(form.get("_csrf", ""))
         if not csrf or not secrets.compare_digest(csrf, request.cookies.get(CSRF_COOKIE, "")):
             return self._login_page(params, "Your sign-in form expired. Please try again.")
-        user = self.issuer.user(str(form.get("username", "")))
+        user = self.issuer.config.user(str(form.get("username", "")))
         if user is None or not secrets.compare_digest(user.password, str(form.get("password", ""))):
             return self._login_page(params, "Incorrect username or password.")
         session = secrets.token_urlsafe(32)
@@ -156,21 +153,19 @@ class HostedUI:
         refusal = sign_up_refusal(email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
         if refusal is None and len(password) < MIN_PASSWORD_LENGTH:
             refusal = "Password did not conform with policy: Password not long enough"
-        if refusal is None and self.issuer.user(email) is not None:
+        if refusal is None and self.issuer.config.user(email) is not None:
             refusal = "An account with the given email already exists."
         if refusal is None and len(self.issuer.config.users) >= MAX_SIGNED_UP_USERS:
             refusal = "Sign-up is not available right now. Please try again later."
         if refusal is not None:
             return self._form_page(SIGNUP_PAGE, params, refusal)
-        from scripts.localdev.issuer import User
-
-        self.issuer.config.users.append(User(username=email, password=password, sub=str(uuid.uuid4())))
+        self.issuer.config.add_user(email, password)
         self.counts["signup"] += 1
         return self._form_page(LOGIN_PAGE, params, notice="Your account is ready. Please sign in.")
 
     def _check_authorize(self, params: dict[str, str]) -> tuple[Client | None, str]:
         """(client, "") when fine; (client, error) to redirect with; (None, text) to show."""
-        client = self.issuer.client(params["client_id"])
+        client = self.issuer.config.client(params["client_id"])
         if client is None or not client.callback_urls:
             return None, "This app is not registered for sign-in."
         if params["redirect_uri"] not in client.callback_urls:  # exact match, as Cognito does
@@ -246,7 +241,7 @@ class HostedUI:
             or not secrets.compare_digest(grant.code_challenge, s256(form.get("code_verifier", "")))
         ):
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        user = self.issuer.user(grant.username)
+        user = self.issuer.config.user(grant.username)
         if user is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.counts["code"] += 1
@@ -264,7 +259,7 @@ class HostedUI:
         )
         if grant is None or grant.client_id != client.client_id or grant.expires_at < time.time():
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        user = self.issuer.user(grant.username)
+        user = self.issuer.config.user(grant.username)
         if user is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         self.counts["refresh"] += 1
@@ -314,7 +309,7 @@ class HostedUI:
 
     async def logout(self, request: Request) -> Response:
         """GET /logout: end the hosted-UI session, then redirect to an allowed logout URI."""
-        client = self.issuer.client(request.query_params.get("client_id", ""))
+        client = self.issuer.config.client(request.query_params.get("client_id", ""))
         target = request.query_params.get("logout_uri", "")
         if client is None or target not in client.logout_urls:
             return _error_page("The sign-out request names a sign-out URL this app did not register.")

@@ -39,7 +39,6 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,102 +51,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scripts.localdev.cognito_api import cognito_api
 from scripts.localdev.hosted_ui import HostedUI
+from scripts.localdev.pool import USER_SCOPE, Client, IssuerConfig, SigningKeys, User
 from scripts.localdev.record import record_issued
-
-COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-USER_SCOPE = "aws.cognito.signin.user.admin"
-
-
-@dataclass
-class Client:
-    """A registered app client. Machine clients have a secret; user-login clients do not."""
-
-    client_id: str
-    client_secret: str | None = None
-    allowed_scopes: list[str] = field(default_factory=list)
-    user_login: bool = False
-    name: str = ""
-    # Like Cognito's per-client AccessTokenValidity (seconds); a negative value mints tokens that
-    # are already expired, which the demo uses to show a 403.
-    access_token_validity: int | None = None
-    # Hosted-UI (authorization code) clients: exact callback and sign-out URLs, as registered
-    # with Cognito's CallbackURLs / LogoutURLs; refresh tokens live this long (seconds).
-    callback_urls: list[str] = field(default_factory=list)
-    logout_urls: list[str] = field(default_factory=list)
-    refresh_token_validity: int = 30 * 24 * 3600
-    # Rotation: each refresh returns a new refresh token and retires the presented one. Off, the
-    # refresh token stays valid and the answer carries none (what Cognito's token endpoint does
-    # unless the client has refresh-token rotation, which Cognito completes only through its
-    # GetTokensFromRefreshToken API).
-    refresh_token_rotation: bool = True
-
-
-@dataclass
-class User:
-    """A user who can log in with USER_PASSWORD_AUTH."""
-
-    username: str
-    password: str
-    sub: str
-
-
-@dataclass
-class IssuerConfig:
-    """Clients, users and token lifetime of one local user pool."""
-
-    pool_id: str = "us-east-1_LOCAL"
-    token_lifetime: int = 3600
-    clients: list[Client] = field(default_factory=list)
-    users: list[User] = field(default_factory=list)
-    # The prerequisites' SelfSignUp: the hosted UI offers a sign-up page, admitting only the domains
-    # of organization_domain (None: the ORGANIZATION_DOMAIN variable) by the PreSignUp trigger's code.
-    self_sign_up: bool = False
-    organization_domain: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> IssuerConfig:
-        """Build from the JSON shape documented in the module docstring."""
-        return cls(
-            pool_id=data.get("pool_id", cls.pool_id),
-            token_lifetime=int(data.get("token_lifetime", cls.token_lifetime)),
-            clients=[Client(**c) for c in data.get("clients", [])],
-            users=[User(**u) for u in data.get("users", [])],
-            self_sign_up=bool(data.get("self_sign_up", False)),
-            organization_domain=data.get("organization_domain"),
-        )
-
-    @classmethod
-    def load(cls, path: Path) -> IssuerConfig:
-        """Read a config file."""
-        return cls.from_dict(json.loads(path.read_text()))
-
-
-class SigningKeys:
-    """RS256 signing keys; the newest signs, all are published."""
-
-    def __init__(self) -> None:
-        self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []
-        self.add()
-
-    def add(self) -> str:
-        """Generate a new key, make it the signing key, and return its kid."""
-        kid = uuid.uuid4().hex
-        self._keys.append((kid, rsa.generate_private_key(public_exponent=65537, key_size=2048)))
-        return kid
-
-    @property
-    def current(self) -> tuple[str, rsa.RSAPrivateKey]:
-        """(kid, private key) of the signing key."""
-        return self._keys[-1]
-
-    def jwks(self) -> dict[str, Any]:
-        """The public JWKS document."""
-        keys = []
-        for kid, key in self._keys:
-            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-            keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
-        return {"keys": keys}
 
 
 class LocalIssuer:
@@ -263,11 +170,14 @@ class LocalIssuer:
     # -- lookups ------------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:
         """The app client of that id, if any."""
-        return next((c for c in self.config.clients if c.client_id == client_id), None)
+        return self.config.client(client_id)
 
     def user(self, username: str) -> User | None:
         """The user of that name, if any."""
-        return next((u for u in self.config.users if u.username == username), None)
+        return self.config.user(username)
+
+    async def _cognito_api(self, request: Request) -> Response:
+        return await cognito_api(self, request)
 
     # -- HTTP ---------------------------------------------------------------------------------
     def app(self) -> Starlette:
@@ -383,63 +293,6 @@ class LocalIssuer:
             return _oauth_error("invalid_request", 400)
         return self.hosted_ui.revoke(token, client)
 
-    async def _cognito_api(self, request: Request) -> Response:
-        target = request.headers.get("x-amz-target", "")
-        if not target.startswith(COGNITO_TARGET_PREFIX):
-            return _cognito_error("UnknownOperationException", "Unknown operation")
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError:
-            return _cognito_error("InvalidParameterException", "Request body is not JSON")
-        if not isinstance(body, dict):
-            return _cognito_error("InvalidParameterException", "Request body must be an object")
-        operation = target[len(COGNITO_TARGET_PREFIX) :]
-        if operation == "InitiateAuth":
-            return self._initiate_auth(body)
-        if operation == "DescribeUserPoolClient":
-            return self._describe_user_pool_client(body)
-        return _cognito_error("UnknownOperationException", f"{operation} is not supported locally")
-
-    def _initiate_auth(self, body: dict[str, Any]) -> Response:
-        if body.get("AuthFlow") != "USER_PASSWORD_AUTH":
-            return _cognito_error("InvalidParameterException", "Only USER_PASSWORD_AUTH is supported")
-        client = self.client(str(body.get("ClientId", "")))
-        if client is None or not client.user_login:
-            return _cognito_error("ResourceNotFoundException", "User pool client does not exist.")
-        params = body.get("AuthParameters") or {}
-        user = self.user(str(params.get("USERNAME", "")))
-        if user is None or not secrets.compare_digest(user.password, str(params.get("PASSWORD", ""))):
-            return _cognito_error("NotAuthorizedException", "Incorrect username or password.")
-        tokens = self.user_tokens(user, client.client_id)
-        return _cognito_json(
-            {
-                "AuthenticationResult": {
-                    "AccessToken": tokens["access"],
-                    "IdToken": tokens["id"],
-                    "ExpiresIn": self.config.token_lifetime,
-                    "TokenType": "Bearer",
-                },
-                "ChallengeParameters": {},
-            }
-        )
-
-    def _describe_user_pool_client(self, body: dict[str, Any]) -> Response:
-        if body.get("UserPoolId") != self.config.pool_id:
-            return _cognito_error("ResourceNotFoundException", "User pool does not exist.")
-        client = self.client(str(body.get("ClientId", "")))
-        if client is None:
-            return _cognito_error("ResourceNotFoundException", "User pool client does not exist.")
-        described: dict[str, Any] = {
-            "UserPoolId": self.config.pool_id,
-            "ClientId": client.client_id,
-            "ClientName": client.name or client.client_id,
-            "AllowedOAuthScopes": client.allowed_scopes,
-        }
-        if client.client_secret:
-            described["ClientSecret"] = client.client_secret
-            described["AllowedOAuthFlows"] = ["client_credentials"]
-        return _cognito_json({"UserPoolClient": described})
-
 
 def _client_auth(request: Request, form: Any) -> tuple[Any, Any]:
     """Client id and secret from HTTP Basic, else from the form; ValueError if Basic is garbled."""
@@ -455,14 +308,6 @@ def _client_auth(request: Request, form: Any) -> tuple[Any, Any]:
 
 def _oauth_error(code: str, status: int) -> Response:
     return JSONResponse({"error": code}, status_code=status)
-
-
-def _cognito_json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status_code=status, media_type="application/x-amz-json-1.1")
-
-
-def _cognito_error(error_type: str, message: str) -> Response:
-    return _cognito_json({"__type": error_type, "message": message}, status=400)
 
 
 def main(argv: list[str] | None = None) -> None:

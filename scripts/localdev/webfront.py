@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a front-door limit (scripts/frontdoor.yaml's names), e.g. QuotaLimitPerDay=50",
+        help="a front-door limit (scripts/deploy/frontdoor.yaml's names), e.g. QuotaLimitPerDay=50",
     )
     args = parser.parse_args(argv)
 

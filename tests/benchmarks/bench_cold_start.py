@@ -33,8 +33,9 @@ from pathlib import Path
 import httpx
 
 from scripts.localdev.gateway import build_gateway
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer, User
+from scripts.localdev.issuer import LocalIssuer
 from scripts.localdev.paths import AGENT_CODE, REPO
+from scripts.localdev.pool import Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer, bind_loopback
 from tests.support.bundle import host_platform, unpacked_bundle
 

@@ -26,8 +26,9 @@ import httpx
 
 from scripts.localdev.frontdoor import SESSION_HEADER, Limits, build_frontdoor
 from scripts.localdev.gateway import build_gateway
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer
+from scripts.localdev.issuer import LocalIssuer
 from scripts.localdev.paths import AGENT_CODE
+from scripts.localdev.pool import Client, IssuerConfig
 from scripts.localdev.serving import BackgroundServer
 from settings import AuthSettings
 

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 
 from scripts.localdev.gateway import build_gateway
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer
+from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.pool import Client, IssuerConfig
 from scripts.localdev.serving import BackgroundServer
 from tests.support.faulty_mcp import FaultyGateway
 from tests.support.stack import AgentServer, start_agent

@@ -23,7 +23,8 @@ agent_code_on_path()
 
 from auth import Identity  # noqa: E402
 from scripts.localdev.gateway import build_gateway  # noqa: E402
-from scripts.localdev.issuer import Client, IssuerConfig, LocalIssuer  # noqa: E402
+from scripts.localdev.issuer import LocalIssuer  # noqa: E402
+from scripts.localdev.pool import Client, IssuerConfig  # noqa: E402
 from scripts.localdev.serving import BackgroundServer  # noqa: E402
 from service import SupportService  # noqa: E402
 from settings import AuthSettings, Settings  # noqa: E402

@@ -1,4 +1,4 @@
-"""A moto server that can deploy scripts/frontdoor.yaml (the public front door).
+"""A moto server that can deploy scripts/deploy/frontdoor.yaml (the public front door).
 
 moto gaps for this template, measured on moto 5.2.5:
 
@@ -6,7 +6,7 @@ moto gaps for this template, measured on moto 5.2.5:
    ``::UsagePlan``, ``::GatewayResponse``, ``AWS::S3::BucketPolicy``, ``AWS::CloudFront::Distribution``
    and ``::OriginAccessControl``. Its APIs for all of them exist, so this server registers, for the
    types moto lacks only, handlers that pass the template's resolved properties to moto's own
-   backends (the same bridge as tests/support/moto_stack.py does for Cognito). Ids, ARNs and domain names all
+   backends (as moto_stack.py does for Cognito). Ids, ARNs and domain names all
    come from moto.
 2. Its handlers for two types it has are lossy. ``AWS::ApiGateway::Method`` keeps only the HTTP
    method, authorization type, ``ApiKeyRequired`` and the integration's type/URI/method: it drops
@@ -22,7 +22,7 @@ moto gaps for this template, measured on moto 5.2.5:
    everything at request time (authorizer invocation, throttling, quotas, streaming, CORS answers).
 4. Stacks made through a change set (``aws cloudformation deploy``) get no Outputs on moto: applying
    the change set updates the resources but not the stack's output map. The server refreshes the
-   output map after each apply (``OUTPUTS_AFTER_CHANGE_SET``), so scripts/deploy-frontdoor.sh can read
+   output map after each apply (``OUTPUTS_AFTER_CHANGE_SET``), so scripts/deploy/deploy-frontdoor.sh can read
    its outputs as on AWS.
 5. moto creates a resource early when another one ``Ref``s it, ignoring that resource's own
    ``DependsOn``; the template therefore lists the key policy (which names the usage plan) after
@@ -34,10 +34,10 @@ moto gaps for this template, measured on moto 5.2.5:
    apply, and the server leaves exactly that statement out of moto's evaluation
    (``TLS_ONLY_DENY_ON_HTTPS``); every other statement is evaluated as moto does.
 
-The server also carries tests/support/moto_stack.py's Cognito bridge, so scripts/prerequisites.yaml deploys
+The server also carries moto_stack.py's Cognito bridge, so scripts/deploy/prerequisites.yaml deploys
 on it too (the front-door script updates that stack's web client).
 
-Run from the repository as ``python -m tests.support.moto_frontdoor --serve-moto PORT [CERT KEY]``
+Run from the repository as ``python -m scripts.localdev.moto_frontdoor --serve-moto PORT [CERT KEY]``
 (with CERT and KEY: HTTPS).
 """
 
@@ -351,10 +351,10 @@ def _refresh_outputs_after_change_sets() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) not in (3, 5):
-        sys.exit("usage: python -m tests.support.moto_frontdoor --serve-moto PORT [CERT KEY]")
+        sys.exit("usage: python -m scripts.localdev.moto_frontdoor --serve-moto PORT [CERT KEY]")
     print(f"bridged CloudFormation types: {register_frontdoor_cfn_handlers()}", flush=True)
     # The prerequisites stack deploys on the same server (the front door updates its web client).
-    from tests.support.moto_stack import register_cognito_cfn_handlers
+    from scripts.localdev.moto_stack import register_cognito_cfn_handlers
 
     print(f"bridged Cognito types: {register_cognito_cfn_handlers()}", flush=True)
     from moto.server import main

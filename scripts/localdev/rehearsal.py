@@ -1,6 +1,6 @@
-"""Helpers for scripts/rehearse-aws.sh (the offline rehearsal of the AWS deploy flow).
+"""Helpers for scripts/localdev/rehearse-aws.sh (the offline rehearsal of the AWS deploy flow).
 
-Subcommands (run from the repository root as ``python -m scripts.rehearsal ...``):
+Subcommands (run from the repository root as ``python -m scripts.localdev.rehearsal ...``):
 
 - ``copy-project DEST``: copy what configure and ``agentcore validate`` read (agentcore/ without the
   CDK app, the agent's code, the tool schemas) to DEST, so the rehearsal never writes the
@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUNTIME_NAME = "CustomerSupport"
 JWKS_TIMEOUT_S = 10  # the issuer is local; anything slower is broken
 # Not copied: virtual environments, caches and build output (large, and not read by configure).

@@ -1,14 +1,14 @@
 """Write the web chat's config.json (issuer, client id, Managed Login domain, endpoint, scope).
 
 The one writer of the file app/WebChat/src reads (``issuer``, ``clientId``, ``domain``, ``endpoint``,
-``scope``): ``scripts/configure.sh`` calls it with the values it read from SSM (the local copy,
-app/WebChat/config.json), ``scripts/deploy-frontdoor.sh`` with ``--output`` and the front door's
+``scope``): ``scripts/deploy/configure.sh`` calls it with the values it read from SSM (the local copy,
+app/WebChat/config.json), ``scripts/deploy/deploy-frontdoor.sh`` with ``--output`` and the front door's
 ``/invocations`` URL (the copy in the site bucket). Without ``--endpoint`` the deployed runtime's
 invocation URL is taken from ``agentcore/.cli/deployed-state.json`` (written by ``agentcore
 deploy``); before a deployment the endpoint stays empty and the script says so. The scope asks for
 the API scope (``--api-scope``, default customersupport/invoke), which the front door requires.
 
-Usage: python3 scripts/webchat_config.py (--project DIR | --output FILE) --discovery-url URL
+Usage: python3 scripts/deploy/webchat_config.py (--project DIR | --output FILE) --discovery-url URL
                                          --client-id ID --domain URL [--endpoint URL] [--api-scope S]
 Standard library only, Python 3.10+.
 """

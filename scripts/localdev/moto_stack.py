@@ -1,7 +1,7 @@
-"""A moto server that can deploy scripts/prerequisites.yaml, and helpers to deploy it with the real script.
+"""A moto server that can deploy scripts/deploy/prerequisites.yaml (the Cognito CloudFormation bridge).
 
-Shared by tests/test_prerequisites.py (the template and scripts/deploy-prerequisites.sh) and
-tests/test_configure.py (scripts/configure.sh reading what the deployment wrote to SSM).
+Shared by tests/test_prerequisites.py (the template and scripts/deploy/deploy-prerequisites.sh) and
+tests/test_configure.py (scripts/deploy/configure.sh reading what the deployment wrote to SSM).
 
 moto gaps, measured on moto 5.2.5:
 
@@ -44,22 +44,19 @@ moto gaps, measured on moto 5.2.5:
     resource PreSignUpRole``): the front-door test, which updates the prerequisites stack, deploys it
     with self sign-up on.
 
-Run ``python -m tests.support.moto_stack --serve-moto PORT`` (from the repository) for the bridged server.
+Run ``python -m scripts.localdev.moto_stack --serve-moto PORT`` (from the repository) for the bridged server.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "scripts" / "prerequisites.yaml"
-DEPLOY_SCRIPT = REPO / "scripts" / "deploy-prerequisites.sh"
+TEMPLATE = REPO / "scripts" / "deploy" / "prerequisites.yaml"
+DEPLOY_SCRIPT = REPO / "scripts" / "deploy" / "deploy-prerequisites.sh"
 VENV_BIN = Path(sys.executable).parent
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -218,87 +215,17 @@ def register_cognito_cfn_handlers() -> list[str]:
     return [t for t in COGNITO_TYPES if t not in native]
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Serve the bridged moto on 127.0.0.1:PORT (``--serve-moto PORT``)."""
     if sys.argv[1:2] != ["--serve-moto"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.support.moto_stack --serve-moto PORT")
+        sys.exit("usage: python -m scripts.localdev.moto_stack --serve-moto PORT")
     bridged = register_cognito_cfn_handlers()
     print(f"bridged CloudFormation types: {bridged}", flush=True)
-    from moto.server import main
+    from moto.server import main as serve
 
-    main(["-H", "127.0.0.1", "-p", sys.argv[2]])
+    serve(["-H", "127.0.0.1", "-p", sys.argv[2]])
     sys.exit(0)
 
 
-import boto3  # noqa: E402 - the server mode above must not need test-only imports
-
-from tests.support.processes import serving_moto  # noqa: E402
-
-
-def bridged_moto_server(log: Path) -> contextlib.AbstractContextManager[str]:
-    """A moto server on 127.0.0.1 with the Cognito CloudFormation bridge; yields its URL, then stops it."""
-    return serving_moto(
-        lambda port: [sys.executable, "-m", "tests.support.moto_stack", "--serve-moto", str(port)], log
-    )
-
-
-def aws_cli_env(moto_url: str, tmp_path: Path, path: str | None = None) -> dict[str, str]:
-    """Environment for the aws CLI (the venv's first on PATH) against moto, without the user's profiles."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        PATH=path if path is not None else f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        AWS_ENDPOINT_URL=moto_url,
-        AWS_REGION=REGION,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        # Keep the developer's own profiles and config out of the run.
-        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
-    )
-    return env
-
-
-def run_deploy_script(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """scripts/deploy-prerequisites.sh with `args`."""
-    return subprocess.run(
-        ["bash", str(DEPLOY_SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
-
-
-def boto_client(service: str, moto_url: str) -> Any:
-    """A boto3 client for `service` on moto."""
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def deploy_prerequisites(moto_url: str, tmp: Path, *extra: str) -> dict[str, Any]:
-    """Run the real deploy script once (unique stack, domain and SSM prefix); `run` holds its result."""
-    suffix = uuid.uuid4().hex[:8]
-    info: dict[str, Any] = {
-        "stack": f"cs-prereq-{suffix}",
-        "domain": f"cs-test-{suffix}",
-        "prefix": f"/test/{suffix}/agentcore/",
-    }
-    info["run"] = run_deploy_script(
-        aws_cli_env(moto_url, tmp),
-        tmp,  # any working directory: the script locates the template itself
-        "--stack-name",
-        info["stack"],
-        "--domain-prefix",
-        info["domain"],
-        "--parameter-prefix",
-        info["prefix"],
-        *extra,
-    )
-    return info
-
-
-def ssm_values(prefix: str, moto_url: str) -> dict[str, str]:
-    """Every String parameter under `prefix`, keyed by its name without the prefix."""
-    found = boto_client("ssm", moto_url).get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]
-    assert {p["Type"] for p in found} <= {"String"}
-    return {p["Name"].removeprefix(prefix): p["Value"] for p in found}
+if __name__ == "__main__":
+    main()

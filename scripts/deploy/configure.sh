@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Write the prerequisites' values (SSM parameters) into agentcore/agentcore.json, then check it.
 #
-# Usage: scripts/configure.sh [--prefix /path/] [--region REGION] [--project DIR] [--skip-validate]
+# Usage: scripts/deploy/configure.sh [--prefix /path/] [--region REGION] [--project DIR] [--skip-validate]
 #                              [--web-endpoint URL]
 #
 #   --prefix         SSM parameter prefix (default: /app/customersupport/agentcore/), as given to
-#                    scripts/deploy-prerequisites.sh.
+#                    scripts/deploy/deploy-prerequisites.sh.
 #   --region         AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION, then the CLI profile).
 #   --project        Project root holding agentcore/agentcore.json (default: this repository).
 #   --skip-validate  Do not run `agentcore validate` (for machines without the agentcore CLI).
@@ -14,14 +14,14 @@
 #
 # Reads <prefix>cognito_discovery_url, client_id, user_client_id and warranty_check_lambda_arn in one
 # `aws ssm get-parameters` call. If any is missing it names them on stderr and exits 1 without touching
-# the manifest. Otherwise `scripts/manifest.py configure` writes them into both JWT authorizers (runtime
+# the manifest. Otherwise `scripts/deploy/manifest.py configure` writes them into both JWT authorizers (runtime
 # and gateway; allowedClients = machine client + user-login client), the runtime's AUTH_DISCOVERY_URL
 # and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck target's lambdaArn, changing nothing else, and
 # prints each field it changed. Running it again with the same parameters changes nothing.
 # When the stack also has the web chat's client (<prefix>web_client_id, cognito_domain_url), that
 # client is allowed too, and app/WebChat/config.json (ignored by git; scripts/build-webchat.sh puts
 # it beside the app) gets the issuer, client id, Managed Login domain and endpoint.
-# Then `scripts/manifest.py check` and `agentcore validate` (run in the project) must pass.
+# Then `scripts/deploy/manifest.py check` and `agentcore validate` (run in the project) must pass.
 #
 # The agentcore CLI is $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI (the Python starter
 # toolkit also installs an `agentcore`, without `validate`). Without it the manifest is still written and
@@ -46,7 +46,7 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 
 PREFIX="/app/customersupport/agentcore/"
 REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
-PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
+PROJECT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 VALIDATE=1
 WEB_ENDPOINT=""
 AWS_CLI="${AWS_CLI:-aws}"
@@ -164,7 +164,7 @@ if [[ -n "$web_client_id" && -n "$domain_url" ]]; then
 fi
 
 # 3. Invariants the CLI does not check, then the CLI's schema check.
-"$PYTHON" "$MANIFEST_PY" check --project "$PROJECT" || die "scripts/manifest.py check failed (see above)"
+"$PYTHON" "$MANIFEST_PY" check --project "$PROJECT" || die "scripts/deploy/manifest.py check failed (see above)"
 
 if [[ "$VALIDATE" -eq 0 ]]; then
   echo "agentcore validate: skipped (--skip-validate)"
@@ -179,7 +179,7 @@ for candidate in "${AGENTCORE_CLI:-}" "$(command -v agentcore 2>/dev/null || tru
 done
 [[ -n "$cli" ]] || die "agentcore validate was not run: no agentcore CLI (npm @aws/agentcore) found;\
  install it with 'npm install -g @aws/agentcore' or set AGENTCORE_CLI, then run 'agentcore validate' in\
- $PROJECT ($MANIFEST is written and passed scripts/manifest.py check; --skip-validate skips this step)"
+ $PROJECT ($MANIFEST is written and passed scripts/deploy/manifest.py check; --skip-validate skips this step)"
 if ! (cd "$PROJECT" && "$cli" validate) >"$WORK_DIR/validate.out" 2>&1; then
   cat "$WORK_DIR/validate.out" >&2
   die "agentcore validate failed for $MANIFEST"

@@ -2,7 +2,7 @@
 # Synthesizes the vended CDK app in agentcore/cdk/ — the app `agentcore deploy` runs — offline, and
 # prints the path of the CloudFormation template on the last line of stdout.
 #
-#   usage: scripts/cdk-synth.sh [OUT_DIR]        (default: .local/cdk-out)
+#   usage: scripts/deploy/cdk-synth.sh [OUT_DIR]        (default: .local/cdk-out)
 #   env:   AWS_REGION (default us-east-1); NPM_TIMEOUT_SECONDS bounds each npm call (default 900)
 #
 # Needs no AWS account: placeholder credentials, no context lookups. The CDK app's npm dependencies
@@ -11,7 +11,7 @@
 # on stderr says so (scripts/npm-install-lagging.js). The repository itself is not modified: the app
 # is built in a scratch copy of agentcore/ beside links to the rest of the project.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 case "${1:-}" in -h|--help) usage_from_header "$0" ;; esac
 OUT=$(mkdir -p "${1:-$REPO_ROOT/.local/cdk-out}" && cd "${1:-$REPO_ROOT/.local/cdk-out}" && pwd)
 CDK="$REPO_ROOT/agentcore/cdk"

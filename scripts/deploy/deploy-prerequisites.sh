@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Deploy scripts/prerequisites.yaml (Cognito, WarrantyCheck Lambda, SSM parameters).
+# Deploy scripts/deploy/prerequisites.yaml (Cognito, WarrantyCheck Lambda, SSM parameters).
 #
-# Usage: scripts/deploy-prerequisites.sh [--stack-name NAME] [--region REGION] [--bucket BUCKET]
+# Usage: scripts/deploy/deploy-prerequisites.sh [--stack-name NAME] [--region REGION] [--bucket BUCKET]
 #                                        [--domain-prefix PREFIX] [--parameter-prefix /path/]
 #                                        [--web-url URL[,URL...]] [--self-sign-up on|off]
 #                                        [--organization-domain DOMAIN[,DOMAIN...]]
@@ -18,7 +18,7 @@
 #   --parameter-prefix  SSM parameter prefix (default: /app/customersupport/agentcore/).
 #   --web-url           Where the web chat is served (its sign-in callback and sign-out URL, exact;
 #                       https, or http://localhost; default: http://localhost:8765/).
-#                       scripts/deploy-frontdoor.sh adds its CloudFront URL to the stack's list itself.
+#                       scripts/deploy/deploy-frontdoor.sh adds its CloudFront URL to the stack's list itself.
 #   --self-sign-up      on: customers create their own accounts on the Managed Login pages, admitted
 #                       only with an e-mail address of --organization-domain (the PreSignUp Lambda,
 #                       app/PreSignUp/handler.py); off (default): administrators create accounts.
@@ -82,8 +82,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if ! command -v aws >/dev/null 2>&1 && [[ -x "$SCRIPT_DIR/../.venv/bin/aws" ]]; then
-  aws() { "$SCRIPT_DIR/../.venv/bin/aws" "$@"; }  # the project's awscli
+if ! command -v aws >/dev/null 2>&1 && [[ -x "$SCRIPT_DIR/../../.venv/bin/aws" ]]; then
+  aws() { "$SCRIPT_DIR/../../.venv/bin/aws" "$@"; }  # the project's awscli
 fi
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or run 'scripts/run true' once: the project's awscli in .venv/bin is used when aws is not on PATH)"
 [[ -f "$TEMPLATE" ]] || die "template not found: $TEMPLATE"
@@ -160,9 +160,9 @@ configure_args="--region $REGION"
 cat <<EOF
 
 Next steps:
-  1. scripts/configure.sh $configure_args   # writes the SSM values above into agentcore/agentcore.json
+  1. scripts/deploy/configure.sh $configure_args   # writes the SSM values above into agentcore/agentcore.json
   2. agentcore validate          # checks the manifest
   3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
-  4. scripts/build-webchat.sh && scripts/deploy-frontdoor.sh --region $REGION
+  4. scripts/build-webchat.sh && scripts/deploy/deploy-frontdoor.sh --region $REGION
                                  # the public front door and the web chat: prints the URL customers use
 EOF

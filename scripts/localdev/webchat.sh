@@ -7,12 +7,12 @@
 # their passwords (new for every run) go to .local/webchat/demo-users.txt (mode 600, deleted on
 # exit), never to the terminal or a log. Ctrl-C stops everything it started.
 #
-#   usage: scripts/webchat.sh [--port N] [--parameter NAME=VALUE]... [--self-sign-up]
+#   usage: scripts/localdev/webchat.sh [--port N] [--parameter NAME=VALUE]... [--self-sign-up]
 #          --port       web front port (default: any free port)
 #          --self-sign-up  the sign-in page offers "Create an account", admitting only e-mail
 #                       addresses of $ORGANIZATION_DOMAIN (comma-separated; the PreSignUp trigger's
 #                       own code decides, as with deploy-prerequisites.sh --self-sign-up on)
-#          --parameter  a front-door limit under scripts/frontdoor.yaml's name: ThrottleRateLimit,
+#          --parameter  a front-door limit under scripts/deploy/frontdoor.yaml's name: ThrottleRateLimit,
 #                       ThrottleBurstLimit, QuotaLimitPerDay (defaults as the template's)
 #   env:   MODEL_PROVIDER=bedrock for the real model (needs AWS credentials; default: offline)
 #          OFFLINE_MODEL_CHUNK_DELAY_SECONDS  pause between the offline model's pieces (0.05)
@@ -20,7 +20,7 @@
 # Writes only to ignored paths (.local/, agentcore/.env.local, agentcore/.cli/,
 # app/CustomerSupport/.venv, app/WebChat/node_modules and dist).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 usage() { usage_from_header "$0"; }
 port=""
@@ -34,13 +34,13 @@ while [ $# -gt 0 ]; do
     --self-sign-up) export WEBCHAT_SELF_SIGN_UP=1; shift ;;
     --port) [ $# -ge 2 ] || die "--port needs a number"; port=$2; shift 2 ;;
     --port=*) port=${1#--port=}; shift ;;
-    *) say "unknown argument: $1 (see scripts/webchat.sh --help)"; exit 2 ;;
+    *) say "unknown argument: $1 (see scripts/localdev/webchat.sh --help)"; exit 2 ;;
   esac
 done
 [ -z "$port" ] || [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1 && "$port" -le 65535 ]] || die "--port must be 1-65535"
 
 cd "$REPO_ROOT"
-claim_stack "$$" "scripts/webchat.sh" || exit 1
+claim_stack "$$" "scripts/localdev/webchat.sh" || exit 1
 export STACK_PARENT_PID=$$
 STATE="$REPO_ROOT/.local/webchat"
 USERS_FILE="$STATE/demo-users.txt"
@@ -53,7 +53,7 @@ cleanup() {
   stop_group "$FRONT_PID"
   stop_group "$AGENT_PID"
   stop_background_jobs
-  scripts/dev-stack.sh down >/dev/null 2>&1 || true
+  scripts/localdev/dev-stack.sh down >/dev/null 2>&1 || true
   rm -f -- "$USERS_FILE"
   release_stack "$$"
   say "web chat stopped"
@@ -70,13 +70,13 @@ port=${port:-$(free_port)}
 URL="http://127.0.0.1:$port/"
 say "starting the local issuer (hosted UI) and gateway"
 WEBCHAT_URL="$URL" OFFLINE_MODEL_CHUNK_DELAY_SECONDS="${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0.05}" \
-  scripts/dev-stack.sh up >"$STATE/dev-stack.txt"
+  scripts/localdev/dev-stack.sh up >"$STATE/dev-stack.txt"
 
 say "starting the agent with 'agentcore dev' (${MODEL_PROVIDER:-offline} model)"
 AGENT_PORT=$(free_port)
 start_agentcore_dev "$CLI" "$AGENT_PORT" "$STATE/agent.log"
 
-# The app's config: the same fields scripts/configure.sh writes from SSM for a deployment.
+# The app's config: the same fields scripts/deploy/configure.sh writes from SSM for a deployment.
 python3 - "$REPO_ROOT/.local/dev-stack/issuer.ready" "$STATE/config.json" <<'PY'
 import json, sys
 urls = json.load(open(sys.argv[1]))

@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # The whole system on this machine, no AWS needed: a local Cognito-compatible issuer, the
 # JWT-secured gateway, a local web-search MCP server, and the agent run by the real
-# `agentcore dev`; a token from scripts/fetch-token.sh; a streamed conversation with a short
+# `agentcore dev`; a token from scripts/deploy/fetch-token.sh; a streamed conversation with a short
 # trace summary (tools, durations) after each answer; then the calls the runtime would reject.
 #
-#   usage: scripts/demo.sh            (offline model)
-#          MODEL_PROVIDER=bedrock scripts/demo.sh   (real model; needs AWS credentials)
-#          scripts/demo.sh --help
+#   usage: scripts/localdev/demo.sh            (offline model)
+#          MODEL_PROVIDER=bedrock scripts/localdev/demo.sh   (real model; needs AWS credentials)
+#          scripts/localdev/demo.sh --help
 #
 # Everything it starts is stopped on exit or Ctrl-C; it writes only to ignored paths
 # (.local/, agentcore/.env.local, agentcore/.cli/, app/CustomerSupport/.venv). It refuses to run
-# beside another demo or a `scripts/dev-stack.sh up` stack, which share that state.
+# beside another demo or a `scripts/localdev/dev-stack.sh up` stack, which share that state.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 case "${1:-}" in
   "") ;;
   -h|--help) usage_from_header "$0" ;;
-  *) say "unknown argument: $1 (see scripts/demo.sh --help)"; exit 2 ;;
+  *) say "unknown argument: $1 (see scripts/localdev/demo.sh --help)"; exit 2 ;;
 esac
 cd "$REPO_ROOT"
 started=$(date +%s)
-claim_stack "$$" "scripts/demo.sh" || exit 1
+claim_stack "$$" "scripts/localdev/demo.sh" || exit 1
 export STACK_PARENT_PID=$$
 
 DEMO="$REPO_ROOT/.local/demo"
@@ -31,7 +31,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_group "$AGENT_PID"
   stop_background_jobs
-  scripts/dev-stack.sh down >/dev/null 2>&1 || true
+  scripts/localdev/dev-stack.sh down >/dev/null 2>&1 || true
   release_stack "$$"
 }
 trap cleanup EXIT
@@ -45,7 +45,7 @@ CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @
 say "agentcore CLI $("$CLI" --version | tail -n 1): $CLI"
 
 step "Starting the local issuer, gateway and web search"
-scripts/dev-stack.sh up >"$DEMO/dev-stack.txt"
+scripts/localdev/dev-stack.sh up >"$DEMO/dev-stack.txt"
 sed -n '2,6p' "$DEMO/dev-stack.txt"
 
 step "Starting the agent with 'agentcore dev' (runtime-equivalent JWT checks, ${MODEL_PROVIDER:-offline} model)"
@@ -53,10 +53,10 @@ PORT=$(free_port)
 start_agentcore_dev "$CLI" "$PORT" "$DEMO/agent.log"
 say "agent listening on http://127.0.0.1:$PORT (log: .local/demo/agent.log)"
 
-step "Fetching a token with scripts/fetch-token.sh (client_credentials against the local issuer)"
+step "Fetching a token with scripts/deploy/fetch-token.sh (client_credentials against the local issuer)"
 # shellcheck source=/dev/null
 source .local/dev-stack/token.env
-TOKEN=$(scripts/fetch-token.sh) || die "could not fetch a token"
+TOKEN=$(scripts/deploy/fetch-token.sh) || die "could not fetch a token"
 say "got an access token (${#TOKEN} characters; never printed)"
 
 TRACES="$REPO_ROOT/.local/dev-stack/traces.jsonl"  # the agent's TRACE_FILE (see dev-stack.sh)
@@ -129,7 +129,7 @@ status_with() {
 step "Calls the runtime rejects before the agent runs"
 no_token=$(status_with "X-Demo: no-token")
 say "without a token:        HTTP $no_token $(cat "$DEMO/rejected.json")"
-EXPIRED=$(COGNITO_CLIENT_ID=local-expired-client scripts/fetch-token.sh) || die "could not fetch the expired demo token"
+EXPIRED=$(COGNITO_CLIENT_ID=local-expired-client scripts/deploy/fetch-token.sh) || die "could not fetch the expired demo token"
 expired=$(status_with "Authorization: Bearer $EXPIRED")
 say "with an expired token:  HTTP $expired $(cat "$DEMO/rejected.json")"
 

@@ -11,9 +11,9 @@ readonly DEFAULT_PREFIX=/app/customersupport/agentcore/
 
 usage() {
     cat <<'EOF'
-Usage: scripts/fetch-token.sh [--prefix SSM_PREFIX] [--region REGION] [--user USERNAME]
+Usage: scripts/deploy/fetch-token.sh [--prefix SSM_PREFIX] [--region REGION] [--user USERNAME]
 
-Prints ONE access token on stdout (nothing else), so that  TOKEN=$(scripts/fetch-token.sh)  works.
+Prints ONE access token on stdout (nothing else), so that  TOKEN=$(scripts/deploy/fetch-token.sh)  works.
 
 Machine-to-machine (default): reads the app client id, user pool id, token URL and scope from SSM,
 gets the client secret with `aws cognito-idp describe-user-pool-client`, and asks the Cognito token
@@ -108,7 +108,7 @@ connect_timeout=$((timeout < 10 ? timeout : 10))
 AWS=${AWS_CLI:-aws}
 # Without an aws on PATH, the project's own awscli (installed into .venv by scripts/run or test.sh).
 script_dir=${BASH_SOURCE[0]%/*}
-repo_aws="$script_dir/../.venv/bin/aws"
+repo_aws="$script_dir/../../.venv/bin/aws"
 if [[ $AWS == aws ]] && ! command -v aws >/dev/null 2>&1 && [[ -x $repo_aws ]]; then AWS=$repo_aws; fi
 missing=()
 command -v "$AWS" >/dev/null 2>&1 || missing+=("$AWS")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Deploy scripts/frontdoor.yaml (the public front door) after `agentcore deploy`, then upload the web chat.
+# Deploy scripts/deploy/frontdoor.yaml (the public front door) after `agentcore deploy`, then upload the web chat.
 #
-# Usage: scripts/deploy-frontdoor.sh [--stack-name NAME] [--region REGION] [--project DIR]
+# Usage: scripts/deploy/deploy-frontdoor.sh [--stack-name NAME] [--region REGION] [--project DIR]
 #                                    [--target NAME] [--runtime NAME] [--parameter-prefix /path/]
 #                                    [--bucket BUCKET] [--site-dir DIR] [--authorizer-bundle DIR]
 #                                    [--parameter NAME=VALUE]... [--prerequisites-stack NAME]
@@ -25,15 +25,15 @@
 #   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
 #                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds, StageName,
 #                       LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100).
-#   --prerequisites-stack  The stack of scripts/deploy-prerequisites.sh (default: customersupport-
+#   --prerequisites-stack  The stack of scripts/deploy/deploy-prerequisites.sh (default: customersupport-
 #                       prerequisites). The site's URL is added to its web client's callback and
 #                       sign-out URLs (a parameter update of that stack, nothing else changes), so
 #                       customers can sign in at the CloudFront URL right away.
 #
 # The runtime ARN comes from agentcore/.cli/deployed-state.json (targets.<target>.resources.runtimes.
 # <runtime>.runtimeArn, written by `agentcore deploy`): nothing is pasted by hand. config.json (no
-# secrets) is written into the site bucket by scripts/webchat_config.py, the same writer and fields
-# as scripts/configure.sh's local copy (issuer, clientId, domain, endpoint = the site's /invocations,
+# secrets) is written into the site bucket by scripts/deploy/webchat_config.py, the same writer and fields
+# as scripts/deploy/configure.sh's local copy (issuer, clientId, domain, endpoint = the site's /invocations,
 # scope with cognito_auth_scope). Honours AWS_ENDPOINT_URL and the usual AWS credential
 # variables/profiles; PYTHON is the Python 3.10+ interpreter (default: python3), UV the uv binary
 # (default: uv, then .local/uv/bin/uv).
@@ -50,7 +50,7 @@ usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' 
 
 STACK_NAME="customersupport-frontdoor"
 REGION=""
-PROJECT="$(cd "$SCRIPT_DIR/.." && pwd)"
+PROJECT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 TARGET=""
 RUNTIME="CustomerSupport"
 PARAMETER_PREFIX="/app/customersupport/agentcore/"
@@ -101,8 +101,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-if ! command -v aws >/dev/null 2>&1 && [[ -x "$SCRIPT_DIR/../.venv/bin/aws" ]]; then
-  aws() { "$SCRIPT_DIR/../.venv/bin/aws" "$@"; }  # the project's awscli
+if ! command -v aws >/dev/null 2>&1 && [[ -x "$SCRIPT_DIR/../../.venv/bin/aws" ]]; then
+  aws() { "$SCRIPT_DIR/../../.venv/bin/aws" "$@"; }  # the project's awscli
 fi
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS CLI v2, or run 'scripts/run true' once: the project's awscli in .venv/bin is used when aws is not on PATH)"
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON is not on PATH (set PYTHON to a Python 3.10+ interpreter)"
@@ -155,11 +155,11 @@ if [[ -z "$CLIENT_ID" || "$CLIENT_ID" == "None" ]]; then
 fi
 for name in POOL_ID SCOPE DISCOVERY_URL CLIENT_ID; do
   [[ -n "${!name}" && "${!name}" != "None" ]] ||
-    die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, cognito_discovery_url, web_client_id or user_client_id): run scripts/deploy-prerequisites.sh first"
+    die "SSM parameters under $PARAMETER_PREFIX are incomplete (pool_id, cognito_auth_scope, cognito_discovery_url, web_client_id or user_client_id): run scripts/deploy/deploy-prerequisites.sh first"
 done
 # Checked before anything is deployed: the web chat signs in on the Managed Login domain.
 [[ -n "$DOMAIN_URL" && "$DOMAIN_URL" != "None" ]] ||
-  die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy-prerequisites.sh)"
+  die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy/deploy-prerequisites.sh)"
 info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
 
 # ---------------------------------------------------------------- authorizer bundle
@@ -216,7 +216,7 @@ done
 
 # A stack update does not redeploy the API by itself: publish the current methods to the stage.
 aws apigateway create-deployment --rest-api-id "$API_ID" --stage-name "$STAGE" \
-  --description "scripts/deploy-frontdoor.sh" >/dev/null || die "could not redeploy stage $STAGE"
+  --description "scripts/deploy/deploy-frontdoor.sh" >/dev/null || die "could not redeploy stage $STAGE"
 
 # ---------------------------------------------------------------- the web chat
 if [[ -z "$SITE_DIR" && -d "$PROJECT/app/WebChat/dist" ]]; then
@@ -230,7 +230,7 @@ else
   info "no built web chat (app/WebChat/dist) found: uploading config.json only"
 fi
 CONFIG="$WORK_DIR/config.json"
-# One writer for the web chat's config (scripts/configure.sh uses it for the local copy too).
+# One writer for the web chat's config (scripts/deploy/configure.sh uses it for the local copy too).
 "$PYTHON" "$SCRIPT_DIR/webchat_config.py" --output "$CONFIG" --discovery-url "$DISCOVERY_URL" \
   --client-id "$CLIENT_ID" --domain "$DOMAIN_URL" --endpoint "$INVOCATIONS_URL" --api-scope "$SCOPE" >&2 ||
   die "could not write the web chat's config.json"
@@ -245,7 +245,7 @@ if [[ "$CLIENT_SOURCE" != web_client_id ]]; then
   CALLBACK_STEP="the app client ($CLIENT_SOURCE) has no hosted-UI sign-in; deploy the prerequisites with its web client"
 elif ! PREREQ_PARAMS="$(aws cloudformation describe-stacks --stack-name "$PREREQ_STACK" \
   --query 'Stacks[0].Parameters' --output json 2>/dev/null)"; then
-  CALLBACK_STEP="stack $PREREQ_STACK not found: run scripts/deploy-prerequisites.sh --web-url <current URLs>,$SITE_URL/ (or pass --prerequisites-stack)"
+  CALLBACK_STEP="stack $PREREQ_STACK not found: run scripts/deploy/deploy-prerequisites.sh --web-url <current URLs>,$SITE_URL/ (or pass --prerequisites-stack)"
 else
   URLS_FILE="$WORK_DIR/prerequisites-urls"
   if "$PYTHON" - "$PREREQ_PARAMS" "$SITE_URL/" "$URLS_FILE" <<'PY'; then
@@ -275,7 +275,7 @@ PY
   else
     case $? in
       4) info "the web client already accepts $SITE_URL/" ;;
-      *) CALLBACK_STEP="stack $PREREQ_STACK has no WebCallbackUrls parameter: update it with scripts/deploy-prerequisites.sh --web-url <URLs>,$SITE_URL/" ;;
+      *) CALLBACK_STEP="stack $PREREQ_STACK has no WebCallbackUrls parameter: update it with scripts/deploy/deploy-prerequisites.sh --web-url <URLs>,$SITE_URL/" ;;
     esac
   fi
 fi

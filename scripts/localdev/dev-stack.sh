@@ -5,22 +5,22 @@
 # web search always the local one, never the public default) and writing one trace line per
 # turn to .local/dev-stack/traces.jsonl.
 #
-#   usage: scripts/dev-stack.sh up|down|status|--help
+#   usage: scripts/localdev/dev-stack.sh up|down|status|--help
 #   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
-#          (code + PKCE, that exact callback/sign-out URL); scripts/webchat.sh sets it.
+#          (code + PKCE, that exact callback/sign-out URL); scripts/localdev/webchat.sh sets it.
 #          WEBCHAT_SELF_SIGN_UP=1 with ORGANIZATION_DOMAIN=example.com  a sign-up page on the local
 #          hosted UI admitting only those domains (app/PreSignUp/handler.py decides).
 #
 # State lives in .local/dev-stack/ (ignored by git): client secrets and demo users' passwords,
 # generated anew by every `up` (mode 600), logs, pids, and token.env — the variables
-# scripts/fetch-token.sh needs. One stack at a time: `up` refuses while scripts/demo.sh (or
-# another `up`, or scripts/webchat.sh) holds it.
+# scripts/deploy/fetch-token.sh needs. One stack at a time: `up` refuses while scripts/localdev/demo.sh (or
+# another `up`, or scripts/localdev/webchat.sh) holds it.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 STATE="$REPO_ROOT/.local/dev-stack"
 ENV_LOCAL="$REPO_ROOT/agentcore/.env.local"
-MARKER="# written by scripts/dev-stack.sh"
+MARKER="# written by scripts/localdev/dev-stack.sh"
 
 MACHINE_CLIENT=local-machine-client
 USER_CLIENT=local-web-client
@@ -87,9 +87,9 @@ up() {
     if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER"; then
       die "$(cut -d' ' -f2- "$STACK_OWNER") is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
     fi
-    say "the dev stack is already up (scripts/dev-stack.sh status)"; return 0
+    say "the dev stack is already up (scripts/localdev/dev-stack.sh status)"; return 0
   fi
-  claim_stack "$$" "scripts/dev-stack.sh up" || exit 1
+  claim_stack "$$" "scripts/localdev/dev-stack.sh up" || exit 1
   if [ -f "$ENV_LOCAL" ] && ! grep -q "^$MARKER" "$ENV_LOCAL"; then
     die "agentcore/.env.local exists and was not written by this script; move it away first"
   fi
@@ -112,10 +112,10 @@ up() {
   web_search_url=$(json_get "$STATE/websearch.ready" web_search_url)
   : >"$STATE/traces.jsonl"
   # The stack outlives this script: its issuer's pid holds the claim (unless a demo owns it).
-  [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/dev-stack.sh up" >"$STACK_OWNER"
+  [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/localdev/dev-stack.sh up" >"$STACK_OWNER"
 
   cat >"$ENV_LOCAL" <<ENV
-$MARKER; removed by 'scripts/dev-stack.sh down'
+$MARKER; removed by 'scripts/localdev/dev-stack.sh down'
 MODEL_PROVIDER=${MODEL_PROVIDER:-offline}
 OFFLINE_MODEL_CHUNK_DELAY_SECONDS=${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0}
 AUTH_MODE=enforce
@@ -127,7 +127,7 @@ WEB_SEARCH_MCP_URL=$web_search_url
 TRACE_FILE=$STATE/traces.jsonl
 ENV
 
-  # What scripts/fetch-token.sh needs; the local issuer answers the Cognito API calls.
+  # What scripts/deploy/fetch-token.sh needs; the local issuer answers the Cognito API calls.
   cat >"$STATE/token.env" <<ENV
 export COGNITO_POOL_ID=$POOL_ID
 export COGNITO_CLIENT_ID=$MACHINE_CLIENT
@@ -151,10 +151,10 @@ Local dev stack is up.
 Next:
   scripts/agentcore dev --logs --skip-deploy --port 8080     # in another terminal
   source .local/dev-stack/token.env
-  TOKEN=\$(scripts/fetch-token.sh)     # or a user: scripts/fetch-token.sh --user demo (password in
+  TOKEN=\$(scripts/deploy/fetch-token.sh)     # or a user: scripts/deploy/fetch-token.sh --user demo (password in
                                        # .local/dev-stack/issuer-config.json)
   scripts/agentcore dev --port 8080 -H "Authorization: Bearer \$TOKEN" --stream "What's the return policy for accessories?"
-Stop with: scripts/dev-stack.sh down
+Stop with: scripts/localdev/dev-stack.sh down
 MSG
 }
 
@@ -194,5 +194,5 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   -h|--help) usage_from_header "$0" ;;
-  *) say "usage: scripts/dev-stack.sh up|down|status|--help"; exit 2 ;;
+  *) say "usage: scripts/localdev/dev-stack.sh up|down|status|--help"; exit 2 ;;
 esac

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Rehearse the AWS deploy flow offline, before touching an account:
-#   1. scripts/deploy-prerequisites.sh   (Cognito, WarrantyCheck Lambda, SSM parameters)
-#   2. scripts/configure.sh --project    (SSM values into a scratch copy of agentcore/agentcore.json)
+#   1. scripts/deploy/deploy-prerequisites.sh   (Cognito, WarrantyCheck Lambda, SSM parameters)
+#   2. scripts/deploy/configure.sh --project    (SSM values into a scratch copy of agentcore/agentcore.json)
 #   3. agentcore validate                (the CLI's check of that copy)
-#   4. scripts/fetch-token.sh            (a client_credentials access token; its signature, issuer
+#   4. scripts/deploy/fetch-token.sh            (a client_credentials access token; its signature, issuer
 #                                         and client_id are then checked against the configured copy)
 # against a local AWS emulator (moto with the project's CloudFormation bridge for Cognito,
-# tests/support/moto_stack.py) and the local issuer (scripts/localdev/issuer.py), which stands in for the
+# scripts/localdev/moto_stack.py) and the local issuer (scripts/localdev/issuer.py), which stands in for the
 # Cognito /oauth2/token endpoint moto lacks and knows the machine client id and secret moto created.
 #
-#   usage: scripts/rehearse-aws.sh
-#          scripts/rehearse-aws.sh --help
+#   usage: scripts/localdev/rehearse-aws.sh
+#          scripts/localdev/rehearse-aws.sh --help
 #
 # Nothing leaves this machine: dummy AWS credentials, AWS_ENDPOINT_URL on the emulator, proxies and
 # your AWS profiles ignored, instance metadata lookups off, telemetry off; both servers listen on
@@ -25,11 +25,11 @@
 # Needs what the other scripts install (uv, the Python deps, the agentcore CLI; AGENTCORE_CLI
 # overrides) plus curl. Only that setup may use the package registries; the rehearsal does not.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 case "${1:-}" in
   "") ;;
   -h|--help) usage_from_header "$0" ;;
-  *) say "unknown argument: $1 (see scripts/rehearse-aws.sh --help)"; exit 2 ;;
+  *) say "unknown argument: $1 (see scripts/localdev/rehearse-aws.sh --help)"; exit 2 ;;
 esac
 cd "$REPO_ROOT"
 started=$(date +%s)
@@ -108,7 +108,7 @@ wait_until() {
 # -- the emulator --------------------------------------------------------------------------------
 MOTO_PORT=$(free_port)
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
-start_server "$LOGS/moto.log" "$PY" -m tests.support.moto_stack --serve-moto "$MOTO_PORT"
+start_server "$LOGS/moto.log" "$PY" -m scripts.localdev.moto_stack --serve-moto "$MOTO_PORT"
 MOTO_PID=${SERVER_PIDS[-1]}
 wait_until 60 "$MOTO_PID" "$LOGS/moto.log" "the AWS emulator (moto)" curl -fs --max-time 2 "$MOTO_URL/moto-api/"
 export AWS_ENDPOINT_URL="$MOTO_URL"
@@ -147,15 +147,15 @@ LAP=$SECONDS
 lap() { TOOK="$((SECONDS - LAP)) s"; LAP=$SECONDS; }
 
 # 1. -------------------------------------------------------------------------------------------
-run_step 1 deploy-prerequisites 300 "" bash scripts/deploy-prerequisites.sh
+run_step 1 deploy-prerequisites 300 "" bash scripts/deploy/deploy-prerequisites.sh
 count=$(timeout 60 "$AWS_CLI" ssm get-parameters-by-path --path "$PREFIX" --query 'length(Parameters)' --output text)
 lap
 echo "[1/4] deploy-prerequisites: OK in $TOOK (stack customersupport-prerequisites on moto, $count SSM parameters under $PREFIX)"
 
 # 2. -------------------------------------------------------------------------------------------
-"$PY" -m scripts.rehearsal copy-project "$WORK/project"
+"$PY" -m scripts.localdev.rehearsal copy-project "$WORK/project"
 # configure's own validate is skipped here: step 3 runs it on its own line.
-run_step 2 configure 120 "" bash scripts/configure.sh --project "$WORK/project" --skip-validate
+run_step 2 configure 120 "" bash scripts/deploy/configure.sh --project "$WORK/project" --skip-validate
 lap
 echo "[2/4] configure: OK in $TOOK (wrote $WORK/project/agentcore/agentcore.json; the repository's manifest is untouched)"
 
@@ -167,7 +167,7 @@ echo "[3/4] agentcore validate: OK in $TOOK (agentcore CLI $(timeout 30 "$CLI" -
 # 4. -------------------------------------------------------------------------------------------
 # The issuer learns the machine client's id and secret from moto (mode-600 file, never argv), and
 # answers at the token URL fetch-token would otherwise read from SSM (Cognito's hosted domain).
-run_step 4 issuer-config 60 "" "$PY" -m scripts.rehearsal issuer-config --prefix "$PREFIX" \
+run_step 4 issuer-config 60 "" "$PY" -m scripts.localdev.rehearsal issuer-config --prefix "$PREFIX" \
   --out "$SECRETS/issuer.json"
 start_server "$LOGS/issuer.log" "$PY" -m scripts.localdev.issuer --config "$SECRETS/issuer.json" \
   --port 0 --ready-file "$SECRETS/issuer-ready.json"
@@ -182,8 +182,8 @@ wait_until 30 "$ISSUER_PID" "$LOGS/issuer.log" "the local issuer" \
 echo "local issuer (stands in for Cognito's /oauth2/token): $TOKEN_URL (log: $LOGS/issuer.log)"
 
 run_step 4 fetch-token 60 "$SECRETS/token" env COGNITO_TOKEN_URL="$TOKEN_URL" FETCH_TOKEN_TIMEOUT=10 \
-  bash scripts/fetch-token.sh
-run_step 4 check-token 60 "$SECRETS/check.txt" "$PY" -m scripts.rehearsal check-token \
+  bash scripts/deploy/fetch-token.sh
+run_step 4 check-token 60 "$SECRETS/check.txt" "$PY" -m scripts.localdev.rehearsal check-token \
   --token-file "$SECRETS/token" --issuer "$ISSUER" --manifest "$WORK/project/agentcore/agentcore.json"
 rm -f -- "$SECRETS/token"
 lap
@@ -193,4 +193,4 @@ echo "[4/4] fetch-token: OK in $TOOK ($(cat "$SECRETS/check.txt"))"
   die "the repository's agentcore/agentcore.json changed during the rehearsal (it must not)"
 cleanup
 echo "Rehearsal complete in $(($(date +%s) - started)) s: servers stopped, logs in $LOGS/."
-echo "On AWS: scripts/deploy-prerequisites.sh, scripts/configure.sh, agentcore validate, agentcore deploy."
+echo "On AWS: scripts/deploy/deploy-prerequisites.sh, scripts/deploy/configure.sh, agentcore validate, agentcore deploy."

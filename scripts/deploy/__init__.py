@@ -1,0 +1,1 @@
+"""Deploy tooling: templates, deploy/configure scripts, manifest tooling (run as modules)."""

@@ -57,7 +57,11 @@ def origin_of(url: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds a strict Content-Security-Policy and friends to every response."""
+    """Adds a strict Content-Security-Policy and friends to every response.
+
+    Responses without their own ``Cache-Control`` get ``no-store``: no copy of the page (or of
+    anything else it loads) is kept by the browser's caches once the customer leaves.
+    """
 
     def __init__(self, app: ASGIApp, connect_origins: list[str]) -> None:
         self.app = app
@@ -79,8 +83,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *self.headers]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = [*headers, *self.headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -102,6 +102,7 @@ def test_relays_only_the_token_and_session_header(front: tuple[str, FakeAgent]) 
         timeout=10,
     )
     assert response.status_code == 200 and response.text == 'data: "first "\n\ndata: "last"\n\n'
+    assert "cache-control" not in response.headers  # the agent's headers: no no-store added to a stream
     (seen,) = agent.seen
     assert json.loads(seen["body"]) == {"prompt": "hi"}
     forwarded = {

@@ -1,6 +1,7 @@
 // The web chat: who is signed in, the conversation, and the composer.
 import { createUserManager, displayName, signOut } from "./auth.js";
 import { describeTooManyRequests } from "./limits.js";
+import { Notice } from "./notice.js";
 import { readEventStream } from "./stream.js";
 import { Transcript } from "./transcript.js";
 
@@ -12,9 +13,7 @@ const ui = {
   signOut: $("sign-out"),
   newConversation: $("new-conversation"),
   transcript: new Transcript($("transcript"), $("conversation")),
-  notice: $("notice"),
-  noticeText: $("notice-text"),
-  noticeAction: $("notice-action"),
+  notice: new Notice($("notice"), $("notice-text"), $("notice-action")),
   composer: $("composer"),
   message: $("message"),
   send: $("send"),
@@ -31,22 +30,7 @@ function newConversationId() {
   return crypto.randomUUID(); // 36 characters: AgentCore wants at least 33
 }
 
-// -- notices in a customer's words ------------------------------------------------------------
-function notify(text, action) {
-  ui.noticeText.textContent = text;
-  ui.noticeAction.hidden = !action;
-  if (action) {
-    ui.noticeAction.textContent = action.label;
-    ui.noticeAction.onclick = action.run;
-  }
-  ui.notice.hidden = false;
-}
-
-function clearNotice() {
-  ui.notice.hidden = true;
-  ui.noticeText.textContent = "";
-}
-
+const notify = (text, action) => ui.notice.show(text, action);
 const signInAgain = (label = "Sign in again") => ({ label, run: () => startSignIn() });
 
 // -- account ---------------------------------------------------------------------------------
@@ -94,7 +78,7 @@ function forgetConversation() {
   inFlight?.abort();
   conversationId = newConversationId();
   ui.transcript.clear();
-  clearNotice();
+  ui.notice.clear();
 }
 
 async function currentAccessToken() {
@@ -187,7 +171,7 @@ async function onSubmit(event) {
   if (!text || sending) return;
   sending = true;
   ui.send.disabled = true;
-  clearNotice();
+  ui.notice.clear();
   ui.message.value = "";
   try {
     await send(text);

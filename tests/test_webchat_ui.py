@@ -94,6 +94,7 @@ def test_a_hostile_answer_renders_its_markdown_and_nothing_else(open_tab: Any, s
     # The markdown a customer should see.
     expect(body.locator("strong")).to_have_text("Reset steps")
     expect(body.locator("ul > li")).to_have_text(["Hold the power button", "Pair it again"])
+    assert text.count("Hold the power button") == 1  # re-rendered whole while streaming, never twice
     guide = body.get_by_role("link", name="Official guide")
     expect(guide).to_have_attribute("href", "https://example.com/guide")
     expect(guide).to_have_attribute("target", "_blank")

@@ -1,212 +1,39 @@
 """The web chat in real headless Chromium (Debian's package, driven by Playwright).
 
-The whole path is real: the built app (oidc-client-ts, code + PKCE) served by the local web
-front, the local issuer's hosted UI, the agent process verifying every token (no clock leeway),
-the JWT-secured gateway, and the offline model pacing its text so the stream arrives in pieces.
+Sign-in, streaming, sessions, token refresh and sign-out; tests/support/webchat.py sets up the
+real stack behind the page.
 """
 
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
+from playwright.sync_api import expect
 
-from scripts.localdev.issuer import LocalIssuer
-from scripts.localdev.pool import Client, IssuerConfig, User
-from scripts.localdev.serving import BackgroundServer
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, chromium_or_skip
-from tests.support.processes import REPO, free_port
-from tests.support.stack import start_agent
-
-ARTIFACTS = REPO / ".local" / "artifacts"
-WEB_CLIENT = "cs-browser-client"
-
-# Records each change of the newest answer: its text, whether it is still streaming, and when.
-RECORD_PIECES = """
-window.__pieces = [];
-new MutationObserver(() => {
-  const items = document.querySelectorAll('#transcript li.assistant');
-  const last = items[items.length - 1];
-  if (!last) return;
-  const text = last.textContent;
-  const prev = window.__pieces[window.__pieces.length - 1];
-  if (prev && prev.index === items.length && prev.text === text && prev.busy === last.ariaBusy) return;
-  window.__pieces.push({index: items.length, text, busy: last.ariaBusy, at: Date.now()});
-}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
-"""
-
-
-@dataclass
-class Stack:
-    """The servers of one test module and the people who may sign in."""
-
-    issuer: LocalIssuer
-    client: Client
-    url: str
-    users: dict[str, User]
-
-
-@dataclass
-class Tab:
-    """One person's browser context and page, and what the test saw go by."""
-
-    context: BrowserContext
-    page: Page
-    console: list[str] = field(default_factory=list)
-    tokens: set[str] = field(default_factory=set)
-    invocations: list[Request] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def webchat_dist() -> Path:
-    """The app built by the project's own script (installs its npm packages when needed)."""
-    result = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-webchat.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return Path(result.stdout.strip().splitlines()[-1])
+from tests.support.webchat import (  # noqa: F401
+    ARTIFACTS,
+    Stack,
+    Tab,
+    answer,
+    assert_no_token_kept,
+    browser_fixture,
+    open_tab_fixture,
+    send,
+    sign_in,
+    webchat_dist_fixture,
+    webchat_stack,
+)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path) -> Iterator[Stack]:
-    from scripts.localdev.gateway import build_gateway
-    from scripts.localdev.webfront import build_webfront
-
-    work = tmp_path_factory.mktemp("webchat")
-    front_port = free_port()
-    front = f"http://127.0.0.1:{front_port}"
-    client = Client(
-        client_id=WEB_CLIENT,
-        allowed_scopes=["openid", "profile"],
-        callback_urls=[f"{front}/"],
-        logout_urls=[f"{front}/"],
-        access_token_validity=300,
-    )
-    users = {
-        name: User(name, secrets.token_urlsafe(12), str(uuid.uuid4())) for name in ("alice", "bob", "carol")
-    }
-    issuer = LocalIssuer(
-        IssuerConfig(
-            pool_id="us-east-1_WEBCHAT",
-            clients=[client],
-            users=list(users.values()),
-            self_sign_up=True,  # the sign-up test; the other users sign in as before
-            organization_domain="example.com",
-        )
-    )
-    auth = {"AUTH_MODE": "enforce", "AUTH_ALLOWED_CLIENTS": WEB_CLIENT}
-    with BackgroundServer(issuer.app()) as issuer_server:
-        issuer.base_url = issuer_server.url
-        auth["AUTH_DISCOVERY_URL"] = issuer.discovery_url
-        gateway = build_gateway(auth)
-        with BackgroundServer(gateway.app) as gateway_server:
-            gateway.url = f"{gateway_server.url}/mcp"
-            agent = start_agent(
-                issuer,
-                gateway,
-                work,
-                None,
-                **auth,
-                AUTH_LEEWAY_SECONDS="0",  # an expired token is refused at once
-                OFFLINE_MODEL_CHUNK_DELAY_SECONDS="0.2",
-            )
-            app_config = {
-                "issuer": issuer.issuer,
-                "clientId": WEB_CLIENT,
-                "domain": issuer.base_url,
-                "endpoint": "/invocations",
-                "scope": "openid profile",
-                "refreshSecondsBeforeExpiry": 3,
-            }
-            try:
-                front_app = build_webfront(agent.url, app_config, webchat_dist, app_origin=front)
-                with BackgroundServer(front_app, front_port):
-                    yield Stack(issuer, client, f"{front}/", users)
-            finally:
-                agent.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium_or_skip()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_tab(browser: Browser, stack: Stack) -> Iterator[Any]:
-    tabs: list[Tab] = []
-
-    def open_() -> Tab:
-        expect.set_options(timeout=WAIT_MS)
-        context = browser.new_context()
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        tab = Tab(context, page)
-        page.add_init_script(RECORD_PIECES)
-        page.on("console", lambda message: tab.console.append(message.text))
-        page.on("pageerror", lambda error: tab.console.append(str(error)))
-        page.on("request", lambda request: _watch_request(tab, request))
-        page.on("response", lambda response: _watch_token_response(tab, response))
-        tabs.append(tab)
-        return tab
-
-    yield open_
-    for tab in tabs:
-        tab.context.close()
-
-
-def _watch_request(tab: Tab, request: Request) -> None:
-    if request.url.endswith("/invocations") and request.method == "POST":
-        tab.invocations.append(request)
-        auth = request.headers.get("authorization", "")
-        if auth.startswith("Bearer "):
-            tab.tokens.add(auth[7:])
-
-
-def _watch_token_response(tab: Tab, response: Any) -> None:
-    if response.url.endswith("/oauth2/token") and response.status == 200:
-        body = response.json()
-        tab.tokens.update(body[k] for k in ("access_token", "id_token", "refresh_token") if k in body)
-
-
-def sign_in(tab: Tab, stack: Stack, name: str) -> None:
-    page = tab.page
-    page.goto(stack.url)
-    expect(page.locator("body[data-ready=true]")).to_be_attached()
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(stack.users[name].password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
-    assert page.url == stack.url  # the code and state are gone from the address bar
-
-
-def send(tab: Tab, text: str) -> None:
-    tab.page.get_by_label("Message").fill(text)
-    tab.page.get_by_role("button", name="Send").click()
-
-
-def answer(tab: Tab, index: int) -> str:
-    """The index-th answer (1-based) once it has finished streaming."""
-    item = tab.page.locator("#transcript li.assistant").nth(index - 1)
-    expect(item).not_to_have_attribute("aria-busy", "true")
-    expect(item).not_to_have_text("")
-    return item.inner_text()
+    with webchat_stack(tmp_path_factory.mktemp("webchat"), webchat_dist) as built:
+        yield built
 
 
 def pieces(tab: Tab, index: int) -> list[dict[str, Any]]:
@@ -221,22 +48,6 @@ def assert_streamed(tab: Tab, index: int, final: str) -> tuple[int, int]:
     done = [p for p in seen if p["busy"] is None and p["text"].strip() == final.strip()]
     assert done and partial[0]["at"] < done[0]["at"]
     return partial[0]["at"], done[0]["at"]
-
-
-def assert_no_token_kept(tab: Tab) -> None:
-    """No token in web storage, cookies, the URL or the console."""
-    assert tab.tokens, "the test saw no token go by"
-    page = tab.page
-    stored = page.evaluate(
-        "JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])"
-    )
-    cookies = " ".join(f"{c['name']}={c['value']}" for c in tab.context.cookies())
-    places = {"storage": stored, "cookies": cookies, "url": page.url, "console": "\n".join(tab.console)}
-    for place, text in places.items():
-        for token in tab.tokens:
-            parts = token.split(".")[1:] if token.count(".") == 2 else [token]
-            assert not any(part in text for part in parts), f"a token is in the page's {place}"
-    assert "webchat.signin" not in stored  # the transient sign-in request is gone after sign-in
 
 
 # -- the tests ----------------------------------------------------------------------------------

@@ -79,6 +79,9 @@ def test_serves_the_app_and_its_config_with_strict_headers(front: tuple[str, Fak
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "connect-src 'self' http://127.0.0.1:7" in csp  # the issuer, for discovery and tokens
     assert page.headers["referrer-policy"] == "no-referrer"
+    # No copy of the page is kept once the customer leaves (nor of what it loads).
+    for path in ("/", "/index.html", "/app.js"):
+        assert httpx.get(f"{url}{path}", timeout=10).headers["cache-control"] == "no-store", path
     config = httpx.get(f"{url}/config.json", timeout=10)
     assert config.json() == CONFIG and config.headers["cache-control"] == "no-store"
 
@@ -99,6 +102,7 @@ def test_relays_only_the_token_and_session_header(front: tuple[str, FakeAgent]) 
         timeout=10,
     )
     assert response.status_code == 200 and response.text == 'data: "first "\n\ndata: "last"\n\n'
+    assert "cache-control" not in response.headers  # the agent's headers: no no-store added to a stream
     (seen,) = agent.seen
     assert json.loads(seen["body"]) == {"prompt": "hi"}
     forwarded = {

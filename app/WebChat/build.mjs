@@ -1,5 +1,5 @@
-// Bundles the web chat into dist/ (ignored by git): app.js with oidc-client-ts inside, the page
-// and its stylesheet, and config.json when scripts/deploy/configure.sh has written one (a deployment's);
+// Bundles the web chat into dist/ (ignored by git): app.js with its npm packages inside, the page,
+// its stylesheet and icon, and config.json when scripts/deploy/configure.sh has written one (a deployment's);
 // the local web front serves its own config.json instead.
 //   usage: node build.mjs     (scripts/build-webchat.sh installs the packages first)
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
@@ -22,5 +22,5 @@ await esbuild.build({
   legalComments: "linked",
   logLevel: "warning",
 });
-for (const file of ["index.html", "style.css"]) copyFileSync(join(here, file), join(out, file));
+for (const file of ["index.html", "style.css", "favicon.svg"]) copyFileSync(join(here, file), join(out, file));
 if (existsSync(join(here, "config.json"))) copyFileSync(join(here, "config.json"), join(out, "config.json"));

@@ -57,10 +57,18 @@ def origin_of(url: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds a strict Content-Security-Policy and friends to every response."""
+    """Adds a strict Content-Security-Policy and friends to every response.
 
-    def __init__(self, app: ASGIApp, connect_origins: list[str]) -> None:
+    The app's own responses (the page, its bundle, config.json) get ``Cache-Control: no-store``
+    unless they set their own: no copy of the page is kept by the browser's caches once the
+    customer leaves. The streamed answers of ``relay_path`` keep the agent's headers (a POST's
+    answer is not cached anyway; Chromium reports a no-store fetch stream read to its end as
+    aborted).
+    """
+
+    def __init__(self, app: ASGIApp, connect_origins: list[str], relay_path: str = "/invocations") -> None:
         self.app = app
+        self.relay_path = relay_path
         connect = " ".join(["'self'", *connect_origins])
         self.headers = [
             (b"content-security-policy", (
@@ -77,10 +85,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        relayed = scope["path"] == self.relay_path
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *self.headers]
+                headers = list(message.get("headers", []))
+                if not relayed and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = [*headers, *self.headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,6 +1,9 @@
 // The web chat: who is signed in, the conversation, and the composer.
 import { createUserManager, displayName, signOut } from "./auth.js";
+import { describeTooManyRequests } from "./limits.js";
+import { Notice } from "./notice.js";
 import { readEventStream } from "./stream.js";
+import { Transcript } from "./transcript.js";
 
 const SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id";
 const $ = (id) => document.getElementById(id);
@@ -9,10 +12,8 @@ const ui = {
   signIn: $("sign-in"),
   signOut: $("sign-out"),
   newConversation: $("new-conversation"),
-  transcript: $("transcript"),
-  notice: $("notice"),
-  noticeText: $("notice-text"),
-  noticeAction: $("notice-action"),
+  transcript: new Transcript($("transcript"), $("conversation")),
+  notice: new Notice($("notice"), $("notice-text"), $("notice-action")),
   composer: $("composer"),
   message: $("message"),
   send: $("send"),
@@ -23,27 +24,13 @@ let manager;
 let user = null;
 let conversationId = newConversationId();
 let sending = false;
+let inFlight = null; // the AbortController of the answer being read, if any
 
 function newConversationId() {
   return crypto.randomUUID(); // 36 characters: AgentCore wants at least 33
 }
 
-// -- notices in a customer's words ------------------------------------------------------------
-function notify(text, action) {
-  ui.noticeText.textContent = text;
-  ui.noticeAction.hidden = !action;
-  if (action) {
-    ui.noticeAction.textContent = action.label;
-    ui.noticeAction.onclick = action.run;
-  }
-  ui.notice.hidden = false;
-}
-
-function clearNotice() {
-  ui.notice.hidden = true;
-  ui.noticeText.textContent = "";
-}
-
+const notify = (text, action) => ui.notice.show(text, action);
 const signInAgain = (label = "Sign in again") => ({ label, run: () => startSignIn() });
 
 // -- account ---------------------------------------------------------------------------------
@@ -81,21 +68,17 @@ async function finishSignIn() {
 }
 
 // -- conversation ----------------------------------------------------------------------------
-function addMessage(role, text) {
-  const item = document.createElement("li");
-  item.className = role;
-  item.dataset.role = role;
-  item.textContent = text;
-  ui.transcript.append(item);
-  item.scrollIntoView({ block: "end" });
-  return item;
+function startNewConversation() {
+  forgetConversation();
+  ui.message.focus();
 }
 
-function startNewConversation() {
+/** Takes the conversation off the page: new conversation, sign-out, and leaving the page. */
+function forgetConversation() {
+  inFlight?.abort();
   conversationId = newConversationId();
-  ui.transcript.replaceChildren();
-  clearNotice();
-  ui.message.focus();
+  ui.transcript.clear();
+  ui.notice.clear();
 }
 
 async function currentAccessToken() {
@@ -118,9 +101,18 @@ async function send(text) {
     notify("Please sign in to chat with us.", signInAgain(user ? "Sign in again" : "Sign in"));
     return;
   }
-  addMessage("user", text);
-  const answer = addMessage("assistant", "");
-  answer.setAttribute("aria-busy", "true");
+  ui.transcript.addUser(text);
+  const answer = ui.transcript.addAnswer();
+  const controller = new AbortController();
+  inFlight = controller;
+  try {
+    await exchange(text, token, answer, controller.signal);
+  } finally {
+    if (inFlight === controller) inFlight = null;
+  }
+}
+
+async function exchange(text, token, answer, signal) {
   let response;
   try {
     response = await fetch(config.endpoint, {
@@ -134,40 +126,41 @@ async function send(text) {
       body: JSON.stringify({ prompt: text }),
       credentials: "omit",
       referrerPolicy: "no-referrer",
+      signal,
     });
   } catch {
+    if (signal.aborted) return answer.remove(); // the page was left or the conversation reset
     return failed(answer, text, "We couldn't reach customer support. Check your connection, then press Send to try again.");
   }
   if (response.status === 401 || response.status === 403) {
     return failed(answer, text, "Your sign-in has expired or was not accepted. Please sign in again; your message is kept.", signInAgain());
   }
   if (response.status === 429) {
-    return failed(answer, text, "You're sending messages faster than we can answer. Please wait a moment, then press Send again.");
+    const body = await response.json().catch(() => ({}));
+    return failed(answer, text, describeTooManyRequests(body, response.headers.get("Retry-After")).text);
   }
   if (!response.ok || !response.body) {
     return failed(answer, text, "Something went wrong on our side. Please press Send to try again.");
   }
   try {
     await readEventStream(response.body, (event) => {
-      if (event.text !== undefined) {
-        answer.append(event.text); // shown as it arrives
-      } else if (event.error !== undefined) {
-        answer.classList.add("failed");
-        answer.append(event.error);
-      }
+      if (event.text !== undefined) answer.append(event.text); // shown as it arrives
+      else if (event.error !== undefined) answer.fail(event.error);
     });
   } catch {
-    answer.classList.add("failed");
+    if (signal.aborted) return undefined; // the transcript is gone already
+    answer.item.classList.add("failed");
     notify("The answer was cut off. Please press Send to ask again.");
     ui.message.value = text;
   } finally {
-    answer.removeAttribute("aria-busy");
+    answer.finish();
   }
+  return undefined;
 }
 
 function failed(answer, text, message, action) {
+  answer.item.previousElementSibling?.remove(); // the user's line: it was not delivered
   answer.remove();
-  ui.transcript.lastElementChild?.remove(); // the user's line: it was not delivered
   ui.message.value = text; // keep what the customer typed
   notify(message, action);
 }
@@ -178,7 +171,7 @@ async function onSubmit(event) {
   if (!text || sending) return;
   sending = true;
   ui.send.disabled = true;
-  clearNotice();
+  ui.notice.clear();
   ui.message.value = "";
   try {
     await send(text);
@@ -200,13 +193,17 @@ async function main() {
   });
   manager.events.addUserUnloaded(() => {
     user = null;
+    forgetConversation();
     showUser();
   });
   manager.events.addSilentRenewError(() => {
     notify("Your sign-in has ended. Please sign in again to keep chatting.", signInAgain());
   });
   ui.signIn.onclick = () => startSignIn();
-  ui.signOut.onclick = () => signOut(manager, config);
+  ui.signOut.onclick = () => {
+    forgetConversation();
+    return signOut(manager, config);
+  };
   ui.newConversation.onclick = startNewConversation;
   ui.composer.addEventListener("submit", onSubmit);
   ui.message.addEventListener("keydown", (e) => {
@@ -215,6 +212,10 @@ async function main() {
       ui.composer.requestSubmit();
     }
   });
+  // pagehide, not unload or visibilitychange: it fires on every way out, including into the
+  // back/forward cache (a page kept there must not keep the conversation), and not when the
+  // customer merely switches tabs.
+  window.addEventListener("pagehide", forgetConversation);
   await finishSignIn();
   showUser();
   document.body.dataset.ready = "true";

@@ -170,7 +170,7 @@ def test_template_trigger_runs_the_handler_with_the_domains_and_only_this_pool_m
 ) -> None:
     res = template["Resources"]
     fn = res["PreSignUpFunction"]["Properties"]
-    assert fn["Code"] == "../app/PreSignUp/"
+    assert fn["Code"] == "../../app/PreSignUp/"
     assert (TEMPLATE.parent / fn["Code"] / "handler.py").is_file()
     assert fn["Handler"] == "handler.lambda_handler"
     assert fn["Environment"]["Variables"] == {"ORGANIZATION_DOMAIN": {"Ref": "OrganizationDomain"}}
@@ -238,7 +238,7 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
     fn = res["WarrantyFunction"]["Properties"]
     assert fn["Runtime"] == "python3.13"
     assert fn["Handler"] == "handler.lambda_handler"
-    assert fn["Code"] == "../app/WarrantyCheck/"
+    assert fn["Code"] == "../../app/WarrantyCheck/"
     assert (TEMPLATE.parent / fn["Code"] / "handler.py").is_file()
     assert fn["Role"] == {"Fn::GetAtt": ["WarrantyFunctionRole", "Arn"]}
     assert fn["LoggingConfig"]["LogGroup"] == {"Ref": "WarrantyLogGroup"}

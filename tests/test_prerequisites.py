@@ -678,13 +678,17 @@ def test_web_client_is_public_and_accepts_no_url_until_one_is_passed(
     assert "ClientSecret" not in client
     # No --web-url: no localhost, no sign-in at all until the front door registers its site.
     assert client["AllowedOAuthFlowsUserPoolClient"] is False
-    assert [k for k in ("AllowedOAuthFlows", "AllowedOAuthScopes", "CallbackURLs", "LogoutURLs") if k in client] == []
+    assert [
+        k for k in ("AllowedOAuthFlows", "AllowedOAuthScopes", "CallbackURLs", "LogoutURLs") if k in client
+    ] == []
     assert client["RefreshTokenRotation"] == {"Feature": "ENABLED", "RetryGracePeriodSeconds": 0}
     assert client["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH"]
     assert "Self sign-up is on" not in deployed["run"].stdout  # sign-up is off: no mail limit to state
 
 
-def test_deployed_pool_signs_in_by_email_with_threat_protection(deployed: dict[str, Any], moto_url: str) -> None:
+def test_deployed_pool_signs_in_by_email_with_threat_protection(
+    deployed: dict[str, Any], moto_url: str
+) -> None:
     values = _ssm_values(deployed, moto_url)
     pool = boto_client("cognito-idp", moto_url).describe_user_pool(UserPoolId=values["pool_id"])["UserPool"]
     assert pool["UsernameAttributes"] == ["email"]

@@ -37,6 +37,7 @@ from tests.support.aws import ACCOUNT, REGION, VENV_BIN, aws_cli_env, run_deploy
 from tests.support.processes import REPO, free_port, start_process, stop_process
 
 TEMPLATE = REPO / "scripts" / "deploy" / "frontdoor.yaml"
+WAF_TEMPLATE = REPO / "scripts" / "deploy" / "edge-waf.yaml"
 SCRIPT = REPO / "scripts" / "deploy" / "deploy-frontdoor.sh"
 RUNTIME_ARN = f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:runtime/CustomerSupport-AbC123xyz"
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
@@ -57,9 +58,233 @@ def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[st
 
 def test_cfn_lint_reports_nothing() -> None:
     run = subprocess.run(
-        [str(VENV_BIN / "cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=120
+        [str(VENV_BIN / "cfn-lint"), str(TEMPLATE), str(WAF_TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+@pytest.fixture(scope="module")
+def waf_template() -> dict[str, Any]:
+    return cfn_yaml.load(str(WAF_TEMPLATE))
+
+
+def test_edge_waf_limits_each_ip_and_runs_the_managed_rules(waf_template: dict[str, Any]) -> None:
+    (acl,) = resources(waf_template, "AWS::WAFv2::WebACL").values()
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = sorted(acl["Rules"], key=lambda r: r["Priority"])
+    rate, common, bad_inputs = rules
+    # The rate rule comes first: an IP over the limit is blocked before any managed rule runs.
+    assert (rate["Priority"], rate["Action"]) == (0, {"Block": {}})
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",  # CloudFront gives WAF the viewer's address
+        "Limit": {"Ref": "RequestsPerIpPer5Minutes"},
+        "EvaluationWindowSec": 300,
+    }
+    limit = waf_template["Parameters"]["RequestsPerIpPer5Minutes"]
+    assert (limit["Default"], limit["MinValue"]) == (600, 10)
+    groups = {r["Statement"]["ManagedRuleGroupStatement"]["Name"]: r for r in (common, bad_inputs)}
+    assert set(groups) == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    for rule in groups.values():
+        assert rule["Statement"]["ManagedRuleGroupStatement"]["VendorName"] == "AWS"
+        assert rule["OverrideAction"] == {"None": {}}  # the groups block (a Count override would only log)
+    # Only the body rules count instead of blocking (the body is a free-text prompt): every header,
+    # URI and query-string rule of the common set blocks.
+    overrides = groups["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"][
+        "RuleActionOverrides"
+    ]
+    assert {o["Name"] for o in overrides} == {
+        "SizeRestrictions_BODY",
+        "CrossSiteScripting_BODY",
+        "GenericLFI_BODY",
+        "GenericRFI_BODY",
+        "EC2MetaDataSSRF_BODY",
+    }
+    assert all(o["ActionToUse"] == {"Count": {}} for o in overrides)
+    assert (
+        "RuleActionOverrides"
+        not in groups["AWSManagedRulesKnownBadInputsRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    )
+    # CLOUDFRONT-scope web ACLs exist only in us-east-1: the stack refuses any other region.
+    (assertion,) = waf_template["Rules"]["OnlyInUsEast1"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert waf_template["Outputs"]["WebAclArn"]["Value"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+
+
+def test_distribution_takes_only_a_cloudfront_web_acl(template: dict[str, Any]) -> None:
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    assert config["WebACLId"] == {"Ref": "WebAclArn"}
+    pattern = template["Parameters"]["WebAclArn"]["AllowedPattern"]
+    good = (
+        f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/cs-fd-edge-waf/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
+    )
+    assert re.fullmatch(pattern, good)
+    for bad in (
+        good.replace("us-east-1", "eu-west-1"),  # not where CloudFront reads web ACLs
+        good.replace("global/", "regional/"),  # a REGIONAL web ACL cannot guard a distribution
+        "",
+    ):
+        assert not re.fullmatch(pattern, bad), bad
+
+
+def test_api_answers_only_requests_through_cloudfront(template: dict[str, Any]) -> None:
+    header = template["Mappings"]["Origin"]["Verify"]["Header"]
+    assert header == header.lower() == "x-origin-verify"
+    by_ref = {"Fn::FindInMap": ["Origin", "Verify", "Header"]}
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    site, api = config["Origins"]
+    assert "OriginCustomHeaders" not in site
+    assert api["OriginCustomHeaders"] == [
+        {"HeaderName": by_ref, "HeaderValue": {"Ref": "OriginVerifySecret"}}
+    ]
+    acl = template["Resources"]["ApiOriginWebAcl"]["Properties"]
+    assert (acl["Scope"], acl["DefaultAction"]) == ("REGIONAL", {"Block": {}})  # refuse unless proven
+    (rule,) = acl["Rules"]
+    assert rule["Action"] == {"Allow": {}}
+    assert rule["Statement"] == {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": by_ref}},
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": {"Ref": "OriginVerifySecret"},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+    # Sampled requests would show the header's value to anyone who may read WAF.
+    assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is False
+    assert acl["VisibilityConfig"]["SampledRequestsEnabled"] is False
+    association = template["Resources"]["ApiOriginWebAclAssociation"]["Properties"]
+    assert association == {
+        "ResourceArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${Stage}"
+        },
+        "WebACLArn": {"Fn::GetAtt": ["ApiOriginWebAcl", "Arn"]},
+    }
+    secret = template["Parameters"]["OriginVerifySecret"]
+    assert secret["NoEcho"] is True and secret["MinLength"] >= 32 and "Default" not in secret
+    # The stack no longer advertises the API's own URL.
+    assert "execute-api" not in json.dumps(template["Outputs"])
+
+
+def test_stage_throttles_everyone_together_above_each_user(template: dict[str, Any]) -> None:
+    stage = template["Resources"]["Stage"]["Properties"]
+    (settings,) = stage["MethodSettings"]
+    assert settings == {
+        "ResourcePath": "/*",
+        "HttpMethod": "*",
+        "ThrottlingRateLimit": {"Ref": "StageThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "StageThrottleBurstLimit"},
+    }
+    parameters = template["Parameters"]
+    assert (
+        parameters["StageThrottleRateLimit"]["Default"],
+        parameters["StageThrottleBurstLimit"]["Default"],
+    ) == (
+        20,
+        40,
+    )
+    # The stage's cap is for the whole door: it must leave room for more than one user's burst.
+    assert parameters["StageThrottleBurstLimit"]["Default"] > parameters["ThrottleBurstLimit"]["Default"]
+    assert parameters["StageThrottleRateLimit"]["Default"] > parameters["ThrottleRateLimit"]["Default"]
+
+
+def test_authorizer_concurrency_and_cache_are_bounded(template: dict[str, Any]) -> None:
+    function = template["Resources"]["AuthorizerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "AuthorizerReservedConcurrency"}
+    concurrency = template["Parameters"]["AuthorizerReservedConcurrency"]
+    assert (concurrency["Default"], concurrency["MinValue"]) == (10, 1)  # 0 would refuse every call
+    cache = template["Parameters"]["AuthorizerCacheSeconds"]
+    # A cached Allow outlives a revoked or expired token by at most this long.
+    assert (cache["Default"], cache["MaxValue"]) == (300, 900)
+    authorizer = template["Resources"]["Authorizer"]["Properties"]
+    assert authorizer["IdentityValidationExpression"].startswith("^Bearer ")  # junk never invokes it
+
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "path": "$context.resourcePath",
+    "status": "$context.status",
+    "length": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "sub": "$context.authorizer.principalId",
+    "authorizerStatus": "$context.authorizer.status",
+    "error": "$context.error.responseType",
+    "waf": "$context.wafResponseCode",
+}
+
+
+def test_access_log_never_holds_the_authorization_header(template: dict[str, Any]) -> None:
+    setting = template["Resources"]["Stage"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(setting["Format"])  # one JSON object a request
+    assert fields == ACCESS_LOG_FIELDS
+    for name, variable in fields.items():
+        # $context variables only (no $input / $method.request.*), none about headers or tokens.
+        assert re.fullmatch(r"\$context(\.[A-Za-z]+)+", variable), name
+        assert not re.search("authorization|header|token|apikey", variable, re.IGNORECASE), name
+    group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    # Access logging needs API Gateway's account-level CloudWatch role; kept when the stack goes.
+    account = template["Resources"]["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
+    assert template["Resources"]["Stage"]["DependsOn"] == "ApiGatewayAccount"
+    for name in ("ApiGatewayAccount", "ApiGatewayLogsRole"):
+        resource = template["Resources"][name]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    parts = [d.split() for d in policy.split(";") if d.strip()]
+    return {d[0]: d[1:] for d in parts}
+
+
+def test_site_headers_are_as_strict_as_the_local_web_front(template: dict[str, Any]) -> None:
+    from scripts.localdev.webfront import SecurityHeaders
+
+    issuer, domain = "https://issuer.test", "https://login.test"
+    local = dict(SecurityHeaders(app=None, connect_origins=[issuer, domain]).headers)  # type: ignore[arg-type]
+    policy = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = policy["SecurityHeadersConfig"]
+    csp_template, variables = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert variables == {"PoolRegion": {"Fn::Select": [0, {"Fn::Split": ["_", {"Ref": "UserPoolId"}]}]}}
+    deployed = _directives(csp_template)
+    expected = _directives(local[b"content-security-policy"].decode())
+    # Every directive the local front sends, with the same sources; connect-src names the same two
+    # kinds of origin: the pool's issuer (discovery) and its Managed Login domain (token, revoke).
+    assert set(deployed) == set(expected)
+    assert {k: v for k, v in deployed.items() if k != "connect-src"} == {
+        k: v for k, v in expected.items() if k != "connect-src"
+    }
+    assert expected["connect-src"] == ["'self'", issuer, domain]
+    assert deployed["connect-src"] == [
+        "'self'",
+        "https://cognito-idp.${PoolRegion}.amazonaws.com",
+        "${CognitoDomainUrl}",
+    ]
+    assert deployed["frame-ancestors"] == ["'none'"]
+    assert security["ContentSecurityPolicy"]["Override"] is True
+    assert security["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert security["ContentTypeOptions"] == {"Override": True}  # X-Content-Type-Options: nosniff
+    assert local[b"x-content-type-options"] == b"nosniff"
+    assert security["ReferrerPolicy"] == {
+        "ReferrerPolicy": local[b"referrer-policy"].decode(),
+        "Override": True,
+    }
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert policy["CustomHeadersConfig"]["Items"] == [
+        {"Header": "Cache-Control", "Value": "no-store", "Override": True}
+    ]
+    assert template["Parameters"]["CognitoDomainUrl"]["AllowedPattern"] == "^https://[A-Za-z0-9.-]+$"
+    # On the page and on the API path alike: every response of the distribution carries them.
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    for behavior in (config["DefaultCacheBehavior"], *config["CacheBehaviors"]):
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
 
 
 def test_method_streams_to_the_runtime_with_two_headers(template: dict[str, Any]) -> None:
@@ -480,8 +705,10 @@ def test_the_web_client_accepts_the_site_and_requests_the_api_scope(
     web = client("cognito-idp", moto_tls).describe_user_pool_client(
         UserPoolId=values["pool_id"], ClientId=values["web_client_id"]
     )["UserPoolClient"]
-    assert web["CallbackURLs"] == ["http://localhost:8765/", site]
-    assert web["LogoutURLs"] == ["http://localhost:8765/", site]
+    # The prerequisites were deployed without --web-url: the site is the only URL (no localhost).
+    assert web["CallbackURLs"] == [site]
+    assert web["LogoutURLs"] == [site]
+    assert web["AllowedOAuthFlows"] == ["code"]  # the client took the code flow once it had a URL
     assert SCOPE in web["AllowedOAuthScopes"]
     stack = client("cloudformation", moto_tls).describe_stacks(StackName=deployed["prerequisites"])["Stacks"][
         0
@@ -489,6 +716,61 @@ def test_the_web_client_accepts_the_site_and_requests_the_api_scope(
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert (parameters["SelfSignUp"], parameters["OrganizationDomain"]) == ("Enabled", "example.com")  # kept
     assert "Before customers can sign in" not in deployed["run"].stdout
+
+
+def test_deployed_flood_guard_origin_lock_throttles_and_logs(
+    deployed: dict[str, Any], moto_tls: tuple[str, Path], template: dict[str, Any]
+) -> None:
+    run, out = deployed["run"], outputs(deployed, moto_tls)
+    cloudfront, apigw = client("cloudfront", moto_tls), client("apigateway", moto_tls)
+    wafv2 = client("wafv2", moto_tls)
+    # The edge's web ACL: its own stack in us-east-1 (moto's region here too), on the distribution.
+    waf_stack = client("cloudformation", moto_tls).describe_stacks(StackName=f"{deployed['stack']}-edge-waf")
+    (waf_output,) = waf_stack["Stacks"][0]["Outputs"]
+    edge_arn = waf_output["OutputValue"]
+    assert f"Flood guard:     {edge_arn}" in run.stdout
+    config = cloudfront.get_distribution(Id=out["DistributionId"])["Distribution"]["DistributionConfig"]
+    assert config["WebACLId"] == edge_arn
+    name, acl_id = edge_arn.rsplit("/", 2)[1:]
+    edge = wafv2.get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl_id)["WebACL"]
+    assert [r["Name"] for r in edge["Rules"]] == ["rate-per-ip", "aws-common", "aws-known-bad-inputs"]
+
+    # The API's own web ACL on the stage, requiring the header CloudFront adds (same value).
+    stage = apigw.get_stage(restApiId=out["RestApiId"], stageName="v1")
+    assert stage["webAclArn"] == out["ApiOriginWebAclArn"]
+    name, acl_id = out["ApiOriginWebAclArn"].rsplit("/", 2)[1:]
+    origin_acl = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["WebACL"]
+    (rule,) = origin_acl["Rules"]
+    match = rule["Statement"]["ByteMatchStatement"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    (custom,) = origins["api"]["CustomHeaders"]["Items"]
+    assert custom["HeaderName"] == match["FieldToMatch"]["SingleHeader"]["Name"] == "x-origin-verify"
+    secret = custom["HeaderValue"]
+    assert secret.encode() == match["SearchString"] and len(secret) >= 32
+    assert origins["site"]["CustomHeaders"]["Quantity"] == 0  # the bucket never sees it
+    # Generated by the script and never shown. (CloudFormation shows the NoEcho parameter as ****;
+    # moto shows it plainly: moto gap 8 in scripts/localdev/moto_frontdoor.py.)
+    assert secret not in run.stdout + run.stderr
+
+    # Stage throttling for everyone together, and the access log.
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 20.0
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 40
+    group_name = f"/aws/apigateway/{deployed['stack']}-access"
+    (group,) = client("logs", moto_tls).describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
+    assert stage["accessLogSettings"]["destinationArn"] == group["arn"].removesuffix(":*")
+    assert json.loads(stage["accessLogSettings"]["format"]) == ACCESS_LOG_FIELDS
+    role = apigw.get_account()["cloudwatchRoleArn"]
+    assert client("iam", moto_tls).get_role(RoleName=role.rsplit("/", 1)[1])["Role"]["Arn"] == role
+
+    # The authorizer's reserved concurrency; the site's headers policy on both behaviors.
+    lam = client("lambda", moto_tls)
+    concurrency = lam.get_function_concurrency(FunctionName=f"{deployed['stack']}-authorizer")
+    assert concurrency["ReservedConcurrentExecutions"] == 10
+    policy = client("cloudformation", moto_tls).describe_stack_resource(
+        StackName=deployed["stack"], LogicalResourceId="SiteHeadersPolicy"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]["Items"]]
+    assert [b["ResponseHeadersPolicyId"] for b in behaviors] == [policy, policy]
 
 
 def test_authorizer_code_is_the_uploaded_bundle(deployed: dict[str, Any], moto_tls: tuple[str, Path]) -> None:
@@ -508,6 +790,8 @@ def test_help_is_the_header_comment() -> None:
     assert run.returncode == 0
     assert run.stdout.startswith("Deploy scripts/deploy/frontdoor.yaml")
     assert "--authorizer-bundle" in run.stdout and "deployed-state.json" in run.stdout
+    assert "edge-waf.yaml" in run.stdout and "us-east-1" in run.stdout  # where the flood guard goes
+    assert "--rotate-origin-secret" in run.stdout and "X-Origin-Verify" in run.stdout
 
 
 @pytest.mark.parametrize(
@@ -536,6 +820,8 @@ def test_runtime_arn_comes_only_from_deployed_state(
     ("args", "message"),
     [
         (["--parameter", "RuntimeArn=x"], "--parameter RuntimeArn is not adjustable"),
+        (["--parameter", "OriginVerifySecret=x"], "--parameter OriginVerifySecret is not adjustable"),
+        (["--parameter", "WebAclArn=x"], "PriceClass RequestsPerIpPer5Minutes)"),
         (["--parameter", "QuotaLimitPerDay"], "--parameter takes NAME=VALUE"),
         (["--stack-name", "a" * 41], "at most 40 characters"),
         (["--nope"], "unknown argument: --nope"),
@@ -580,6 +866,7 @@ def test_moto_gaps_are_still_there() -> None:
     assert "condition" not in inspect.getsource(FakeBucket.get_permission).lower()
     assert "ApiKeySourceType" not in inspect.getsource(RestAPI.create_from_cloudformation_json)
     assert "PublicAccessBlock" not in inspect.getsource(FakeBucket.create_from_cloudformation_json)
+    assert "self.stages[name] = Stage(" in inspect.getsource(RestAPI.create_deployment)
 
 
 def test_without_a_web_client_the_user_login_client_is_used(

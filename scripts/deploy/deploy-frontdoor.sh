@@ -5,6 +5,7 @@
 #                                    [--target NAME] [--runtime NAME] [--parameter-prefix /path/]
 #                                    [--bucket BUCKET] [--site-dir DIR] [--authorizer-bundle DIR]
 #                                    [--parameter NAME=VALUE]... [--prerequisites-stack NAME]
+#                                    [--rotate-origin-secret]
 #
 #   --stack-name        CloudFormation stack (default: customersupport-frontdoor; at most 40 characters).
 #   --region            AWS region (default: the runtime's, from its ARN).
@@ -23,12 +24,22 @@
 #                       dependencies (air-gapped machines, tests). Default: built with uv for Lambda
 #                       (python 3.13, arm64) from app/FrontDoorAuthorizer/requirements.txt.
 #   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
-#                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds, StageName,
-#                       LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100).
+#                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds,
+#                       AuthorizerReservedConcurrency, StageThrottleRateLimit, StageThrottleBurstLimit,
+#                       StageName, LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100),
+#                       or the flood guard's RequestsPerIpPer5Minutes (edge-waf.yaml).
 #   --prerequisites-stack  The stack of scripts/deploy/deploy-prerequisites.sh (default: customersupport-
 #                       prerequisites). The site's URL is added to its web client's callback and
 #                       sign-out URLs (a parameter update of that stack, nothing else changes), so
 #                       customers can sign in at the CloudFront URL right away.
+#   --rotate-origin-secret  A new X-Origin-Verify value (see below); API calls may be refused with
+#                       403 for the few minutes CloudFront takes to roll the change out.
+#
+# First the flood guard: scripts/deploy/edge-waf.yaml as stack <stack-name>-edge-waf in us-east-1
+# (CloudFront's web ACLs exist only there), then the front door in the runtime's region with that
+# web ACL. The API refuses requests that did not come through CloudFront: the distribution adds a
+# random X-Origin-Verify header, generated here when the stack is created (never printed), which
+# the API's own web ACL requires. docs/edge.md describes both and how to rotate the header.
 #
 # The runtime ARN comes from agentcore/.cli/deployed-state.json (targets.<target>.resources.runtimes.
 # <runtime>.runtimeArn, written by `agentcore deploy`): nothing is pasted by hand. config.json (no
@@ -58,8 +69,11 @@ BUCKET=""
 SITE_DIR=""
 BUNDLE=""
 PREREQ_STACK="customersupport-prerequisites"
+ROTATE_SECRET=""
 OVERRIDES=()
-ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds StageName LogRetentionInDays PriceClass "
+ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds AuthorizerReservedConcurrency StageThrottleRateLimit StageThrottleBurstLimit StageName LogRetentionInDays PriceClass "
+WAF_PARAMETERS=" RequestsPerIpPer5Minutes "
+WAF_OVERRIDES=()
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -74,6 +88,11 @@ while [[ $# -gt 0 ]]; do
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
       shift
+      ;;
+    --rotate-origin-secret)
+      ROTATE_SECRET=1
+      shift
+      continue
       ;;
     -h | --help)
       usage
@@ -94,8 +113,12 @@ while [[ $# -gt 0 ]]; do
     --prerequisites-stack) PREREQ_STACK="$value" ;;
     --parameter)
       [[ "$value" == *=* && -n "${value#*=}" ]] || die "--parameter takes NAME=VALUE, got '$value'"
+      if [[ "$WAF_PARAMETERS" == *" ${value%%=*} "* ]]; then
+        WAF_OVERRIDES+=("$value")
+        continue
+      fi
       [[ "$ALLOWED_PARAMETERS" == *" ${value%%=*} "* ]] ||
-        die "--parameter ${value%%=*} is not adjustable (one of:$ALLOWED_PARAMETERS)"
+        die "--parameter ${value%%=*} is not adjustable (one of:${ALLOWED_PARAMETERS% }${WAF_PARAMETERS% })"
       OVERRIDES+=("$value")
       ;;
   esac
@@ -108,6 +131,8 @@ command -v aws >/dev/null 2>&1 || die "the aws CLI is not on PATH (install AWS C
 command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON is not on PATH (set PYTHON to a Python 3.10+ interpreter)"
 [[ "$STACK_NAME" =~ ^[A-Za-z][A-Za-z0-9-]{0,39}$ ]] ||
   die "--stack-name must start with a letter, use letters, digits and '-', and be at most 40 characters"
+WAF_STACK="$STACK_NAME-edge-waf"
+WAF_REGION="us-east-1"  # CLOUDFRONT-scope web ACLs exist only there
 [[ "$PARAMETER_PREFIX" =~ ^/([A-Za-z0-9_.-]+/)+$ ]] ||
   die "--parameter-prefix must look like /app/customersupport/agentcore/ (leading and trailing '/')"
 
@@ -192,12 +217,33 @@ DIGEST="$("$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1
 CODE_KEY="$STACK_NAME/authorizer-$DIGEST.zip"
 aws s3 cp --only-show-errors "$ZIP" "s3://$BUCKET/$CODE_KEY" >&2 || die "could not upload the authorizer bundle"
 
+# ---------------------------------------------------------------- the flood guard (us-east-1)
+WAF_ARGS=()
+[[ ${#WAF_OVERRIDES[@]} -eq 0 ]] || WAF_ARGS=(--parameter-overrides "${WAF_OVERRIDES[@]}")
+info "deploying stack $WAF_STACK in $WAF_REGION (AWS WAF web ACL of the distribution)"
+aws cloudformation deploy --region "$WAF_REGION" --template-file "$SCRIPT_DIR/edge-waf.yaml" \
+  --stack-name "$WAF_STACK" --no-fail-on-empty-changeset ${WAF_ARGS[@]+"${WAF_ARGS[@]}"} >&2 ||
+  die "aws cloudformation deploy failed (see: aws cloudformation describe-stack-events --region $WAF_REGION --stack-name $WAF_STACK)"
+WEB_ACL_ARN="$(aws cloudformation describe-stacks --region "$WAF_REGION" --stack-name "$WAF_STACK" \
+  --query "Stacks[0].Outputs[?OutputKey=='WebAclArn'].OutputValue | [0]" --output text)"
+[[ "$WEB_ACL_ARN" == arn:* ]] || die "stack $WAF_STACK reported no WebAclArn output"
+
 # ---------------------------------------------------------------- the stack
+# The origin header's value is made once; later runs keep the stack's (a parameter left out keeps
+# its previous value), so the distribution and the API's web ACL never disagree.
+SECRET_OVERRIDE=()
+KNOWN_PARAMETERS="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+  --query 'Stacks[0].Parameters[].ParameterKey' --output text 2>/dev/null || true)"
+if [[ -n "$ROTATE_SECRET" || " $KNOWN_PARAMETERS " != *[[:space:]]OriginVerifySecret[[:space:]]* ]]; then
+  SECRET_OVERRIDE=("OriginVerifySecret=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(48))')")
+fi
 info "deploying stack $STACK_NAME in $REGION (this creates IAM resources)"
 aws cloudformation deploy --template-file "$TEMPLATE" --stack-name "$STACK_NAME" \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides "RuntimeArn=$RUNTIME_ARN" "UserPoolId=$POOL_ID" "AllowedClientIds=$CLIENT_ID" \
-  "RequiredScope=$SCOPE" "AuthorizerCodeBucket=$BUCKET" "AuthorizerCodeKey=$CODE_KEY" ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
+  "RequiredScope=$SCOPE" "AuthorizerCodeBucket=$BUCKET" "AuthorizerCodeKey=$CODE_KEY" \
+  "WebAclArn=$WEB_ACL_ARN" "CognitoDomainUrl=${DOMAIN_URL%/}" \
+  ${SECRET_OVERRIDE[@]+"${SECRET_OVERRIDE[@]}"} ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
   die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
 
 output() {
@@ -284,6 +330,7 @@ echo "Stack $STACK_NAME deployed in $REGION."
 echo "  Web chat:        $SITE_URL"
 echo "  API (same site): $INVOCATIONS_URL"
 echo "  Config:          s3://$SITE_BUCKET/config.json"
+echo "  Flood guard:     $WEB_ACL_ARN"
 echo
 if [[ -n "$CALLBACK_STEP" ]]; then
   echo "Before customers can sign in: $CALLBACK_STEP"

@@ -5,6 +5,8 @@
 #                                        [--domain-prefix PREFIX] [--parameter-prefix /path/]
 #                                        [--web-url URL[,URL...]] [--self-sign-up on|off]
 #                                        [--organization-domain DOMAIN[,DOMAIN...]]
+#                                        [--threat-protection enforced|audit|off]
+#                                        [--ses-identity-arn ARN] [--email-from ADDRESS]
 #
 #   --stack-name        CloudFormation stack (default: customersupport-prerequisites; at most 49
 #                       characters because the Lambda is named "<stack>-warranty-check").
@@ -17,13 +19,25 @@
 #                       region, must not contain "aws", "amazon" or "cognito".
 #   --parameter-prefix  SSM parameter prefix (default: /app/customersupport/agentcore/).
 #   --web-url           Where the web chat is served (its sign-in callback and sign-out URL, exact;
-#                       https, or http://localhost; default: http://localhost:8765/).
-#                       scripts/deploy/deploy-frontdoor.sh adds its CloudFront URL to the stack's list itself.
+#                       https, or http://localhost). Default: none, so production accepts no
+#                       localhost; scripts/deploy/deploy-frontdoor.sh adds its CloudFront URL itself.
+#                       Pass http://localhost:8765/ to run the web chat locally against this pool.
 #   --self-sign-up      on: customers create their own accounts on the Managed Login pages, admitted
 #                       only with an e-mail address of --organization-domain (the PreSignUp Lambda,
 #                       app/PreSignUp/handler.py); off (default): administrators create accounts.
 #   --organization-domain  E-mail domains allowed to sign up, comma-separated (exact match; default:
 #                       $ORGANIZATION_DOMAIN). Required with --self-sign-up on.
+#   --threat-protection Cognito threat protection: enforced (default) or audit put the pool on the
+#                       Plus feature plan (billed per monthly active user, see docs/edge.md); off
+#                       keeps it on Essentials.
+#   --ses-identity-arn  A verified Amazon SES identity that sends Cognito's mail (verification
+#                       codes). Without it Cognito's default sender is used, which sends only a few
+#                       e-mails a day: fine for a trial, not for public sign-up (docs/edge.md).
+#   --email-from        Sender of that mail, e.g. "Support <no-reply@example.com>" (with --ses-identity-arn).
+#
+# The user pool signs in by e-mail address (case-insensitive) and is kept when the stack is deleted.
+# A stack created before that (username sign-in) cannot be updated in place: the script refuses
+# and docs/edge.md describes the move to a new pool.
 #
 # On an update of an existing stack, --web-url, --self-sign-up and --organization-domain left out
 # keep the stack's current values (so a re-run does not drop the front door's URL); the defaults
@@ -49,16 +63,19 @@ PARAMETER_PREFIX="/app/customersupport/agentcore/"
 WEB_URL=""
 SELF_SIGN_UP=""
 ORG_DOMAIN="${ORGANIZATION_DOMAIN:-}"
+THREAT_PROTECTION=""
+SES_IDENTITY_ARN=""
+EMAIL_FROM=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix | --web-url | --self-sign-up | --organization-domain)
+    --stack-name | --region | --bucket | --domain-prefix | --parameter-prefix | --web-url | --self-sign-up | --organization-domain | --threat-protection | --ses-identity-arn | --email-from)
       [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
       opt="$1"
       value="$2"
       shift 2
       ;;
-    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=* | --web-url=* | --self-sign-up=* | --organization-domain=*)
+    --stack-name=* | --region=* | --bucket=* | --domain-prefix=* | --parameter-prefix=* | --web-url=* | --self-sign-up=* | --organization-domain=* | --threat-protection=* | --ses-identity-arn=* | --email-from=*)
       opt="${1%%=*}"
       value="${1#*=}"
       [[ -n "$value" ]] || die "$opt needs a value"
@@ -79,6 +96,9 @@ while [[ $# -gt 0 ]]; do
     --web-url) WEB_URL="$value" ;;
     --self-sign-up) SELF_SIGN_UP="$value" ;;
     --organization-domain) ORG_DOMAIN="$value" ;;
+    --threat-protection) THREAT_PROTECTION="$value" ;;
+    --ses-identity-arn) SES_IDENTITY_ARN="$value" ;;
+    --email-from) EMAIL_FROM="$value" ;;
   esac
 done
 
@@ -108,6 +128,16 @@ ORG_DOMAIN="${ORG_DOMAIN// /}"
 [[ "$SELF_SIGN_UP" != on || -n "$ORG_DOMAIN" ]] ||
   die "--self-sign-up on needs --organization-domain (or ORGANIZATION_DOMAIN): without it every sign-up is refused"
 [[ -z "$ORG_DOMAIN" ]] || OVERRIDES+=("OrganizationDomain=$ORG_DOMAIN")
+case "$THREAT_PROTECTION" in
+  enforced | audit | off) OVERRIDES+=("ThreatProtection=${THREAT_PROTECTION^^}") ;;
+  "") ;;
+  *) die "--threat-protection takes enforced, audit or off" ;;
+esac
+[[ -z "$SES_IDENTITY_ARN" || "$SES_IDENTITY_ARN" =~ ^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^[:space:]]+$ ]] ||
+  die "--ses-identity-arn must be an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)"
+[[ -z "$SES_IDENTITY_ARN" ]] || OVERRIDES+=("SesIdentityArn=$SES_IDENTITY_ARN")
+[[ -z "$EMAIL_FROM" || -n "$SES_IDENTITY_ARN" ]] || die "--email-from needs --ses-identity-arn"
+[[ -z "$EMAIL_FROM" ]] || OVERRIDES+=("SesFromAddress=$EMAIL_FROM")
 
 if [[ -z "$REGION" ]]; then
   REGION="$(aws configure get region 2>/dev/null || true)"
@@ -126,6 +156,13 @@ fi
   die "--domain-prefix must be 1-63 lower-case letters, digits or '-', not starting or ending with '-'"
 [[ ! "$DOMAIN_PREFIX" =~ (aws|amazon|cognito) ]] ||
   die "--domain-prefix must not contain 'aws', 'amazon' or 'cognito' (Cognito rejects it)"
+
+# A pool created before sign-in by e-mail cannot take the new username settings: an update would
+# try to replace it (keeping the old one, with every account, beside an empty new one).
+if EXISTING="$(aws cloudformation get-template --stack-name "$STACK_NAME" --query TemplateBody --output json 2>/dev/null)"; then
+  [[ "$EXISTING" == *UsernameAttributes* ]] ||
+    die "stack $STACK_NAME has a user pool that signs in by username; its sign-in settings cannot change in place. Deploy a new stack (--stack-name, --domain-prefix, --parameter-prefix) and move the users: docs/edge.md, 'One account per mailbox'"
+fi
 
 BUCKET="$(packaging_bucket "$BUCKET" "$ACCOUNT" "$REGION")"
 
@@ -153,6 +190,18 @@ if [[ -z "$OUTPUTS" || "$OUTPUTS" == "None" ]]; then
   echo "  (the stack reported no outputs; the SSM parameters under $PARAMETER_PREFIX hold the same values)"
 else
   printf '%s\n' "$OUTPUTS"
+fi
+
+PARAMS="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" \
+  --query 'Stacks[0].Parameters[].[ParameterKey,ParameterValue]' --output text)" ||
+  die "could not read the parameters of stack $STACK_NAME"
+if grep -qx $'SelfSignUp\tEnabled' <<<"$PARAMS" && ! grep -q $'^SesIdentityArn\tarn:' <<<"$PARAMS"; then
+  cat <<EOF
+
+Self sign-up is on and Cognito's default sender mails the verification codes: it sends at most
+50 e-mails a day for the account in this region (Cognito quota), so sign-ups beyond that wait
+for tomorrow. For production pass --ses-identity-arn (a verified SES identity; docs/edge.md).
+EOF
 fi
 
 configure_args="--region $REGION"

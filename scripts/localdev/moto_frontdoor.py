@@ -3,11 +3,13 @@
 moto gaps for this template, measured on moto 5.2.5:
 
 1. Its CloudFormation engine has no handler for ``AWS::ApiGateway::Authorizer``, ``::Stage``,
-   ``::UsagePlan``, ``::GatewayResponse``, ``AWS::S3::BucketPolicy``, ``AWS::CloudFront::Distribution``
-   and ``::OriginAccessControl``. Its APIs for all of them exist, so this server registers, for the
+   ``::UsagePlan``, ``::GatewayResponse``, ``::Account``, ``AWS::S3::BucketPolicy``,
+   ``AWS::CloudFront::Distribution``, ``::OriginAccessControl``, ``AWS::WAFv2::WebACL`` and
+   ``::WebACLAssociation``. Its APIs for all of them exist, so this server registers, for the
    types moto lacks only, handlers that pass the template's resolved properties to moto's own
    backends (as moto_stack.py does for Cognito). Ids, ARNs and domain names all
-   come from moto.
+   come from moto. The stage's method settings (throttling) and access-log setting go through
+   moto's own UpdateStage patch operations, as the API would apply them.
 2. Its handlers for two types it has are lossy. ``AWS::ApiGateway::Method`` keeps only the HTTP
    method, authorization type, ``ApiKeyRequired`` and the integration's type/URI/method: it drops
    the authorizer id, the request parameters (the header mapping) and the integration timeout, and
@@ -18,8 +20,11 @@ moto gaps for this template, measured on moto 5.2.5:
    (``BUCKET_PUBLIC_ACCESS_BLOCK``).
 3. Not emulated at all, so asserted on the parsed template only: ``ResponseTransferMode`` (moto's
    integration model has no such field), a distribution origin's ``OriginAccessControlId`` (moto's
-   origin model does not keep it), CloudFront response-headers and origin-request policies, and
-   everything at request time (authorizer invocation, throttling, quotas, streaming, CORS answers).
+   origin model does not keep it), CloudFront origin-request policies, and everything at request
+   time (authorizer invocation, throttling, quotas, streaming, CORS answers, WAF rules: moto stores
+   a web ACL and its associations but evaluates no rule). moto has no CloudFront response-headers
+   policy API at all: the bridge's ``AWS::CloudFront::ResponseHeadersPolicy`` checks the config's
+   required parts and returns a fresh id, which the distribution's behaviors then name.
 4. Stacks made through a change set (``aws cloudformation deploy``) get no Outputs on moto: applying
    the change set updates the resources but not the stack's output map. The server refreshes the
    output map after each apply (``OUTPUTS_AFTER_CHANGE_SET``), so scripts/deploy/deploy-frontdoor.sh can read
@@ -34,6 +39,15 @@ moto gaps for this template, measured on moto 5.2.5:
    apply, and the server leaves exactly that statement out of moto's evaluation
    (``TLS_ONLY_DENY_ON_HTTPS``); every other statement is evaluated as moto does.
 
+7. ``CreateDeployment`` naming an existing stage replaces moto's stage object with a fresh one,
+   dropping its method settings (throttling), access-log setting and web ACL; API Gateway only
+   points the stage at the new deployment. scripts/deploy/deploy-frontdoor.sh redeploys the stage
+   after every stack update, so the server keeps the stage and moves its deployment id
+   (``STAGE_KEPT_ON_REDEPLOY``).
+8. ``DescribeStacks`` shows a ``NoEcho`` parameter's value (the origin header's secret) where
+   CloudFormation shows ``****``: the tests check ``NoEcho`` on the parsed template and that the
+   script never prints the value.
+
 The server also carries moto_stack.py's Cognito bridge, so scripts/deploy/prerequisites.yaml deploys
 on it too (the front-door script updates that stack's web client).
 
@@ -47,6 +61,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from scripts.localdev.moto_edge import (
+    account_settings,
+    keep_stage_on_redeploy,
+    response_headers_policy,
+    web_acl,
+    web_acl_association,
+)
+
 BRIDGED_TYPES = (
     "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::Stage",
@@ -55,6 +77,10 @@ BRIDGED_TYPES = (
     "AWS::S3::BucketPolicy",
     "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudFront::Distribution",
+    "AWS::ApiGateway::Account",
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation",
+    "AWS::CloudFront::ResponseHeadersPolicy",
 )
 METHOD_FIDELITY = "AWS::ApiGateway::Method"
 REST_API_FIDELITY = "AWS::ApiGateway::RestApi"
@@ -62,6 +88,7 @@ OUTPUTS_AFTER_CHANGE_SET = "ChangeSet.apply refreshes the stack's outputs"
 BUCKET_PUBLIC_ACCESS_BLOCK = "AWS::S3::Bucket keeps PublicAccessBlockConfiguration"
 TLS_ONLY_DENY_ON_HTTPS = "the aws:SecureTransport=false Deny does not apply to HTTPS requests"
 TLS_ONLY_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
+STAGE_KEPT_ON_REDEPLOY = "CreateDeployment keeps an existing stage's settings"
 
 _BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
 
@@ -88,10 +115,32 @@ def _authorizer(p: dict[str, Any], account: str, region: str) -> tuple[str, dict
     return created.id, {}
 
 
+# CloudFormation's MethodSettings keys and the UpdateStage patch paths they become.
+METHOD_SETTING_PATHS = {
+    "ThrottlingRateLimit": "throttling/rateLimit",
+    "ThrottlingBurstLimit": "throttling/burstLimit",
+}
+
+
 def _stage(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    _apigw(account, region).create_stage(
+    backend = _apigw(account, region)
+    backend.create_stage(
         p["RestApiId"], p["StageName"], p["DeploymentId"], description=p.get("Description", "")
     )
+    patches = []
+    for setting in p.get("MethodSettings", []):
+        where = f"/{setting['ResourcePath'].lstrip('/').replace('/', '~1')}/{setting['HttpMethod']}"
+        for key, path in METHOD_SETTING_PATHS.items():
+            if key in setting:
+                patches.append({"op": "replace", "path": f"{where}/{path}", "value": str(setting[key])})
+    log = p.get("AccessLogSetting")
+    if log:
+        for key in ("DestinationArn", "Format"):
+            patches.append(
+                {"op": "replace", "path": f"/accessLogSettings/{key[0].lower()}{key[1:]}", "value": log[key]}
+            )
+    if patches:
+        backend.update_stage(p["RestApiId"], p["StageName"], patches)
     return p["StageName"], {}
 
 
@@ -150,6 +199,8 @@ def _distribution(p: dict[str, Any], account: str, region: str) -> tuple[str, di
     origins = []
     for origin in config["Origins"]:
         origin = dict(origin)
+        if "OriginCustomHeaders" in origin:
+            origin["CustomHeaders"] = _items(origin.pop("OriginCustomHeaders"))
         if "CustomOriginConfig" in origin:
             custom = dict(origin["CustomOriginConfig"])
             custom["OriginSslProtocols"] = _items(custom.pop("OriginSSLProtocols", []))
@@ -177,6 +228,10 @@ CREATORS: dict[str, Creator] = dict(
             _bucket_policy,
             _origin_access_control,
             _distribution,
+            account_settings,
+            web_acl,
+            web_acl_association,
+            response_headers_policy,
         ),
         strict=True,
     )
@@ -291,7 +346,8 @@ def register_frontdoor_cfn_handlers() -> list[str]:
     assert all(parsing.get_model_map()[t] is bridge for t, bridge in replacements.items())
     _refresh_outputs_after_change_sets()
     _keep_public_access_block()
-    return [*bridged, *FIDELITY, OUTPUTS_AFTER_CHANGE_SET, BUCKET_PUBLIC_ACCESS_BLOCK]
+    keep_stage_on_redeploy()
+    return [*bridged, *FIDELITY, OUTPUTS_AFTER_CHANGE_SET, BUCKET_PUBLIC_ACCESS_BLOCK, STAGE_KEPT_ON_REDEPLOY]
 
 
 def _keep_public_access_block() -> None:

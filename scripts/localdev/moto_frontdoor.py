@@ -61,6 +61,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from scripts.localdev.moto_api import method, rest_api
 from scripts.localdev.moto_edge import (
     account_settings,
     keep_stage_on_redeploy,
@@ -68,6 +69,12 @@ from scripts.localdev.moto_edge import (
     web_acl,
     web_acl_association,
 )
+from scripts.localdev.moto_patches import (
+    keep_public_access_block,
+    refresh_outputs_after_change_sets,
+    serve_tls_only_buckets,
+)
+from scripts.localdev.moto_site import bucket_policy, distribution, origin_access_control
 
 BRIDGED_TYPES = (
     "AWS::ApiGateway::Authorizer",
@@ -86,8 +93,6 @@ METHOD_FIDELITY = "AWS::ApiGateway::Method"
 REST_API_FIDELITY = "AWS::ApiGateway::RestApi"
 OUTPUTS_AFTER_CHANGE_SET = "ChangeSet.apply refreshes the stack's outputs"
 BUCKET_PUBLIC_ACCESS_BLOCK = "AWS::S3::Bucket keeps PublicAccessBlockConfiguration"
-TLS_ONLY_DENY_ON_HTTPS = "the aws:SecureTransport=false Deny does not apply to HTTPS requests"
-TLS_ONLY_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
 STAGE_KEPT_ON_REDEPLOY = "CreateDeployment keeps an existing stage's settings"
 
 _BRIDGES: list[type] = []  # moto finds models through weak __subclasses__() references: keep them alive
@@ -169,54 +174,6 @@ def _gateway_response(p: dict[str, Any], account: str, region: str) -> tuple[str
     return f"{p['RestApiId']}-{p['ResponseType']}", {}
 
 
-def _bucket_policy(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    import json
-
-    from moto.s3.models import s3_backends
-
-    s3_backends[account]["aws"].put_bucket_policy(p["Bucket"], json.dumps(p["PolicyDocument"]).encode())
-    return p["Bucket"], {}
-
-
-def _origin_access_control(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    from moto.cloudfront.models import cloudfront_backends
-
-    created = cloudfront_backends[account]["aws"].create_origin_access_control(p["OriginAccessControlConfig"])
-    return created.id, {"Id": created.id}
-
-
-def _items(values: list[Any]) -> dict[str, Any]:
-    return {"Quantity": len(values), "Items": values}
-
-
-def _distribution(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    import uuid
-
-    from moto.cloudfront.models import cloudfront_backends
-
-    # CloudFormation's lists become the API's {Quantity, Items} wrappers.
-    config = dict(p["DistributionConfig"], CallerReference=str(uuid.uuid4()))
-    origins = []
-    for origin in config["Origins"]:
-        origin = dict(origin)
-        if "OriginCustomHeaders" in origin:
-            origin["CustomHeaders"] = _items(origin.pop("OriginCustomHeaders"))
-        if "CustomOriginConfig" in origin:
-            custom = dict(origin["CustomOriginConfig"])
-            custom["OriginSslProtocols"] = _items(custom.pop("OriginSSLProtocols", []))
-            origin["CustomOriginConfig"] = custom
-        origins.append(origin)
-    config["Origins"] = _items(origins)
-
-    def behavior(b: dict[str, Any]) -> dict[str, Any]:
-        return dict(b, AllowedMethods=_items(list(b.get("AllowedMethods", ["GET", "HEAD"]))))
-
-    config["DefaultCacheBehavior"] = behavior(config["DefaultCacheBehavior"])
-    config["CacheBehaviors"] = _items([behavior(b) for b in config.get("CacheBehaviors", [])])
-    created, _, _ = cloudfront_backends[account]["aws"].create_distribution(config, [])
-    return created.id, {"DomainName": created.domain_name, "Id": created.id}
-
-
 CREATORS: dict[str, Creator] = dict(
     zip(
         BRIDGED_TYPES,
@@ -225,9 +182,9 @@ CREATORS: dict[str, Creator] = dict(
             _stage,
             _usage_plan,
             _gateway_response,
-            _bucket_policy,
-            _origin_access_control,
-            _distribution,
+            bucket_policy,
+            origin_access_control,
+            distribution,
             account_settings,
             web_acl,
             web_acl_association,
@@ -238,55 +195,7 @@ CREATORS: dict[str, Creator] = dict(
 )
 
 
-def _method(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    backend = _apigw(account, region)
-    api, resource, verb = p["RestApiId"], p["ResourceId"], p["HttpMethod"]
-    backend.put_method(
-        api,
-        resource,
-        verb,
-        p["AuthorizationType"],
-        api_key_required=str(p.get("ApiKeyRequired", False)).lower() == "true",
-        request_parameters=p.get("RequestParameters"),
-        authorizer_id=p.get("AuthorizerId"),
-    )
-    integration = p["Integration"]
-    backend.put_integration(
-        api,
-        resource,
-        verb,
-        integration["Type"],
-        integration.get("Uri", ""),
-        integration.get("IntegrationHttpMethod", verb),
-        request_templates=integration.get("RequestTemplates"),
-        timeout_in_millis=integration.get("TimeoutInMillis"),
-        request_parameters=integration.get("RequestParameters"),
-    )
-    for response in integration.get("IntegrationResponses", []):
-        backend.put_integration_response(
-            api,
-            resource,
-            verb,
-            response["StatusCode"],
-            response.get("SelectionPattern", ""),
-            response.get("ResponseTemplates", {}),
-            response.get("ResponseParameters", {}),
-        )
-    return f"{api}-{resource}-{verb}", {}
-
-
-def _rest_api(p: dict[str, Any], account: str, region: str) -> tuple[str, dict[str, str]]:
-    api = _apigw(account, region).create_rest_api(
-        p["Name"],
-        p.get("Description", ""),
-        api_key_source=p.get("ApiKeySourceType"),
-        endpoint_configuration=p.get("EndpointConfiguration"),
-    )
-    root = next(r.id for r in api.resources.values() if r.get_path() == "/")
-    return api.id, {"RootResourceId": root}
-
-
-FIDELITY: dict[str, Creator] = {REST_API_FIDELITY: _rest_api, METHOD_FIDELITY: _method}
+FIDELITY: dict[str, Creator] = {REST_API_FIDELITY: rest_api, METHOD_FIDELITY: method}
 
 
 def _bridge(cfn_type: str, create: Creator) -> type:
@@ -344,65 +253,10 @@ def register_frontdoor_cfn_handlers() -> list[str]:
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     assert all(parsing.get_model_map()[t] is bridge for t, bridge in replacements.items())
-    _refresh_outputs_after_change_sets()
-    _keep_public_access_block()
+    refresh_outputs_after_change_sets()
+    keep_public_access_block()
     keep_stage_on_redeploy()
     return [*bridged, *FIDELITY, OUTPUTS_AFTER_CHANGE_SET, BUCKET_PUBLIC_ACCESS_BLOCK, STAGE_KEPT_ON_REDEPLOY]
-
-
-def _keep_public_access_block() -> None:
-    from moto.s3.models import FakeBucket, s3_backends
-
-    create = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_and_block(
-        cls: Any,
-        /,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kw: Any,
-    ) -> Any:
-        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
-        block = cloudformation_json.get("Properties", {}).get("PublicAccessBlockConfiguration")
-        if block:
-            s3_backends[account_id]["aws"].put_public_access_block(bucket.name, block)
-        return bucket
-
-    FakeBucket.create_from_cloudformation_json = classmethod(create_and_block)  # type: ignore[method-assign,assignment]
-
-
-def serve_tls_only_buckets() -> str:
-    """Evaluate bucket policies without the TLS-only Deny (only valid when the server speaks HTTPS)."""
-    import json
-
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-    from moto.s3.models import FakeBucket
-
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        if self.policy is None:
-            return PermissionResult.NEUTRAL
-        policy = json.loads(self.policy.decode())
-        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
-        policy["Statement"] = [s for s in statements if s.get("Condition") != TLS_ONLY_CONDITION]
-        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
-
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-    return TLS_ONLY_DENY_ON_HTTPS
-
-
-def _refresh_outputs_after_change_sets() -> None:
-    from moto.cloudformation.models import ChangeSet
-
-    apply = ChangeSet.apply
-
-    def apply_and_refresh_outputs(self: Any) -> None:
-        apply(self)
-        self.stack.template_dict = self.template_dict
-        self.stack.output_map = self.stack._create_output_map()
-
-    ChangeSet.apply = apply_and_refresh_outputs  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

@@ -1,19 +1,19 @@
 """MCP hops (the gateway, the web search server): streamable HTTP as coroutines on the app's loop.
 
-The same machinery serves both hops; what differs is the credential. The gateway hop
-(``forwards_token=True``) binds each turn to the caller's token. The web search hop
-(``forwards_token=False``) takes no token at all: its sessions send no Authorization header, no
-cookie and nothing else of the caller's, whatever the turn.
+One machinery serves every hop; what differs is the spec (``mcp_client.spec.HopSpec``), above all
+its credential rule. A ``Credential.CALLER_TOKEN`` hop binds each turn to the caller's token; a
+``Credential.NONE`` hop sends no Authorization header, no cookie and nothing else of the caller's,
+whatever the turn.
 
-- One pooled HTTP transport per event loop is shared by every caller; connections idle for
-  ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
-- Each turn that needs the gateway gets its own MCP session (``GatewayTurn``) whose HTTP client
-  is bound to that turn's token: every request of the session carries exactly this token, and
-  no client-wide state a concurrent turn could reuse exists.
+- One pooled HTTP transport per hop and event loop is shared by every caller; connections idle
+  for ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
+- Each turn that needs a hop gets its own MCP session (``HopTurn``) whose HTTP client is bound to
+  that turn's token: every request of the session carries exactly this token, and no client-wide
+  state a concurrent turn could reuse exists.
 - Every wait (connect, initialize, tools/list, tools/call) is taken from one per-turn budget of
   ``timeout_seconds``; closing happens in the background and never blocks a request.
-- After a timeout or transport failure the gateway is skipped for ``retry_seconds`` (bounded
-  retry rate), then the next turn tries again: recovery needs no restart.
+- After a timeout or transport failure the hop is skipped for ``retry_seconds`` (bounded retry
+  rate), then the next turn tries again: recovery needs no restart.
 - Tool listings are cached per token fingerprint (a listing is never shown to another token)
   for ``tools_ttl_seconds``, so turns of a known token list nothing.
 """
@@ -26,7 +26,6 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,43 +38,30 @@ from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
 from strands.types._events import ToolResultEvent
 from strands.types.tools import ToolResult, ToolUse
 
-from mcp_client.status import STATUS_KEY, TURN_KEY, GatewayStatus, fingerprint
+from mcp_client.spec import Credential, HopSpec
+from mcp_client.status import HOPS_KEY, HopState, HopStatus, fingerprint
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = "The warranty service is unavailable right now."
 SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
-WEB_SEARCH_UNAVAILABLE_TEXT = "Web search is unavailable right now."
-ANONYMOUS = "anonymous"  # the listing-cache key of a hop that forwards no token
-MAX_TOOL_PAGES = 20  # a gateway that pages forever must not hold a turn
+ANONYMOUS = "anonymous"  # the listing-cache key of a hop that carries no credential
+MAX_TOOL_PAGES = 20  # a server that pages forever must not hold a turn
 
 
-class GatewayError(Exception):
-    """The gateway could not serve this turn (the caller only ever hears "unavailable")."""
+class HopError(Exception):
+    """The hop could not serve this turn (the caller only ever hears "unavailable")."""
 
 
-@dataclass(frozen=True)
-class GatewayLimits:
-    """Every bound of the gateway hop (see settings.py for the environment variables)."""
-
-    timeout_seconds: float = 15.0
-    idle_seconds: float = 30.0
-    retry_seconds: float = 2.0
-    max_connections: int = 128
-    tools_ttl_seconds: float = 300.0
-    tools_cache_size: int = 1024
-
-
-class Gateway:
+class McpHop:
     """The process-wide side of a hop: pooled transport, listing cache, outage back-off."""
 
-    def __init__(
-        self, url: str, limits: GatewayLimits, forwards_token: bool = True, name: str = "gateway"
-    ) -> None:
-        self.url = url
-        self.limits = limits
-        self.forwards_token = forwards_token
-        self.name = name
+    def __init__(self, spec: HopSpec) -> None:
+        if spec.url is None:
+            raise ValueError(f"the {spec.name} hop has no URL")
+        self.spec = spec
+        self.url = spec.url
+        self.limits = spec.limits
+        self.name = spec.name
         self._transport: httpx2.AsyncHTTPTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active = 0
@@ -86,21 +72,18 @@ class Gateway:
         self._down_until = 0.0
 
     # -- per turn ---------------------------------------------------------------------------------
-    def turn(self, token: str) -> GatewayTurn:
-        """A not-yet-opened MCP session bound to `token` (opened on first use)."""
-        if not self.forwards_token:
+    def turn(self, token: str | None) -> HopTurn:
+        """A not-yet-opened MCP session bound to `token`, or to no credential (opened on first use)."""
+        carries = self.spec.credential is Credential.CALLER_TOKEN
+        if token is not None and not carries:
             raise ValueError(f"the {self.name} hop never carries a caller's token")
-        return GatewayTurn(self, token)
-
-    def anonymous_turn(self) -> GatewayTurn:
-        """A not-yet-opened MCP session that carries no credential (hops that forward no token)."""
-        if self.forwards_token:
+        if token is None and carries:
             raise ValueError(f"the {self.name} hop needs the caller's token")
-        return GatewayTurn(self, None)
+        return HopTurn(self, token)
 
     @property
     def backing_off(self) -> bool:
-        """True while a recent outage keeps the gateway from being tried."""
+        """True while a recent outage keeps the hop from being tried."""
         return time.monotonic() < self._down_until
 
     def note_failure(self, exc: BaseException, server_error: bool = False) -> None:
@@ -144,7 +127,7 @@ class Gateway:
             transport=self._transport,
             headers={"Authorization": f"Bearer {token}"} if token is not None else {},
             timeout=httpx2.Timeout(self.limits.timeout_seconds),
-            follow_redirects=False,  # the token goes to the gateway URL and nowhere else
+            follow_redirects=False,  # the token goes to the hop's URL and nowhere else
             trust_env=False,  # no proxy or .netrc credentials from the environment
             # The MCP client reports every HTTP error alike; the status tells outage from refusal.
             event_hooks={"response": [_status_hook(on_status)]},
@@ -204,14 +187,14 @@ class Gateway:
         await self._drop_transport()
 
 
-class GatewayTurn:
+class HopTurn:
     """One turn's MCP session with a hop, bound to that turn's token (or to none)."""
 
-    def __init__(self, gateway: Gateway, token: str | None) -> None:
-        self._gateway = gateway
+    def __init__(self, hop: McpHop, token: str | None) -> None:
+        self._hop = hop
         self._token = token
         self.token_fingerprint = fingerprint(token) if token is not None else ANONYMOUS
-        self._budget = gateway.limits.timeout_seconds
+        self._budget = hop.limits.timeout_seconds
         self._failed = False
         self._lock = asyncio.Lock()
         self._session: ClientSession | None = None
@@ -224,8 +207,8 @@ class GatewayTurn:
             self._server_error = True
 
     async def tools(self) -> list[MCPTool]:
-        """The tools the gateway lists for this token (cached per token)."""
-        cached = self._gateway.cached_tools(self.token_fingerprint)
+        """The tools the hop lists for this token (cached per token)."""
+        cached = self._hop.cached_tools(self.token_fingerprint)
         if cached is not None:
             return cached
         session = await self._open()
@@ -238,11 +221,11 @@ class GatewayTurn:
             cursor = page.next_cursor
             if not cursor:
                 break
-        self._gateway.store_tools(self.token_fingerprint, tools)
+        self._hop.store_tools(self.token_fingerprint, tools)
         return tools
 
     async def call_tool(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
-        """Call a gateway tool; GatewayError when the gateway fails or the budget runs out."""
+        """Call one of the hop's tools; HopError when the hop fails or the budget runs out."""
         session = await self._open()
         result = await self._bounded(session.call_tool(name, arguments))
         content = [{"text": block.text} for block in result.content if getattr(block, "type", None) == "text"]
@@ -258,7 +241,7 @@ class GatewayTurn:
             owner.cancel()
             return
         self._stop.set()
-        handle = asyncio.get_running_loop().call_later(self._gateway.limits.timeout_seconds, owner.cancel)
+        handle = asyncio.get_running_loop().call_later(self._hop.limits.timeout_seconds, owner.cancel)
         owner.add_done_callback(lambda _: handle.cancel())
 
     # -- internals ----------------------------------------------------------------------------------
@@ -266,14 +249,14 @@ class GatewayTurn:
         async with self._lock:
             if self._session is not None:
                 return self._session
-            if self._failed or self._gateway.backing_off:
-                raise GatewayError("gateway unavailable")
+            if self._failed or self._hop.backing_off:
+                raise HopError("hop unavailable")
             loop = asyncio.get_running_loop()
             ready: asyncio.Future[ClientSession] = loop.create_future()
             # Nobody may be waiting when it fails (the wait already timed out): mark it retrieved.
             ready.add_done_callback(lambda f: f.cancelled() or f.exception())
             self._owner = loop.create_task(self._own(ready))
-            self._gateway.acquire(self._owner)
+            self._hop.acquire(self._owner)
             self._session = await self._bounded(asyncio.shield(ready))
             return self._session
 
@@ -282,9 +265,9 @@ class GatewayTurn:
         assert self._owner is not None
         owner = self._owner
         try:
-            http = self._gateway.http_client(self._token, self._saw_status)
+            http = self._hop.http_client(self._token, self._saw_status)
             async with (
-                streamable_http_client(self._gateway.url, http_client=http) as (read, write),
+                streamable_http_client(self._hop.url, http_client=http) as (read, write),
                 ClientSession(read, write) as session,
             ):
                 await session.initialize()
@@ -292,65 +275,58 @@ class GatewayTurn:
                 await self._stop.wait()
         except BaseException as exc:
             if not ready.done():
-                ready.set_exception(GatewayError("could not open a gateway session"))
-                self._gateway.note_failure(exc, self._server_error)
-                logger.warning("%s session failed to open: %s", self._gateway.name, _describe(exc))
+                ready.set_exception(HopError("could not open a session"))
+                self._hop.note_failure(exc, self._server_error)
+                logger.warning("%s session failed to open: %s", self._hop.name, _describe(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
         finally:
-            self._gateway.release(owner)
+            self._hop.release(owner)
 
     async def _bounded(self, awaitable: Any) -> Any:
         if self._failed:
-            raise GatewayError("gateway failed earlier in this turn")
+            raise HopError("hop failed earlier in this turn")
         if self._budget <= 0:
             self._failed = True
-            raise GatewayError("gateway time budget spent")
+            raise HopError("hop time budget spent")
         start = time.monotonic()
         try:
             return await asyncio.wait_for(awaitable, self._budget)
-        except GatewayError:
+        except HopError:
             self._failed = True
             raise
         except Exception as exc:
             self._failed = True
-            self._gateway.note_failure(exc, self._server_error)
-            raise GatewayError(_describe(exc)) from exc
+            self._hop.note_failure(exc, self._server_error)
+            raise HopError(_describe(exc)) from exc
         finally:
             self._budget -= time.monotonic() - start
 
 
-class GatewayTool(MCPAgentTool):
-    """A hop's tool that calls through the current turn's session (found under ``turn_key``)."""
+class HopTool(MCPAgentTool):
+    """A hop's tool that calls through the current turn's session with that hop."""
 
-    def __init__(
-        self,
-        mcp_tool: MCPTool,
-        timeout_seconds: float,
-        turn_key: str = TURN_KEY,
-        status_key: str = STATUS_KEY,
-        unavailable_text: str = UNAVAILABLE_TEXT,
-    ) -> None:
-        super().__init__(mcp_tool, mcp_client=None, timeout=timedelta(seconds=timeout_seconds))  # type: ignore[arg-type]
-        self._turn_key = turn_key
-        self._status_key = status_key
-        self._unavailable_text = unavailable_text
+    def __init__(self, mcp_tool: MCPTool, spec: HopSpec) -> None:
+        timeout = timedelta(seconds=spec.limits.timeout_seconds)
+        super().__init__(mcp_tool, mcp_client=None, timeout=timeout)  # type: ignore[arg-type]
+        self.spec = spec
 
     async def stream(
         self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
     ) -> AsyncGenerator[ToolResultEvent, None]:
-        """Yield the tool's result; any gateway failure becomes "unavailable"."""
-        turn: GatewayTurn | None = invocation_state.get(self._turn_key)
+        """Yield the tool's result; any failure of the hop becomes its "unavailable" text."""
+        state = (invocation_state.get(HOPS_KEY) or {}).get(self.spec.key)
+        turn: HopTurn | None = state.turn if isinstance(state, HopState) else None
         if turn is None:
-            status = invocation_state.get(self._status_key, GatewayStatus.UNAVAILABLE)
-            text = SIGN_IN_TEXT if status == GatewayStatus.SIGN_IN_REQUIRED else self._unavailable_text
+            status = state.status if isinstance(state, HopState) else HopStatus.UNAVAILABLE
+            text = SIGN_IN_TEXT if status is HopStatus.SIGN_IN_REQUIRED else self.spec.unavailable_text
             yield ToolResultEvent(_error(tool_use, text))
             return
         try:
             result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, tool_use["input"])
-        except GatewayError as err:
-            logger.warning("tool %s failed: %s", self.mcp_tool.name, err)
-            result = _error(tool_use, self._unavailable_text)
+        except HopError as err:
+            logger.warning("%s tool %s failed: %s", self.spec.name, self.mcp_tool.name, err)
+            result = _error(tool_use, self.spec.unavailable_text)
         yield ToolResultEvent(result)
 
 

@@ -44,10 +44,17 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """You are a friendly customer-support agent for an electronics store.
 Use get_return_policy for return and refund questions, get_product_info for product questions,
-the warranty tool (check_warranty) for warranty status, and the web search tool only for general
-how-to questions the other tools cannot answer (never put personal data into a search). Answer
-only from tool results, the conversation and the remembered context; if a tool fails, say so
-plainly. Never ask for or reveal credentials."""
+the warranty tool (check_warranty) for warranty status by product id and purchase date, and the
+web search tool only for general how-to questions the other tools cannot answer (never put
+personal data into a search).
+For the customer's own orders use the account tools: list_my_orders for "where is my order" or
+"what did I order", get_order for one order's status, lines and tracking, and
+check_order_warranty for "is my <product> still under warranty" (find the order with
+list_my_orders first if the customer gives no order id; the purchase date comes from the order).
+These tools only ever act for the signed-in customer: never ask for, accept or pass a customer
+id, and do not offer to look up anyone else's orders.
+Answer only from tool results, the conversation and the remembered context; if a tool fails, say
+so plainly. Never ask for or reveal credentials."""
 
 ERROR_MESSAGE = "Sorry, something went wrong while answering. Please try again."
 HISTORY_WINDOW = 40
@@ -176,7 +183,7 @@ class SupportService:
         hop = self._hops.get(spec.key)
         if hop is None:
             hop = self._hops[spec.key] = McpHop(spec)
-        turn = hop.turn(token)
+        turn = hop.turn(token, identity.actor_id if token is not None else None)
         try:
             tools = await turn.tools()  # no I/O when this token's listing is cached
         except HopError as err:  # down, hung or rejecting: the turn goes on without its tools
@@ -189,7 +196,7 @@ class SupportService:
     @staticmethod
     def _offer(entry: SessionEntry, spec: HopSpec, tools: list[Any]) -> None:
         """Register the hop's listed tools the spec's filter lets through (once per session)."""
-        from mcp_client.client import HopTool
+        from mcp_client.tools import HopTool
 
         assert entry.agent is not None
         registry = entry.agent.tool_registry

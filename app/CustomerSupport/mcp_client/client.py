@@ -25,8 +25,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx2
@@ -34,16 +33,13 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import PaginatedRequestParams
 from mcp.types import Tool as MCPTool
-from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
-from strands.types._events import ToolResultEvent
-from strands.types.tools import ToolResult, ToolUse
+from strands.types.tools import ToolResult
 
 from mcp_client.spec import Credential, HopSpec
-from mcp_client.status import HOPS_KEY, HopState, HopStatus, fingerprint
+from mcp_client.status import fingerprint
 
 logger = logging.getLogger(__name__)
 
-SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
 ANONYMOUS = "anonymous"  # the listing-cache key of a hop that carries no credential
 MAX_TOOL_PAGES = 20  # a server that pages forever must not hold a turn
 
@@ -72,14 +68,14 @@ class McpHop:
         self._down_until = 0.0
 
     # -- per turn ---------------------------------------------------------------------------------
-    def turn(self, token: str | None) -> HopTurn:
-        """A not-yet-opened MCP session bound to `token`, or to no credential (opened on first use)."""
+    def turn(self, token: str | None, subject: str | None = None) -> HopTurn:
+        """An unopened MCP session bound to `token` (verified sub: `subject`) or to no credential."""
         carries = self.spec.credential is Credential.CALLER_TOKEN
         if token is not None and not carries:
             raise ValueError(f"the {self.name} hop never carries a caller's token")
         if token is None and carries:
             raise ValueError(f"the {self.name} hop needs the caller's token")
-        return HopTurn(self, token)
+        return HopTurn(self, token, subject if carries else None)
 
     @property
     def backing_off(self) -> bool:
@@ -190,9 +186,10 @@ class McpHop:
 class HopTurn:
     """One turn's MCP session with a hop, bound to that turn's token (or to none)."""
 
-    def __init__(self, hop: McpHop, token: str | None) -> None:
+    def __init__(self, hop: McpHop, token: str | None, subject: str | None = None) -> None:
         self._hop = hop
         self._token = token
+        self.subject = subject  # the verified sub of `token`: what identity arguments are set to
         self.token_fingerprint = fingerprint(token) if token is not None else ANONYMOUS
         self._budget = hop.limits.timeout_seconds
         self._failed = False
@@ -303,42 +300,11 @@ class HopTurn:
             self._budget -= time.monotonic() - start
 
 
-class HopTool(MCPAgentTool):
-    """A hop's tool that calls through the current turn's session with that hop."""
-
-    def __init__(self, mcp_tool: MCPTool, spec: HopSpec) -> None:
-        timeout = timedelta(seconds=spec.limits.timeout_seconds)
-        super().__init__(mcp_tool, mcp_client=None, timeout=timeout)  # type: ignore[arg-type]
-        self.spec = spec
-
-    async def stream(
-        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
-    ) -> AsyncGenerator[ToolResultEvent, None]:
-        """Yield the tool's result; any failure of the hop becomes its "unavailable" text."""
-        state = (invocation_state.get(HOPS_KEY) or {}).get(self.spec.key)
-        turn: HopTurn | None = state.turn if isinstance(state, HopState) else None
-        if turn is None:
-            status = state.status if isinstance(state, HopState) else HopStatus.UNAVAILABLE
-            text = SIGN_IN_TEXT if status is HopStatus.SIGN_IN_REQUIRED else self.spec.unavailable_text
-            yield ToolResultEvent(_error(tool_use, text))
-            return
-        try:
-            result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, tool_use["input"])
-        except HopError as err:
-            logger.warning("%s tool %s failed: %s", self.spec.name, self.mcp_tool.name, err)
-            result = _error(tool_use, self.spec.unavailable_text)
-        yield ToolResultEvent(result)
-
-
 def _status_hook(on_status: Callable[[int], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
     async def hook(response: httpx2.Response) -> None:
         on_status(response.status_code)
 
     return hook
-
-
-def _error(tool_use: ToolUse, message: str) -> ToolResult:
-    return {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": message}]}
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

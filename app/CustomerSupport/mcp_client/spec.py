@@ -57,6 +57,9 @@ class HopSpec:
     credential: Credential
     unavailable_text: str  # the tool result when the hop fails this turn
     max_tools: int
+    # A tool argument that names the caller (see tools.py): hidden from the model and always set
+    # to the verified token's sub. Only for hops that carry the caller's token.
+    identity_argument: str | None = None
 
     @property
     def name(self) -> str:
@@ -74,6 +77,7 @@ def hop_specs(settings: Settings) -> tuple[HopSpec, ...]:
         credential=Credential.CALLER_TOKEN,
         unavailable_text="The warranty service is unavailable right now.",
         max_tools=MAX_GATEWAY_TOOLS,
+        identity_argument="customer_id",  # the account tools' contract (tool_schemas/)
     )
     web_search = HopSpec(
         key="web_search",

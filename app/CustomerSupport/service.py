@@ -178,12 +178,16 @@ class SupportService:
         token = identity.token if spec.credential is Credential.CALLER_TOKEN else None
         if spec.credential is Credential.CALLER_TOKEN and token is None:
             return HopState(HopStatus.SIGN_IN_REQUIRED)
-        from mcp_client.client import HopError, McpHop
+        from mcp_client.client import McpHop
+        from mcp_client.errors import HopError
 
         hop = self._hops.get(spec.key)
         if hop is None:
             hop = self._hops[spec.key] = McpHop(spec)
-        turn = hop.turn(token, identity.actor_id if token is not None else None)
+        exp = identity.claims.get("exp") if token is not None else None
+        turn = hop.turn(
+            token, identity.actor_id if token else None, exp if isinstance(exp, (int, float)) else None
+        )
         try:
             tools = await turn.tools()  # no I/O when this token's listing is cached
         except HopError as err:  # down, hung or rejecting: the turn goes on without its tools

@@ -142,6 +142,14 @@ GATEWAY_MAX_CONNECTIONS = Var(
     "size of each hop's connection pool (above what in-flight turns use: hung calls starve no one)",
     field="gateway_max_connections",
 )
+GATEWAY_SESSION_CACHE_SIZE = Var(
+    "GATEWAY_SESSION_CACHE_SIZE",
+    COUNT,
+    1024,
+    "MCP sessions each hop keeps open for reuse (LRU by token fingerprint; one per token, ended at "
+    "the token's expiry or after the idle time)",
+    field="gateway_session_cache_size",
+)
 MEMORY_TIMEOUT_SECONDS = Var(
     "MEMORY_TIMEOUT_SECONDS",
     SECONDS,
@@ -231,6 +239,7 @@ class Settings:
     gateway_idle_seconds: float = GATEWAY_IDLE_SECONDS.default
     gateway_retry_seconds: float = GATEWAY_RETRY_SECONDS.default
     gateway_max_connections: int = GATEWAY_MAX_CONNECTIONS.default
+    gateway_session_cache_size: int = GATEWAY_SESSION_CACHE_SIZE.default
     gateway_tools_ttl_seconds: float = 300.0
     memory_timeout_seconds: float = MEMORY_TIMEOUT_SECONDS.default
     web_search_url: str | None = None  # None: no web search

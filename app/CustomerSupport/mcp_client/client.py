@@ -1,17 +1,18 @@
 """MCP hops (the gateway, the web search server): streamable HTTP as coroutines on the app's loop.
 
 One machinery serves every hop; what differs is the spec (``mcp_client.spec.HopSpec``), above all
-its credential rule. A ``Credential.CALLER_TOKEN`` hop binds each turn to the caller's token; a
+its credential rule. A ``Credential.CALLER_TOKEN`` hop binds each session to one caller's token; a
 ``Credential.NONE`` hop sends no Authorization header, no cookie and nothing else of the caller's,
 whatever the turn.
 
 - One pooled HTTP transport per hop and event loop is shared by every caller; connections idle
   for ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
-- Each turn that needs a hop gets its own MCP session (``HopTurn``) whose HTTP client is bound to
-  that turn's token: every request of the session carries exactly this token, and no client-wide
-  state a concurrent turn could reuse exists.
-- Every wait (connect, initialize, tools/list, tools/call) is taken from one per-turn budget of
-  ``timeout_seconds``; closing happens in the background and never blocks a request.
+- MCP sessions are kept per token fingerprint (``session.PooledSession``, a bounded LRU of
+  ``sessions_cache_size``): a steady turn reuses its token's session and makes one request per
+  tool call; a session never carries two tokens and ends at its token's expiry or when idle.
+- Each turn leases its token's session (``HopTurn``); every wait of the turn (connect, open,
+  tools/list, tools/call) is taken from one per-turn budget of ``timeout_seconds``; closing
+  happens in the background and never blocks a request. A failed request retires the session.
 - After a timeout or transport failure the hop is skipped for ``retry_seconds`` (bounded retry
   rate), then the next turn tries again: recovery needs no restart.
 - Tool listings are cached per token fingerprint (a listing is never shown to another token)
@@ -26,26 +27,19 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx2
-from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import PaginatedRequestParams
 from mcp.types import Tool as MCPTool
-from strands.types.tools import ToolResult
 
+from mcp_client.errors import HopError, is_outage
+from mcp_client.session import PooledSession
 from mcp_client.spec import Credential, HopSpec
-from mcp_client.status import fingerprint
+from mcp_client.status import ANONYMOUS, fingerprint
+from mcp_client.turn import HopTurn
 
 logger = logging.getLogger(__name__)
 
-ANONYMOUS = "anonymous"  # the listing-cache key of a hop that carries no credential
-MAX_TOOL_PAGES = 20  # a server that pages forever must not hold a turn
-
-
-class HopError(Exception):
-    """The hop could not serve this turn (the caller only ever hears "unavailable")."""
+__all__ = ["HopError", "HopTurn", "McpHop"]
 
 
 class McpHop:
@@ -58,6 +52,8 @@ class McpHop:
         self.url = spec.url
         self.limits = spec.limits
         self.name = spec.name
+        self.handshake_era = False  # set once the server answered discover as a pre-2026 server
+        self._sessions: OrderedDict[str, PooledSession] = OrderedDict()
         self._transport: httpx2.AsyncHTTPTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active = 0
@@ -68,14 +64,58 @@ class McpHop:
         self._down_until = 0.0
 
     # -- per turn ---------------------------------------------------------------------------------
-    def turn(self, token: str | None, subject: str | None = None) -> HopTurn:
-        """An unopened MCP session bound to `token` (verified sub: `subject`) or to no credential."""
+    def turn(self, token: str | None, subject: str | None = None, expires_at: float | None = None) -> HopTurn:
+        """This turn's use of the hop, as `token` (verified sub `subject`, exp `expires_at`) or as no one."""
         carries = self.spec.credential is Credential.CALLER_TOKEN
         if token is not None and not carries:
             raise ValueError(f"the {self.name} hop never carries a caller's token")
         if token is None and carries:
             raise ValueError(f"the {self.name} hop needs the caller's token")
-        return HopTurn(self, token, subject if carries else None)
+        return HopTurn(self, token, subject if carries else None, expires_at if carries else None)
+
+    # -- sessions (one per token, bounded LRU) -----------------------------------------------------
+    def lease(self, token: str | None, expires_at: float | None) -> PooledSession:
+        """`token`'s session (a new one if it has none usable), counted as in use by one more turn."""
+        key = fingerprint(token) if token is not None else ANONYMOUS
+        session = self._sessions.get(key)
+        if session is not None and (session.broken or session.expired):
+            self.forget(session)
+            session = None
+        if session is None:
+            session = self._sessions[key] = PooledSession(self, key, token, expires_at)
+            self._evict(keep=session)
+        else:
+            self._sessions.move_to_end(key)
+        session.leases += 1
+        session.last_used = time.monotonic()
+        return session
+
+    def give_back(self, session: PooledSession, failed: bool) -> None:
+        """A turn is done with `session`; a failed request retires it (no new turn gets it)."""
+        session.leases -= 1
+        session.last_used = time.monotonic()
+        if failed:
+            session.broken = True
+            self.forget(session)
+        if session.leases == 0 and (session.broken or not session.pooled or session.expired):
+            session.stop()
+
+    def forget(self, session: PooledSession) -> None:
+        """Take `session` out of the pool (if it is still the one there)."""
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
+
+    def _evict(self, keep: PooledSession) -> None:
+        # Least recently used first, never one a turn is using; if all are in use, `keep` serves
+        # its turn unpooled, so the pool never holds more than its bound.
+        while len(self._sessions) > self.limits.sessions_cache_size:
+            idle = next((s for s in self._sessions.values() if s.leases == 0 and s is not keep), None)
+            victim = idle or keep
+            self.forget(victim)
+            if victim is keep:
+                keep.pooled = False
+                return
+            victim.stop()
 
     @property
     def backing_off(self) -> bool:
@@ -84,7 +124,7 @@ class McpHop:
 
     def note_failure(self, exc: BaseException, server_error: bool = False) -> None:
         """Back off after outages (timeouts, transport errors, 5xx); a rejected token is not one."""
-        if server_error or _is_outage(exc):
+        if server_error or is_outage(exc):
             self._down_until = time.monotonic() + self.limits.retry_seconds
 
     def cached_tools(self, token_fingerprint: str) -> list[MCPTool] | None:
@@ -169,11 +209,13 @@ class McpHop:
                     await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_seconds + 1)
             else:  # that loop is gone, and with it its sockets and tasks: only forget them
                 self._owners.clear()
+                self._sessions.clear()
                 self._transport = self._reaper = None
             return
         await self._close_here()
 
     async def _close_here(self) -> None:
+        self._sessions.clear()
         for owner in list(self._owners):
             owner.cancel()
         if self._owners:
@@ -183,154 +225,8 @@ class McpHop:
         await self._drop_transport()
 
 
-class HopTurn:
-    """One turn's MCP session with a hop, bound to that turn's token (or to none)."""
-
-    def __init__(self, hop: McpHop, token: str | None, subject: str | None = None) -> None:
-        self._hop = hop
-        self._token = token
-        self.subject = subject  # the verified sub of `token`: what identity arguments are set to
-        self.token_fingerprint = fingerprint(token) if token is not None else ANONYMOUS
-        self._budget = hop.limits.timeout_seconds
-        self._failed = False
-        self._lock = asyncio.Lock()
-        self._session: ClientSession | None = None
-        self._owner: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._server_error = False
-
-    def _saw_status(self, status: int) -> None:
-        if status >= 500:
-            self._server_error = True
-
-    async def tools(self) -> list[MCPTool]:
-        """The tools the hop lists for this token (cached per token)."""
-        cached = self._hop.cached_tools(self.token_fingerprint)
-        if cached is not None:
-            return cached
-        session = await self._open()
-        tools: list[MCPTool] = []
-        cursor: str | None = None
-        for _ in range(MAX_TOOL_PAGES):
-            params = PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await self._bounded(session.list_tools(params=params))
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        self._hop.store_tools(self.token_fingerprint, tools)
-        return tools
-
-    async def call_tool(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
-        """Call one of the hop's tools; HopError when the hop fails or the budget runs out."""
-        session = await self._open()
-        result = await self._bounded(session.call_tool(name, arguments))
-        content = [{"text": block.text} for block in result.content if getattr(block, "type", None) == "text"]
-        status = "error" if result.is_error else "success"
-        return {"toolUseId": tool_use_id, "status": status, "content": content}  # type: ignore[typeddict-item]
-
-    def close(self) -> None:
-        """End the session in the background; a peer that never lets go is cut off after the timeout."""
-        owner = self._owner
-        if owner is None or owner.done():
-            return
-        if self._failed:
-            owner.cancel()
-            return
-        self._stop.set()
-        handle = asyncio.get_running_loop().call_later(self._hop.limits.timeout_seconds, owner.cancel)
-        owner.add_done_callback(lambda _: handle.cancel())
-
-    # -- internals ----------------------------------------------------------------------------------
-    async def _open(self) -> ClientSession:
-        async with self._lock:
-            if self._session is not None:
-                return self._session
-            if self._failed or self._hop.backing_off:
-                raise HopError("hop unavailable")
-            loop = asyncio.get_running_loop()
-            ready: asyncio.Future[ClientSession] = loop.create_future()
-            # Nobody may be waiting when it fails (the wait already timed out): mark it retrieved.
-            ready.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._owner = loop.create_task(self._own(ready))
-            self._hop.acquire(self._owner)
-            self._session = await self._bounded(asyncio.shield(ready))
-            return self._session
-
-    async def _own(self, ready: asyncio.Future[ClientSession]) -> None:
-        """Hold the session's contexts in one task (anyio requires enter and exit in the same task)."""
-        assert self._owner is not None
-        owner = self._owner
-        try:
-            http = self._hop.http_client(self._token, self._saw_status)
-            async with (
-                streamable_http_client(self._hop.url, http_client=http) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
-                ready.set_result(session)
-                await self._stop.wait()
-        except BaseException as exc:
-            if not ready.done():
-                ready.set_exception(HopError("could not open a session"))
-                self._hop.note_failure(exc, self._server_error)
-                logger.warning("%s session failed to open: %s", self._hop.name, _describe(exc))
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        finally:
-            self._hop.release(owner)
-
-    async def _bounded(self, awaitable: Any) -> Any:
-        if self._failed:
-            raise HopError("hop failed earlier in this turn")
-        if self._budget <= 0:
-            self._failed = True
-            raise HopError("hop time budget spent")
-        start = time.monotonic()
-        try:
-            return await asyncio.wait_for(awaitable, self._budget)
-        except HopError:
-            self._failed = True
-            raise
-        except Exception as exc:
-            self._failed = True
-            self._hop.note_failure(exc, self._server_error)
-            raise HopError(_describe(exc)) from exc
-        finally:
-            self._budget -= time.monotonic() - start
-
-
 def _status_hook(on_status: Callable[[int], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
     async def hook(response: httpx2.Response) -> None:
         on_status(response.status_code)
 
     return hook
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc`, its causes and the members of exception groups (anyio task groups wrap errors)."""
-    seen: list[BaseException] = []
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        stack.extend(getattr(current, "exceptions", ()))
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return seen
-
-
-def _is_outage(exc: BaseException) -> bool:
-    for cause in _causes(exc):
-        if isinstance(cause, (TimeoutError, asyncio.TimeoutError, httpx2.TransportError, OSError)):
-            return True
-        if isinstance(cause, httpx2.HTTPStatusError) and cause.response.status_code >= 500:
-            return True
-    return False
-
-
-def _describe(exc: BaseException) -> str:
-    """A log line naming the failure's types only (exception text may carry request details)."""
-    names = [type(c).__name__ for c in _causes(exc) if not isinstance(c, asyncio.CancelledError)]
-    return ", ".join(dict.fromkeys(names)) or type(exc).__name__

@@ -39,6 +39,7 @@ class HopLimits:
     max_connections: int  # the hop's shared connection pool
     tools_ttl_seconds: float  # how long a token's tool listing is reused
     tools_cache_size: int  # listings kept (LRU over token fingerprints)
+    sessions_cache_size: int  # MCP sessions kept open (LRU over token fingerprints)
 
 
 @dataclass(frozen=True)
@@ -99,4 +100,5 @@ def _limits(settings: Settings, timeout_seconds: float, retry_seconds: float) ->
         max_connections=settings.gateway_max_connections,
         tools_ttl_seconds=settings.gateway_tools_ttl_seconds,
         tools_cache_size=TOOLS_CACHE_SIZE,
+        sessions_cache_size=settings.gateway_session_cache_size,
     )

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+ANONYMOUS = "anonymous"  # the session and listing key of a hop that carries no credential
 HOPS_KEY = "customersupport_hops"  # invocation_state key: {hop key: HopState} for this turn
 
 

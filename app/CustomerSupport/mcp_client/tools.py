@@ -23,7 +23,8 @@ from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
 from strands.types._events import ToolResultEvent
 from strands.types.tools import ToolResult, ToolUse
 
-from mcp_client.client import HopError, HopTurn
+from mcp_client.client import HopTurn
+from mcp_client.errors import HopError
 from mcp_client.spec import HopSpec
 from mcp_client.status import HOPS_KEY, HopState, HopStatus
 from telemetry import TRACE_KEY, TurnRecord

@@ -267,7 +267,8 @@ class OfflineModel(Model):
             elif WEB_SEARCH_TOOL_MARK in name:
                 answers.append("Here is what I found on the web:\n" + text)
             elif name.endswith(offline_orders.ACCOUNT_TOOLS):
-                answers.append("Here is what I found in your orders:\n" + _humanize(text))
+                shown = offline_orders.describe(text) or _humanize(text)
+                answers.append("Here is what I found in your orders:\n" + shown)
             else:
                 answers.append(_humanize(text))
         return "\n".join(answers)

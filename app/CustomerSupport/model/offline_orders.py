@@ -86,3 +86,26 @@ def _orders_in(result: str) -> list[dict[str, Any]]:
     if isinstance(data, dict):
         data = data.get("orders", [])
     return [order for order in data if isinstance(order, dict)] if isinstance(data, list) else []
+
+
+def describe(result: str) -> str | None:
+    """An order listing as one readable line per order (None if `result` holds no orders)."""
+    orders = _orders_in(result)
+    if not orders:
+        return None
+    lines = []
+    for order in orders:
+        facts = [
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in order.items()
+            if key not in ("order_id", "customer_id", "lines") and isinstance(value, (str, int, float))
+        ]
+        items = [
+            " ".join(str(v) for k, v in line.items() if isinstance(v, (str, int)) and k != "line")
+            for line in order.get("lines", [])
+            if isinstance(line, dict)
+        ]
+        lines.append(
+            f"{order.get('order_id', 'order')}: " + "; ".join([*facts, *(f"item {i}" for i in items)])
+        )
+    return "\n".join(lines)

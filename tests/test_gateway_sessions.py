@@ -208,3 +208,23 @@ def test_a_handshake_era_gateway_gets_initialize_and_no_more_probes(
     handshake = {"initialize": 1, "notifications/initialized": 1, "tools/list": 1, "tools/call": 1}
     assert first == Counter({"server/discover": 1, **handshake})
     assert second == Counter(handshake)
+
+
+@pytest.mark.integration
+def test_a_session_keeps_no_cookie_across_turns_or_callers() -> None:
+    """A no-credential hop's one session serves every caller: what a server sets must not stick."""
+    from tests.support.account_mcp import AccountMcp
+
+    server = AccountMcp()  # sets a cookie on every answer and records every Cookie header
+    with BackgroundServer(server.app) as background:
+
+        async def go() -> None:
+            client = McpHop(Settings(web_search_url=f"{background.url}/mcp").hops()[1])
+            for _ in range(3):  # three turns of (as far as this hop knows) anyone
+                turn = client.turn(None)
+                await turn.call_tool("t", TOOL, {"product_id": "PROD-001"})
+                turn.close()
+            await client.aclose()
+
+        asyncio.run(go())
+    assert len(server.cookies) >= 3 and server.cookies == [""] * len(server.cookies)

@@ -132,7 +132,7 @@ GATEWAY_IDLE_SECONDS = Var(
     "GATEWAY_IDLE_SECONDS",
     SECONDS,
     30.0,
-    "pooled gateway connections idle this long are closed; the pool reopens on demand",
+    "MCP sessions and pooled connections of a hop unused this long are closed; reopened on demand",
     field="gateway_idle_seconds",
 )
 GATEWAY_MAX_CONNECTIONS = Var(

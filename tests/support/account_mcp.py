@@ -69,6 +69,7 @@ class AccountMcp:
         self.calls: list[Call] = []
         self.methods: Counter[str] = Counter()
         self.http_requests = 0
+        self.cookies: list[str] = []  # the Cookie header of every request (it sets one on every answer)
         self._authorization = ""
         self._server = Server("account-tools", on_list_tools=self._list_tools, on_call_tool=self._call_tool)
         self._mcp_app = self._server.streamable_http_app(stateless_http=True, json_response=True)
@@ -90,12 +91,19 @@ class AccountMcp:
         except (ValueError, AttributeError):
             self.methods[scope["method"]] += 1
         self._authorization = headers.get("authorization", "")
+        self.cookies.append(headers.get("cookie", ""))
         replay = iter(messages)
 
         async def replayed() -> Any:
             return next(replay, None) or await receive()
 
-        await self._mcp_app(scope, replayed, send)
+        async def with_cookie(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                cookie = (b"set-cookie", f"seen={self.http_requests}; Path=/".encode())
+                message = {**message, "headers": [*message.get("headers", []), cookie]}
+            await send(message)
+
+        await self._mcp_app(scope, replayed, with_cookie)
 
     @property
     def app(self) -> ASGIApp:

@@ -27,6 +27,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from http.cookiejar import Cookie, CookieJar
+from typing import Any
 
 import httpx2
 from mcp.types import Tool as MCPTool
@@ -40,6 +42,16 @@ from mcp_client.turn import HopTurn
 logger = logging.getLogger(__name__)
 
 __all__ = ["HopError", "HopTurn", "McpHop"]
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        """Drop it."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep none of the response's cookies."""
 
 
 class McpHop:
@@ -158,9 +170,11 @@ class McpHop:
             )
             self._loop = loop
         # Never closed: closing a client closes its transport, which is shared. It owns nothing else.
-        # A new client per turn: its cookie jar starts empty, so nothing carries over between turns.
+        # A session outlives turns (and, on a no-credential hop, serves every caller): it keeps no
+        # cookie, so nothing a server sets can carry over from one turn or caller to the next.
         return httpx2.AsyncClient(
             transport=self._transport,
+            cookies=_NoCookies(),
             headers={"Authorization": f"Bearer {token}"} if token is not None else {},
             timeout=httpx2.Timeout(self.limits.timeout_seconds),
             follow_redirects=False,  # the token goes to the hop's URL and nowhere else

@@ -215,6 +215,7 @@ def test_offline_model_orders_script() -> None:
         {"customer_id": "sub-bob"},
     )
     assert "unavailable" in model.decide([user("Where is my order?")], [], "")
+    assert "sign in" in model.decide([user("Where is my order?")], [], "warranty service: sign-in required")
     # "Is my <product> under warranty?": list the orders, then check the one holding the product.
     asked = user("Is my Smart Watch still under warranty?")
     assert model.decide([asked], ACCOUNT_SPECS, "") == ("AccountTools___list_my_orders", {})

@@ -31,7 +31,7 @@ from telemetry import TRACE_KEY, TurnRecord
 
 logger = logging.getLogger(__name__)
 
-SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
+SIGN_IN_TEXT = "This needs you to sign in. Please sign in and ask again."
 OVERRIDE_EVENT = "customer_support.identity_argument_overridden"
 
 

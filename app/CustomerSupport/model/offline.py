@@ -183,7 +183,7 @@ class OfflineModel(Model):
             by_order = None if _PRODUCT_ID.search(prompt) else offline_orders.order_warranty(prompt, tools)
             return by_order or self._warranty(prompt, tools, system_prompt)
         if offline_orders.is_order_question(prompt):
-            return offline_orders.orders(prompt, tools)
+            return offline_orders.orders(prompt, tools, SIGN_IN_MARKER in system_prompt.lower())
         if _POLICY.search(prompt):
             category = self._category(prompt)
             if category is None:

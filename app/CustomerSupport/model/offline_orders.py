@@ -43,10 +43,12 @@ def _with_injected_id(prompt: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {**arguments, "customer_id": other.group(1)} if other else arguments
 
 
-def orders(prompt: str, tools: set[str]) -> str | tuple[str, dict[str, Any]]:
+def orders(prompt: str, tools: set[str], signed_out: bool = False) -> str | tuple[str, dict[str, Any]]:
     """The tool call for an order question, or the answer when the account tools are missing."""
     order_id = _ORDER_ID.search(prompt)
     name = tool_named(tools, GET_ORDER if order_id else LIST_ORDERS)
+    if name is None and signed_out:
+        return "Your orders need you to sign in. Please sign in and ask me again."
     if name is None:
         return "The order service is unavailable right now. Please try again later."
     arguments = {"order_id": order_id.group(0)} if order_id else {}

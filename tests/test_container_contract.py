@@ -194,5 +194,5 @@ def test_bad_port_stops_start_up_with_a_clear_message(bundle_dir: Path, tmp_path
         runtime_command(bundle_dir), cwd=bundle_dir, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert "PORT must be a TCP port number" in result.stderr
+    assert "PORT: expected a TCP port number (1-65535), got 'eighty'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -63,7 +63,8 @@ def assert_healthy(agent: Any, bearer: str) -> None:
 @pytest.mark.parametrize(
     "faults",
     [
-        {"initialize": "hang"},
+        {"server/discover": "hang"},
+        {"initialize": "hang", "server/discover": "unknown-method"},  # a handshake-era gateway
         {"tools/list": "hang"},
         {"tools/call": "hang"},
         {"*": "401"},
@@ -132,7 +133,9 @@ def test_a_stuck_close_never_holds_the_answer(
     layer.session_ids = True
     layer.faults = {"DELETE": "hang"}  # ending the MCP session never completes
     agent = agent_factory(
-        AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"{server.url}/mcp", GATEWAY_TIMEOUT_SECONDS=str(TIMEOUT)
+        AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"{server.url}/mcp",
+        GATEWAY_TIMEOUT_SECONDS=str(TIMEOUT),
+        GATEWAY_SESSION_CACHE_SIZE="1",  # sessions live across turns: each new token retires the last
     )
     agent.invoke(WARRANTY, token(issuer, "bob"))  # warm-up (first-turn imports)
     bearer, sid = token(issuer), session()

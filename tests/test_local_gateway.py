@@ -11,20 +11,21 @@ from typing import Any
 import httpx
 import pytest
 
-from mcp_client.client import Gateway, GatewayError, GatewayLimits, GatewayTurn
+from mcp_client.client import HopError, HopTurn, McpHop
 from scripts.localdev.gateway import LocalGateway, build_gateway, manifest_tools
 from scripts.localdev.serving import BackgroundServer
+from settings import Settings
 from tests.support.processes import REPO
 from tests.support.stack import MACHINE_CLIENT, SCOPE, auth_env
 
 TOOL = "WarrantyCheck___check_warranty"
 
 
-def with_turn(url: str, token: str, use: Callable[[GatewayTurn], Awaitable[Any]], timeout: float = 10) -> Any:
+def with_turn(url: str, token: str, use: Callable[[HopTurn], Awaitable[Any]], timeout: float = 10) -> Any:
     """Run `use` on one token-bound gateway session of the agent's client, then close everything."""
 
     async def go() -> Any:
-        hop = Gateway(url, GatewayLimits(timeout_seconds=timeout))
+        hop = McpHop(Settings(gateway_url=url, gateway_timeout_seconds=timeout).hops()[0])
         turn = hop.turn(token)
         try:
             return await use(turn)
@@ -45,7 +46,7 @@ def test_tools_are_named_and_described_as_the_gateway_exposes_them() -> None:
 def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issuer: Any) -> None:
     token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
 
-    async def use(turn: GatewayTurn) -> tuple[list[str], Any]:
+    async def use(turn: HopTurn) -> tuple[list[str], Any]:
         names = [tool.name for tool in await turn.tools()]
         return names, await turn.call_tool(
             "t-1", TOOL, {"product_id": "prod-005", "purchase_date": "2025-01-10"}
@@ -62,7 +63,7 @@ def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issue
 def test_handler_errors_are_tool_results_not_crashes(gateway: Any, issuer: Any) -> None:
     token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
 
-    async def use(turn: GatewayTurn) -> tuple[Any, Any]:
+    async def use(turn: HopTurn) -> tuple[Any, Any]:
         unknown = await turn.call_tool("t-2", TOOL, {"product_id": "PROD-999"})
         return unknown, await turn.call_tool("t-3", "WarrantyCheck___nope", {})
 
@@ -114,10 +115,10 @@ def test_agent_client_start_fails_on_rejection(gateway: Any) -> None:
     """The agent turns this failure into "warranty service unavailable" (see test_agent_http)."""
     calls = len(gateway.calls)
 
-    async def use(turn: GatewayTurn) -> Any:
+    async def use(turn: HopTurn) -> Any:
         return await turn.tools()
 
-    with pytest.raises(GatewayError):
+    with pytest.raises(HopError):
         with_turn(gateway.url, "not-a-jwt", use, timeout=5)
     assert len(gateway.calls) == calls
 
@@ -134,7 +135,7 @@ def test_slow_handler_times_out_as_a_tool_error(issuer: Any) -> None:
     with BackgroundServer(gw.app) as server:
         token = issuer.client_credentials_token(MACHINE_CLIENT, [SCOPE])
 
-        async def use(turn: GatewayTurn) -> tuple[Any, list[str]]:
+        async def use(turn: HopTurn) -> tuple[Any, list[str]]:
             result = await turn.call_tool("t-4", TOOL, {"product_id": "PROD-001"})
             # The server is still healthy afterwards (listing is not cached on this new client).
             return result, [t.name for t in await turn.tools()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ class RecordedMemoryApi:
         self.on_loop: list[str] = []  # operations made on a thread running an event loop
         self.timeouts: set[tuple[float, float]] = set()  # (connect, read) of the clients that called
         self.slow_actor: str | None = None  # this actor's message writes stall (a hung backend)
+        self.records: list[tuple[str, str]] = []  # (namespace, text) of the stored long-term records
         self.stalled = threading.Event()
         self.unstall = threading.Event()
 
@@ -62,7 +64,13 @@ class RecordedMemoryApi:
         elif model.name == "ListEvents":
             body["events"] = []
         elif model.name == "RetrieveMemoryRecords":
-            body["memoryRecordSummaries"] = []
+            # As AgentCore does: namespacePath is a hierarchical prefix of the records' namespaces.
+            prefix = json.loads(params.get("body") or b"{}").get("namespacePath", "\0")
+            body["memoryRecordSummaries"] = [
+                {"content": {"text": text}, "score": 0.9, "namespaces": [namespace]}
+                for namespace, text in self.records
+                if namespace.startswith(prefix)
+            ]
         elif model.name == "ListSessions":
             body["sessionSummaries"] = []
         return AWSResponse("https://stub.invalid", 200, {}, None), body
@@ -138,7 +146,7 @@ def test_agentcore_memory_is_keyed_by_token_sub_and_session_header(
     assert namespaces == {
         "/users/sub-alice/facts",
         "/users/sub-alice/preferences",
-        "/summaries/sub-alice/session-memory-1",
+        "/summaries/sub-alice/",  # every session of the caller, this one included
     }
     for calls, sub in ((alice_calls, "sub-alice"), (bob_calls, "sub-bob")):
         assert keyed(calls), "no actor-keyed memory call was made"
@@ -197,3 +205,44 @@ def test_a_hung_memory_backend_never_holds_up_other_users_or_ping(
     finally:
         memory_api.unstall.set()
         agent.server.stop()
+
+
+def test_summaries_of_earlier_sessions_are_recalled_for_their_own_customer_only(
+    memory_api: RecordedMemoryApi, issuer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import httpx
+
+    memory_api.records = [
+        ("/summaries/sub-alice/session-old", "Alice asked whether her Smart Watch is under warranty."),
+        ("/summaries/sub-bob/session-b", "Bob returned his headphones."),
+        ("/summaries/sub-alice-2/session-x", "Someone else whose id starts like Alice's."),
+    ]
+    agent = InProcessAgent(
+        monkeypatch,
+        {**auth_env(issuer), "MEMORY_CUSTOMERSUPPORTMEMORY_ID": MEMORY_ID, "LOCAL_MEMORY_DIR": str(tmp_path)},
+    )
+
+    def ask(user: str, session: str) -> str:
+        token = issuer.user_tokens(issuer.user(user), USER_CLIENT)["access"]
+        headers = {"Authorization": f"Bearer {token}", "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": session}
+        reply = httpx.post(
+            f"{agent.url}/invocations",
+            json={"prompt": "What did we talk about last time?"},
+            headers=headers,
+            timeout=30,
+        )
+        assert reply.status_code == 200
+        return reply.text
+
+    try:
+        alice, bob = ask("alice", "session-new-a"), ask("bob", "session-new-b")
+    finally:
+        agent.server.stop()
+    assert "Smart Watch" in alice and "headphones" not in alice and "Someone else" not in alice
+    assert "headphones" in bob and "Smart Watch" not in bob and "Someone else" not in bob
+    reads = [(p["namespacePath"]) for op, p in memory_api.calls if op == "RetrieveMemoryRecords"]
+    assert "/summaries/sub-alice/" in reads and "/summaries/sub-bob/" in reads
+    for path in reads:  # every namespace read is a prefix of the caller's own, ending at its id
+        assert path in {f"/users/{s}/facts" for s in ("sub-alice", "sub-bob")} | {
+            f"/users/{s}/preferences" for s in ("sub-alice", "sub-bob")
+        } | {"/summaries/sub-alice/", "/summaries/sub-bob/"}, path

@@ -71,7 +71,7 @@ def test_sessions_hold_no_gateway_connection_and_idle_pool_closes(
         before = len(gateway.calls)
         first = [c async for c in service.stream("Check the warranty for PROD-003", identity, "a")]
         assert [c.authorization for c in gateway.calls[before:]] == [f"Bearer {token}"]
-        hop = service._gateway
+        hop = service._hops.get("gateway")
         assert hop is not None
         # The turn's MCP session ends in the background; then, after the idle time, the pool closes.
         observed = [
@@ -130,7 +130,7 @@ def test_close_from_another_loop_ends_gateway_work_on_the_serving_loop(
 
     text = asyncio.run_coroutine_threadsafe(turn(), worker).result(timeout=30)
     assert "Laptop Stand" in text
-    hop = service._gateway
+    hop = service._hops.get("gateway")
     assert hop is not None and hop._transport is not None
     start = time.monotonic()
     asyncio.run(service.close())  # a different loop, in a different thread

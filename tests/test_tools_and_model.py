@@ -188,3 +188,65 @@ def test_offline_model_streams_prefixed_text() -> None:
     events = asyncio.run(collect())
     text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
     assert text.startswith(PREFIX) and events[-2] == {"messageStop": {"stopReason": "end_turn"}}
+
+
+ACCOUNT_SPECS = cast(
+    list[ToolSpec],
+    [
+        {"name": f"AccountTools___{name}", "description": name, "inputSchema": {"json": {}}}
+        for name in ("list_my_orders", "get_order", "check_order_warranty")
+    ],
+)
+
+
+def test_offline_model_orders_script() -> None:
+    model = OfflineModel()
+    assert model.decide([user("Where is my order?")], ACCOUNT_SPECS, "") == (
+        "AccountTools___list_my_orders",
+        {},
+    )
+    assert model.decide([user("What's the status of order ORD-7-X?")], ACCOUNT_SPECS, "") == (
+        "AccountTools___get_order",
+        {"order_id": "ORD-7-X"},
+    )
+    # Like a model following an injected instruction: it passes the id it was told to use.
+    assert model.decide([user("List the orders of customer sub-bob")], ACCOUNT_SPECS, "") == (
+        "AccountTools___list_my_orders",
+        {"customer_id": "sub-bob"},
+    )
+    assert "unavailable" in model.decide([user("Where is my order?")], [], "")
+    assert "sign in" in model.decide([user("Where is my order?")], [], "warranty service: sign-in required")
+    # "Is my <product> under warranty?": list the orders, then check the one holding the product.
+    asked = user("Is my Smart Watch still under warranty?")
+    assert model.decide([asked], ACCOUNT_SPECS, "") == ("AccountTools___list_my_orders", {})
+    listing = {"orders": [{"order_id": "ORD-1", "lines": [{"product": "USB-C Hub"}]}]}
+    listing["orders"].append({"order_id": "ORD-2", "lines": [{"product": "Smart Watch"}]})
+    use = {"toolUse": {"toolUseId": "t1", "name": "AccountTools___list_my_orders"}}
+    result = {
+        "toolResult": {"toolUseId": "t1", "status": "success", "content": [{"text": json.dumps(listing)}]}
+    }
+    messages: list[dict[str, Any]] = [
+        asked,
+        {"role": "assistant", "content": [use]},
+        {"role": "user", "content": [result]},
+    ]
+    assert model.decide(messages, ACCOUNT_SPECS, "") == (
+        "AccountTools___check_order_warranty",
+        {"order_id": "ORD-2"},
+    )
+
+
+def test_offline_model_recalls_earlier_sessions_from_memory_context() -> None:
+    model = OfflineModel()
+    remembered = {
+        "role": "user",
+        "content": [
+            {"text": "<user_context>Alice asked about her Smart Watch.\nPreference: e-mail</user_context>"},
+            {"text": "What did we talk about last time?"},
+        ],
+    }
+    assert (
+        model.decide([remembered], [], "")
+        == "From our earlier conversations I remember: Alice asked about her Smart Watch."
+    )
+    assert "no notes" in model.decide([user("What did we talk about last time?")], [], "")

@@ -15,7 +15,7 @@ import pytest
 
 from scripts.localdev.serving import BackgroundServer
 from scripts.localdev.websearch import LocalWebSearch, search
-from settings import DEFAULT_WEB_SEARCH_URL, load_settings
+from settings import DEFAULT_WEB_SEARCH_URL, Settings, load_settings
 from tests.support.faulty_mcp import FaultyGateway
 from tests.support.processes import free_port
 from tests.support.stack import USER_CLIENT
@@ -24,6 +24,7 @@ SEARCH = {"prompt": "search the web for how to reset my headphones"}
 WARRANTY = {"prompt": "Check the warranty for PROD-001"}
 FOUND = "Hold the power button"
 UNAVAILABLE = "Web search is unavailable"
+URL = "http://127.0.0.1:9/mcp"
 
 
 @pytest.mark.parametrize(
@@ -49,14 +50,15 @@ def test_a_web_search_url_that_is_not_http_is_a_configuration_error() -> None:
 
 
 def test_the_hop_refuses_to_carry_a_token_and_the_gateway_refuses_to_go_without() -> None:
-    from mcp_client.client import Gateway, GatewayLimits
+    from mcp_client.client import McpHop
 
-    web = Gateway("http://127.0.0.1:9/mcp", GatewayLimits(), forwards_token=False, name="web search")
+    gateway_spec, web_spec = Settings(gateway_url=URL, web_search_url=URL).hops()
+    web = McpHop(web_spec)
     with pytest.raises(ValueError, match="never carries"):
         web.turn("some-token")
-    gateway = Gateway("http://127.0.0.1:9/mcp", GatewayLimits())
+    gateway = McpHop(gateway_spec)
     with pytest.raises(ValueError, match="needs the caller's token"):
-        gateway.anonymous_turn()
+        gateway.turn(None)
 
 
 def test_local_search_answers_from_its_pages() -> None:
@@ -168,7 +170,7 @@ def test_a_listing_that_would_shadow_or_break_tools_is_filtered(tmp_path: Any) -
 
     from auth import Identity
     from service import SupportService
-    from settings import AuthSettings, Settings
+    from settings import AuthSettings
 
     hostile = HostileListing()
     with BackgroundServer(hostile.app) as server:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -27,6 +28,8 @@ from settings import ServerSettings, Settings, load_server_settings, load_settin
 if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, not at start-up
     from service import SupportService
 
+# The SDK app's own logger (BedrockAgentCoreApp.logger), named here so every function below can use it.
+log = logging.getLogger("bedrock_agentcore.app")
 _settings: Settings | None = None  # read once: at start-up (main or lifespan), else on first use
 _service: SupportService | None = None
 _service_lock = threading.Lock()
@@ -74,7 +77,6 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 
 app = BedrockAgentCoreApp(lifespan=lifespan)
 app.add_middleware(InvocationGuard, service=get_service)
-log = app.logger
 
 
 @app.entrypoint

@@ -1,8 +1,9 @@
 """Per-request orchestration: sessions, the turn's MCP sessions, the agent turn, its trace span.
 
-Two MCP hops per turn, opened concurrently: the gateway (bound to the caller's token) and the web
-search server (bound to no credential at all). A failing or slow hop costs at most its own
-timeout and the turn goes on without its tools.
+Every MCP hop the settings declare (``mcp_client.spec.hop_specs``: the gateway, bound to the
+caller's token, and the web search server, bound to no credential) is opened per turn by one
+function, concurrently. A failing or slow hop costs at most its own timeout and the turn goes on
+without its tools.
 
 State is per (actor, session) and bounded (LRU); a cached session holds no connection, thread or
 file descriptor. Gateway I/O runs as bounded coroutines on the app's loop (see mcp_client).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -29,30 +29,36 @@ from strands.agent.conversation_manager import SlidingWindowConversationManager
 from strands.models import Model
 
 from auth import Identity, JwtVerifier
-from mcp_client.status import STATUS_KEY, TURN_KEY, WEB_STATUS_KEY, WEB_TURN_KEY, GatewayStatus
+from mcp_client.spec import TOOL_NAME, Credential, HopSpec
+from mcp_client.status import HOPS_KEY, HopState, HopStatus
 from memory.session import get_memory_session_manager, local_preferences
 from model.load import load_model
 from settings import Settings
 from telemetry import TRACE_KEY, ToolTiming, TurnTracer, finish
 from tools import LOCAL_TOOLS
 
-if TYPE_CHECKING:  # the MCP machinery is imported only when a gateway is configured
-    from mcp_client.client import Gateway, GatewayTurn
+if TYPE_CHECKING:  # the MCP machinery is imported only when a hop is configured
+    from mcp_client.client import McpHop
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = """You are a friendly customer-support agent for an electronics store.
 Use get_return_policy for return and refund questions, get_product_info for product questions,
-the warranty tool (check_warranty) for warranty status, and the web search tool only for general
-how-to questions the other tools cannot answer (never put personal data into a search). Answer
-only from tool results, the conversation and the remembered context; if a tool fails, say so
-plainly. Never ask for or reveal credentials."""
+the warranty tool (check_warranty) for warranty status by product id and purchase date, and the
+web search tool only for general how-to questions the other tools cannot answer (never put
+personal data into a search).
+For the customer's own orders use the account tools: list_my_orders for "where is my order" or
+"what did I order", get_order for one order's status, lines and tracking, and
+check_order_warranty for "is my <product> still under warranty" (find the order with
+list_my_orders first if the customer gives no order id; the purchase date comes from the order).
+These tools only ever act for the signed-in customer: never ask for, accept or pass a customer
+id, and do not offer to look up anyone else's orders.
+Answer only from tool results, the conversation and the remembered context; if a tool fails, say
+so plainly. Never ask for or reveal credentials."""
 
 ERROR_MESSAGE = "Sorry, something went wrong while answering. Please try again."
 HISTORY_WINDOW = 40
 AGENT_BUILD_WORKERS = 4
-MAX_WEB_TOOLS = 8
-_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what the Bedrock Converse API accepts
 
 
 @dataclass(eq=False)
@@ -61,8 +67,7 @@ class SessionEntry:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     agent: Agent | None = None
-    gateway_tools: set[str] = field(default_factory=set)
-    web_tools: set[str] = field(default_factory=set)
+    hop_tools: dict[str, set[str]] = field(default_factory=dict)  # hop key -> tools it added
 
 
 class SupportService:
@@ -75,8 +80,8 @@ class SupportService:
         self._model: Model | None = None
         self._model_lock = threading.Lock()
         self._sessions: OrderedDict[tuple[str, str], SessionEntry] = OrderedDict()
-        self._gateway: Gateway | None = None
-        self._web_search: Gateway | None = None
+        self.hops = settings.hops()
+        self._hops: dict[str, McpHop] = {}
         self._builder: ThreadPoolExecutor | None = None
 
     # -- public ---------------------------------------------------------------------------------
@@ -86,9 +91,7 @@ class SupportService:
         # there is nothing to recognise them by next time.
         actor = identity.actor_id or f"anonymous-{uuid.uuid4().hex}"
         session = session_id or uuid.uuid4().hex
-        turn: GatewayTurn | None = None
-        web_turn: GatewayTurn | None = None
-        status = web_status = GatewayStatus.NOT_CONFIGURED
+        opened: dict[str, HopState] = {spec.key: HopState(HopStatus.NOT_CONFIGURED) for spec in self.hops}
         with self.tracer.turn(identity.actor_id, session) as record:
             error: BaseException | None = None
             try:
@@ -96,20 +99,13 @@ class SupportService:
                 async with entry.lock:
                     if entry.agent is None:
                         entry.agent = await self._build(actor, session, identity.actor_id)
-                    (status, turn), (web_status, web_turn) = await asyncio.gather(
-                        self._gateway_turn(entry, identity.token), self._web_search_turn(entry)
-                    )
+                    states = await asyncio.gather(*(self._open_hop(entry, s, identity) for s in self.hops))
+                    opened = {spec.key: state for spec, state in zip(self.hops, states, strict=True)}
                     agent = entry.agent
-                    agent.system_prompt = (
-                        f"{SYSTEM_PROMPT}\nwarranty service: {status.value}\nweb search: {web_status.value}"
+                    agent.system_prompt = "\n".join(
+                        [SYSTEM_PROMPT, *(f"{s.label}: {opened[s.key].status.value}" for s in self.hops)]
                     )
-                    state = {
-                        TURN_KEY: turn if status is GatewayStatus.AVAILABLE else None,
-                        STATUS_KEY: status,
-                        WEB_TURN_KEY: web_turn if web_status is GatewayStatus.AVAILABLE else None,
-                        WEB_STATUS_KEY: web_status,
-                        TRACE_KEY: record,
-                    }
+                    state = {HOPS_KEY: opened, TRACE_KEY: record}
                     async for event in agent.stream_async(prompt, invocation_state=state):
                         if "data" in event and event["data"]:
                             yield event["data"]
@@ -118,17 +114,16 @@ class SupportService:
                 logger.exception("turn failed")
                 yield {"error": ERROR_MESSAGE}
             finally:
-                finish(record, status.value, web_status.value, error)
-                for opened in (turn, web_turn):
-                    if opened is not None:
-                        opened.close()  # in the background: a stuck close never holds the answer
+                finish(record, {key: hop.status.value for key, hop in opened.items()}, error)
+                for hop in opened.values():
+                    if hop.turn is not None:
+                        hop.turn.close()  # in the background: a stuck close never holds the answer
 
     async def close(self) -> None:
         """Drop sessions, end gateway sessions and close the pool (shutdown); bounded."""
         self._sessions = OrderedDict()
-        for hop in (self._gateway, self._web_search):
-            if hop is not None:
-                await hop.aclose()
+        for hop in self._hops.values():
+            await hop.aclose()
         if self._builder is not None:
             self._builder.shutdown(wait=False, cancel_futures=True)
             self._builder = None
@@ -175,89 +170,51 @@ class SupportService:
             name="CustomerSupport",
         )
 
-    # -- gateway --------------------------------------------------------------------------------
-    def _gateway_hop(self) -> Gateway:
-        if self._gateway is None:
-            from mcp_client.client import Gateway
+    # -- MCP hops -------------------------------------------------------------------------------
+    async def _open_hop(self, entry: SessionEntry, spec: HopSpec, identity: Identity) -> HopState:
+        """This turn's session with one hop (bound as its credential rule says) and its status."""
+        if not spec.url:
+            return HopState(HopStatus.NOT_CONFIGURED)
+        token = identity.token if spec.credential is Credential.CALLER_TOKEN else None
+        if spec.credential is Credential.CALLER_TOKEN and token is None:
+            return HopState(HopStatus.SIGN_IN_REQUIRED)
+        from mcp_client.client import McpHop
+        from mcp_client.errors import HopError
 
-            assert self.settings.gateway_url is not None
-            self._gateway = Gateway(self.settings.gateway_url, self.settings.gateway_limits())
-        return self._gateway
-
-    async def _gateway_turn(
-        self, entry: SessionEntry, token: str | None
-    ) -> tuple[GatewayStatus, GatewayTurn | None]:
-        """This turn's gateway session (bound to this request's token) and what to tell the model."""
-        if not self.settings.gateway_url:
-            return GatewayStatus.NOT_CONFIGURED, None
-        if token is None:
-            return GatewayStatus.SIGN_IN_REQUIRED, None
-        from mcp_client.client import GatewayError, GatewayTool
-
-        turn = self._gateway_hop().turn(token)
+        hop = self._hops.get(spec.key)
+        if hop is None:
+            hop = self._hops[spec.key] = McpHop(spec)
+        exp = identity.claims.get("exp") if token is not None else None
+        turn = hop.turn(
+            token, identity.actor_id if token else None, exp if isinstance(exp, (int, float)) else None
+        )
         try:
             tools = await turn.tools()  # no I/O when this token's listing is cached
-        except GatewayError as err:  # down, hung or rejecting: the turn goes on without warranty tools
-            logger.warning("gateway unavailable: %s", err)
+        except HopError as err:  # down, hung or rejecting: the turn goes on without its tools
+            logger.warning("%s unavailable: %s", spec.name, err)
             turn.close()
-            return GatewayStatus.UNAVAILABLE, None
-        assert entry.agent is not None
-        for tool in tools:
-            if tool.name not in entry.gateway_tools:
-                entry.agent.tool_registry.register_tool(
-                    GatewayTool(tool, self.settings.gateway_timeout_seconds)
-                )
-                entry.gateway_tools.add(tool.name)
-        return GatewayStatus.AVAILABLE, turn
+            return HopState(HopStatus.UNAVAILABLE)
+        self._offer(entry, spec, tools)
+        return HopState(HopStatus.AVAILABLE, turn)
 
-    # -- web search -----------------------------------------------------------------------------
-    def _web_search_hop(self) -> Gateway:
-        if self._web_search is None:
-            from mcp_client.client import Gateway
+    @staticmethod
+    def _offer(entry: SessionEntry, spec: HopSpec, tools: list[Any]) -> None:
+        """Register the hop's listed tools the spec's filter lets through (once per session)."""
+        from mcp_client.tools import HopTool
 
-            assert self.settings.web_search_url is not None
-            self._web_search = Gateway(
-                self.settings.web_search_url,
-                self.settings.web_search_limits(),
-                forwards_token=False,  # the caller's credentials go to our gateway only
-                name="web search",
-            )
-        return self._web_search
-
-    async def _web_search_turn(self, entry: SessionEntry) -> tuple[GatewayStatus, GatewayTurn | None]:
-        """This turn's web search session (no credential of any caller) and its status."""
-        if not self.settings.web_search_url:
-            return GatewayStatus.NOT_CONFIGURED, None
-        from mcp_client.client import WEB_SEARCH_UNAVAILABLE_TEXT, GatewayError, GatewayTool
-
-        turn = self._web_search_hop().anonymous_turn()
-        try:
-            tools = await turn.tools()  # listed once per TTL for the whole process
-        except GatewayError as err:
-            logger.warning("web search unavailable: %s", err)
-            turn.close()
-            return GatewayStatus.UNAVAILABLE, None
         assert entry.agent is not None
         registry = entry.agent.tool_registry
+        offered = entry.hop_tools.setdefault(spec.key, set())
         for tool in tools:
-            if tool.name in entry.web_tools:
+            if tool.name in offered:
                 continue
-            # A public server's listing is not ours: a name the model API rejects would fail every
-            # turn, a clash would shadow our own tool, and a long list would bloat every prompt.
-            if not _TOOL_NAME.fullmatch(tool.name) or len(entry.web_tools) >= MAX_WEB_TOOLS:
-                logger.warning("web search tool skipped (bad name or too many tools)")
+            # A listing is not ours to trust: a name the model API rejects would fail every turn, a
+            # clash would shadow another tool of the agent, and a long list would bloat every prompt.
+            if not TOOL_NAME.fullmatch(tool.name) or len(offered) >= spec.max_tools:
+                logger.warning("%s tool skipped (bad name or too many tools)", spec.name)
                 continue
             if tool.name in registry.registry:
-                logger.warning("web search tool %s clashes with a tool of the agent; skipped", tool.name)
+                logger.warning("%s tool %s clashes with a tool of the agent; skipped", spec.name, tool.name)
                 continue
-            registry.register_tool(
-                GatewayTool(
-                    tool,
-                    self.settings.web_search_timeout_seconds,
-                    turn_key=WEB_TURN_KEY,
-                    status_key=WEB_STATUS_KEY,
-                    unavailable_text=WEB_SEARCH_UNAVAILABLE_TEXT,
-                )
-            )
-            entry.web_tools.add(tool.name)
-        return GatewayStatus.AVAILABLE, turn
+            registry.register_tool(HopTool(tool, spec))
+            offered.add(tool.name)

@@ -1,29 +1,197 @@
-"""All configuration the agent reads, in one place.
+"""All configuration the agent reads, in one place: every environment variable is declared here.
 
-Environment variables win. For local runs the JWT authorizer is read from
-``agentcore/agentcore.json`` (the same declaration the deployed runtime enforces); the deployed
-bundle holds only this folder, so there the configure step passes it as runtime ``envVars``.
+``ENV_VARS`` lists each variable once (name, kind, default, one-line doc); ``load_settings`` reads
+the environment only through them, the dataclasses below take their defaults from them, and
+``docs/configuration.md`` shows them (a unit test keeps the page equal to ``markdown_table``).
+For local runs the JWT authorizer is read from ``agentcore/agentcore.json`` (the same declaration
+the deployed runtime enforces); the deployed bundle holds only this folder, so there the configure
+step passes it as runtime ``envVars``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-RUNTIME_NAME = "CustomerSupport"
+from auth.config import AUTH_VARS, AuthSettings, find_manifest, load_auth_settings
+from envvars import (
+    COUNT,
+    OPTIONAL_PATH,
+    OPTIONAL_TEXT,
+    OPTIONAL_URL,
+    PORT,
+    SECONDS,
+    SECONDS_OR_ZERO,
+    SECRET_KEY,
+    TEXT,
+    ConfigError,
+    Var,
+    choice,
+    markdown_table,
+)
+
+# Set by the deployment (scripts/manifest.py checks the manifest sets what these name).
+if TYPE_CHECKING:
+    from mcp_client.spec import HopSpec
+
 GATEWAY_URL_ENV = "AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL"
 MEMORY_ID_ENV = "MEMORY_CUSTOMERSUPPORTMEMORY_ID"
-WEB_SEARCH_URL_ENV = "WEB_SEARCH_MCP_URL"
 # The public web-search MCP server the AgentCore CLI's Strands template connects to (no sign-up).
 DEFAULT_WEB_SEARCH_URL = "https://mcp.exa.ai/mcp"
 DEFAULT_MODEL_ID = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CODE_DIR = Path(__file__).resolve().parent
 
-AUTH_MODES = ("enforce", "trust-runtime", "off")
+# -- the environment variables ------------------------------------------------------------------
+HOST = Var("HOST", TEXT, "0.0.0.0", "interface `python main.py` serves on (the runtime's contract: all)")
+PORT_VAR = Var("PORT", PORT, 8080, "port `python main.py` serves on")
+MODEL_PROVIDER = Var(
+    "MODEL_PROVIDER",
+    choice("bedrock", "offline"),
+    "bedrock",
+    "`bedrock` or `offline` (the scripted model)",
+    field="model_provider",
+)
+MODEL_ID = Var(
+    "MODEL_ID", TEXT, DEFAULT_MODEL_ID, "Bedrock model; region from `AWS_REGION`", field="model_id"
+)
+AWS_REGION = Var("AWS_REGION", OPTIONAL_TEXT, None, "AWS region of Bedrock and Memory")
+AWS_DEFAULT_REGION = Var("AWS_DEFAULT_REGION", OPTIONAL_TEXT, None, "used when `AWS_REGION` is unset")
+GATEWAY_URL = Var(
+    GATEWAY_URL_ENV, OPTIONAL_URL, None, "Gateway MCP URL (set by the runtime)", field="gateway_url"
+)
+MEMORY_ID = Var(
+    MEMORY_ID_ENV,
+    OPTIONAL_TEXT,
+    None,
+    "AgentCore Memory id (set by the runtime); unset → local files",
+    field="memory_id",
+)
+LOCAL_MEMORY_DIR = Var(
+    "LOCAL_MEMORY_DIR",
+    OPTIONAL_PATH,
+    None,
+    "local history, one directory per actor",
+    default_doc="`.local/sessions` in a checkout, else the temp dir",
+)
+OFFLINE_MODEL_CHUNK_DELAY_SECONDS = Var(
+    "OFFLINE_MODEL_CHUNK_DELAY_SECONDS",
+    SECONDS_OR_ZERO,
+    0.0,
+    "pause between the offline model's text pieces, like a real model's latency",
+    field="offline_chunk_delay_seconds",
+)
+MAX_PROMPT_CHARS = Var(
+    "MAX_PROMPT_CHARS",
+    COUNT,
+    8_000,
+    "longer prompts get 413; bodies over 64 KiB too; JSON nested deeper than 32 levels gets 400",
+    field="max_prompt_chars",
+)
+BODY_TIMEOUT_SECONDS = Var(
+    "BODY_TIMEOUT_SECONDS",
+    SECONDS,
+    10.0,
+    "the whole request body must arrive within this time, else 408 and the connection is closed",
+    field="body_timeout_seconds",
+)
+MAX_CONCURRENT_INVOCATIONS = Var(
+    "MAX_CONCURRENT_INVOCATIONS",
+    COUNT,
+    64,
+    "answers streaming at once; more get 503 with `Retry-After: 1` (8 more threads are kept for `/ping`)",
+    field="max_concurrent_invocations",
+)
+SESSION_CACHE_SIZE = Var(
+    "SESSION_CACHE_SIZE",
+    COUNT,
+    128,
+    "sessions kept in memory (LRU); a cached session holds no connection",
+    field="session_cache_size",
+)
+GATEWAY_TIMEOUT_SECONDS = Var(
+    "GATEWAY_TIMEOUT_SECONDS",
+    SECONDS,
+    15.0,
+    "budget for all gateway waits of one turn together (connect, list, call); closing runs in the "
+    "background and is cut off after the same time",
+    field="gateway_timeout_seconds",
+)
+GATEWAY_RETRY_SECONDS = Var(
+    "GATEWAY_RETRY_SECONDS",
+    SECONDS_OR_ZERO,
+    2.0,
+    "after a gateway timeout, transport error or 5xx, turns skip the gateway (and say it is "
+    "unavailable) for this long",
+    field="gateway_retry_seconds",
+)
+GATEWAY_IDLE_SECONDS = Var(
+    "GATEWAY_IDLE_SECONDS",
+    SECONDS,
+    30.0,
+    "MCP sessions and pooled connections of a hop unused this long are closed; reopened on demand",
+    field="gateway_idle_seconds",
+)
+GATEWAY_MAX_CONNECTIONS = Var(
+    "GATEWAY_MAX_CONNECTIONS",
+    COUNT,
+    128,
+    "size of each hop's connection pool (above what in-flight turns use: hung calls starve no one)",
+    field="gateway_max_connections",
+)
+GATEWAY_SESSION_CACHE_SIZE = Var(
+    "GATEWAY_SESSION_CACHE_SIZE",
+    COUNT,
+    1024,
+    "MCP sessions each hop keeps open for reuse (LRU by token fingerprint; one per token, ended at "
+    "the token's expiry or after the idle time)",
+    field="gateway_session_cache_size",
+)
+MEMORY_TIMEOUT_SECONDS = Var(
+    "MEMORY_TIMEOUT_SECONDS",
+    SECONDS,
+    10.0,
+    "connect and read timeout of every AgentCore Memory call (2 attempts)",
+    field="memory_timeout_seconds",
+)
+WEB_SEARCH_MCP_URL = Var(
+    "WEB_SEARCH_MCP_URL",
+    OPTIONAL_URL,
+    None,
+    "the web search MCP server; set empty to disable. It never receives a caller's credential",
+    default_doc="`https://mcp.exa.ai/mcp` with `MODEL_PROVIDER=bedrock`; none with `offline`",
+)
+WEB_SEARCH_TIMEOUT_SECONDS = Var(
+    "WEB_SEARCH_TIMEOUT_SECONDS",
+    SECONDS,
+    10.0,
+    "budget for all web search waits of one turn together",
+    field="web_search_timeout_seconds",
+)
+WEB_SEARCH_RETRY_SECONDS = Var(
+    "WEB_SEARCH_RETRY_SECONDS",
+    SECONDS_OR_ZERO,
+    30.0,
+    "after a web search failure, turns skip it (the model says it is unavailable) for this long",
+    field="web_search_retry_seconds",
+)
+TRACE_USER_ID_KEY = Var(
+    "TRACE_USER_ID_KEY",
+    SECRET_KEY,
+    None,
+    "key of the HMAC that turns `sub` into the traces' `user.id`; a secret",
+    default_doc="random per process",
+    secret=True,
+    field="trace_user_key",
+)
+TRACE_FILE = Var(
+    "TRACE_FILE", OPTIONAL_PATH, None, "local runs: append one JSON line per turn here", field="trace_file"
+)
+
+ENV_VARS: tuple[Var[Any], ...] = (*(v for v in globals().values() if isinstance(v, Var)), *AUTH_VARS)
 
 
 @dataclass(frozen=True)
@@ -36,171 +204,56 @@ class ServerSettings:
     process exits within 5 s.
     """
 
-    host: str = "0.0.0.0"  # the runtime's container contract: every interface
-    port: int = 8080
+    host: str = HOST.default
+    port: int = PORT_VAR.default
     shutdown_grace_seconds: float = 2.0
     close_timeout_seconds: float = 2.0
 
 
-def load_server_settings(env: dict[str, str] | None = None) -> ServerSettings:
-    """Host and port from ``HOST``/``PORT`` (``os.environ`` by default); ValueError if invalid."""
-    env = dict(os.environ if env is None else env)
-    raw_port = env.get("PORT", "").strip() or str(ServerSettings.port)
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise ValueError(f"PORT must be a TCP port number (1-65535), got {raw_port!r}")
-    return ServerSettings(host=env.get("HOST", "").strip() or ServerSettings.host, port=int(raw_port))
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    """Inbound JWT checks, with the semantics of the AgentCore CUSTOM_JWT authorizer.
-
-    ``enforce``: verify signature, issuer, expiry and the allow-lists here too (defence in depth).
-    ``trust-runtime``: the deployed runtime already verified the token (use when the JWKS is not
-    reachable from the runtime); the token is only decoded for its ``sub``.
-    ``off``: local experiments only; requests without a token are served anonymously (no memory,
-    no gateway), while a presented token is still verified.
-    """
-
-    mode: str = "enforce"
-    discovery_url: str | None = None
-    allowed_clients: tuple[str, ...] = ()
-    allowed_audience: tuple[str, ...] = ()
-    allowed_scopes: tuple[str, ...] = ()
-    leeway_seconds: int = 60
-    http_timeout_seconds: float = 5.0
-    # At most one JWKS fetch per interval, whether the last one worked or failed.
-    jwks_min_refresh_seconds: float = 10.0
-    # Keys older than this are fetched again before use (a key removed at the issuer stops working).
-    jwks_cache_ttl_seconds: float = 300.0
-
-    @classmethod
-    def from_authorizer(cls, authorizer: dict[str, Any], **overrides: Any) -> AuthSettings:
-        """Build from a manifest ``customJwtAuthorizer`` block."""
-        return cls(
-            discovery_url=authorizer.get("discoveryUrl"),
-            allowed_clients=tuple(authorizer.get("allowedClients") or ()),
-            allowed_audience=tuple(authorizer.get("allowedAudience") or ()),
-            allowed_scopes=tuple(authorizer.get("allowedScopes") or ()),
-            **overrides,
-        )
+def load_server_settings(env: Mapping[str, str] | None = None) -> ServerSettings:
+    """Host and port from ``HOST``/``PORT`` (``os.environ`` by default); ConfigError if invalid."""
+    env = os.environ if env is None else env
+    return ServerSettings(host=HOST.read(env), port=PORT_VAR.read(env))
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime configuration of the CustomerSupport agent."""
+    """Runtime configuration of the CustomerSupport agent (defaults: the declarations above)."""
 
-    model_provider: str = "bedrock"
-    model_id: str = DEFAULT_MODEL_ID
-    # Pause between the offline model's text pieces, like a real model's token latency (local
-    # demos and browser tests use it to show the stream arriving in pieces).
-    offline_chunk_delay_seconds: float = 0.0
+    model_provider: str = MODEL_PROVIDER.default
+    model_id: str = MODEL_ID.default
+    offline_chunk_delay_seconds: float = OFFLINE_MODEL_CHUNK_DELAY_SECONDS.default
     region: str | None = None
     gateway_url: str | None = None
     memory_id: str | None = None
     local_memory_dir: Path = field(
         default_factory=lambda: Path(tempfile.gettempdir()) / "customersupport-sessions"
     )
-    max_prompt_chars: int = 8_000
+    max_prompt_chars: int = MAX_PROMPT_CHARS.default
     max_body_bytes: int = 64 * 1024
     max_json_depth: int = 32
-    body_timeout_seconds: float = 10.0
-    max_concurrent_invocations: int = 64
-    session_cache_size: int = 128
-    # Bounds every wait of one turn's gateway work together: connect, initialize, list, call.
-    gateway_timeout_seconds: float = 15.0
-    gateway_idle_seconds: float = 30.0
-    gateway_retry_seconds: float = 2.0
-    # More than in-flight turns can use, so hung calls never starve another turn of a connection.
-    gateway_max_connections: int = 128
+    body_timeout_seconds: float = BODY_TIMEOUT_SECONDS.default
+    max_concurrent_invocations: int = MAX_CONCURRENT_INVOCATIONS.default
+    session_cache_size: int = SESSION_CACHE_SIZE.default
+    gateway_timeout_seconds: float = GATEWAY_TIMEOUT_SECONDS.default
+    gateway_idle_seconds: float = GATEWAY_IDLE_SECONDS.default
+    gateway_retry_seconds: float = GATEWAY_RETRY_SECONDS.default
+    gateway_max_connections: int = GATEWAY_MAX_CONNECTIONS.default
+    gateway_session_cache_size: int = GATEWAY_SESSION_CACHE_SIZE.default
     gateway_tools_ttl_seconds: float = 300.0
-    memory_timeout_seconds: float = 10.0
-    # The web search MCP server (None: no web search). It never receives a caller's credential.
-    web_search_url: str | None = None
-    # Bounds one turn's web search work (connect, initialize, list, call) together.
-    web_search_timeout_seconds: float = 10.0
-    # After a failure the public server is left alone this long (turns go on without it).
-    web_search_retry_seconds: float = 30.0
-    # Key of the non-reversible user id in traces (HMAC-SHA256 of the token's sub). Unset: a
-    # random key per process, so ids correlate one process's turns and nothing more.
+    memory_timeout_seconds: float = MEMORY_TIMEOUT_SECONDS.default
+    web_search_url: str | None = None  # None: no web search
+    web_search_timeout_seconds: float = WEB_SEARCH_TIMEOUT_SECONDS.default
+    web_search_retry_seconds: float = WEB_SEARCH_RETRY_SECONDS.default
     trace_user_key: bytes | None = field(default=None, repr=False)
-    # Local runs: append one JSON line per turn (its span's attributes and tool timings) here.
     trace_file: Path | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
 
-    def gateway_limits(self) -> Any:
-        """The gateway hop's bounds (imported lazily: the MCP machinery loads only when used)."""
-        from mcp_client.client import GatewayLimits
+    def hops(self) -> tuple[HopSpec, ...]:
+        """Every MCP hop the agent opens per turn (declared in mcp_client/spec.py)."""
+        from mcp_client.spec import hop_specs
 
-        return GatewayLimits(
-            timeout_seconds=self.gateway_timeout_seconds,
-            idle_seconds=self.gateway_idle_seconds,
-            retry_seconds=self.gateway_retry_seconds,
-            max_connections=self.gateway_max_connections,
-            tools_ttl_seconds=self.gateway_tools_ttl_seconds,
-        )
-
-    def web_search_limits(self) -> Any:
-        """The web search hop's bounds (same machinery as the gateway's, its own numbers)."""
-        from mcp_client.client import GatewayLimits
-
-        return GatewayLimits(
-            timeout_seconds=self.web_search_timeout_seconds,
-            idle_seconds=self.gateway_idle_seconds,
-            retry_seconds=self.web_search_retry_seconds,
-            max_connections=self.gateway_max_connections,
-            tools_ttl_seconds=self.gateway_tools_ttl_seconds,
-        )
-
-
-def _csv(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def find_manifest(start: Path = CODE_DIR) -> Path | None:
-    """The project's agentcore/agentcore.json above `start`, if this is a source checkout."""
-    for parent in (start, *start.parents):
-        candidate = parent / "agentcore" / "agentcore.json"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def manifest_authorizer(manifest: Path | None, gateway: str | None = None) -> dict[str, Any]:
-    """The customJwtAuthorizer block of our runtime (or of `gateway`) in the manifest ({} if none)."""
-    if manifest is None or not manifest.is_file():
-        return {}
-    spec = json.loads(manifest.read_text())
-    section, name = ("agentCoreGateways", gateway) if gateway else ("runtimes", RUNTIME_NAME)
-    for resource in spec.get(section, []):
-        if resource.get("name") == name:
-            return (resource.get("authorizerConfiguration") or {}).get("customJwtAuthorizer") or {}
-    return {}
-
-
-def load_auth_settings(env: dict[str, str], gateway: str | None = None) -> AuthSettings:
-    """Manifest values (runtime's, or `gateway`'s), overridden field by field by AUTH_* variables."""
-    manifest = Path(env["AGENTCORE_MANIFEST"]) if env.get("AGENTCORE_MANIFEST") else find_manifest()
-    base = AuthSettings.from_authorizer(manifest_authorizer(manifest, gateway))
-    mode = env.get("AUTH_MODE", "enforce").strip().lower()
-    if mode not in AUTH_MODES:
-        raise ValueError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}")
-    overrides: dict[str, Any] = {"mode": mode}
-    if env.get("AUTH_DISCOVERY_URL"):
-        overrides["discovery_url"] = env["AUTH_DISCOVERY_URL"]
-    if env.get("AUTH_JWKS_MIN_REFRESH_SECONDS"):
-        overrides["jwks_min_refresh_seconds"] = float(env["AUTH_JWKS_MIN_REFRESH_SECONDS"])
-    if env.get("AUTH_LEEWAY_SECONDS"):
-        overrides["leeway_seconds"] = int(env["AUTH_LEEWAY_SECONDS"])
-    if env.get("AUTH_JWKS_CACHE_TTL_SECONDS"):
-        overrides["jwks_cache_ttl_seconds"] = float(env["AUTH_JWKS_CACHE_TTL_SECONDS"])
-    for name in ("allowed_clients", "allowed_audience", "allowed_scopes"):
-        value = _csv(env.get(f"AUTH_{name.upper()}"))
-        if value is not None:
-            overrides[name] = value
-    return replace(base, **overrides)
+        return hop_specs(self)
 
 
 def _default_memory_dir() -> Path:
@@ -211,55 +264,33 @@ def _default_memory_dir() -> Path:
     return Path(tempfile.gettempdir()) / "customersupport-sessions"
 
 
-def load_web_search_url(env: dict[str, str], provider: str) -> str | None:
+def load_web_search_url(env: Mapping[str, str], provider: str) -> str | None:
     """The web search MCP URL, or None for no web search.
 
     ``WEB_SEARCH_MCP_URL`` set → that server, empty → none; unset → the public server with the
     Bedrock model, none with the offline model (offline runs never reach a public host).
     """
-    if WEB_SEARCH_URL_ENV not in env:
+    if WEB_SEARCH_MCP_URL.name not in env:
         return DEFAULT_WEB_SEARCH_URL if provider == "bedrock" else None
-    url = env[WEB_SEARCH_URL_ENV].strip()
-    if not url:
-        return None
-    if not url.startswith(("https://", "http://")):
-        raise ValueError(f"{WEB_SEARCH_URL_ENV} must be an http(s) URL or empty")
-    return url
+    return WEB_SEARCH_MCP_URL.read(env)
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Read the environment (``os.environ`` by default) once."""
-    env = dict(os.environ if env is None else env)
-    provider = env.get("MODEL_PROVIDER", "bedrock").strip().lower()
-    if provider not in ("bedrock", "offline"):
-        raise ValueError("MODEL_PROVIDER must be 'bedrock' or 'offline'")
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment (``os.environ`` by default) once; ConfigError names a bad variable."""
+    env = os.environ if env is None else env
+    direct = {var.field: var.read(env) for var in ENV_VARS if var.field is not None}
     return Settings(
-        model_provider=provider,
-        model_id=env.get("MODEL_ID") or DEFAULT_MODEL_ID,
-        offline_chunk_delay_seconds=float(env.get("OFFLINE_MODEL_CHUNK_DELAY_SECONDS") or 0.0),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-        gateway_url=env.get(GATEWAY_URL_ENV) or None,
-        memory_id=env.get(MEMORY_ID_ENV) or None,
-        local_memory_dir=Path(env.get("LOCAL_MEMORY_DIR") or _default_memory_dir()),
-        max_prompt_chars=int(env.get("MAX_PROMPT_CHARS", Settings.max_prompt_chars)),
-        session_cache_size=int(env.get("SESSION_CACHE_SIZE", Settings.session_cache_size)),
-        body_timeout_seconds=float(env.get("BODY_TIMEOUT_SECONDS", Settings.body_timeout_seconds)),
-        max_concurrent_invocations=int(
-            env.get("MAX_CONCURRENT_INVOCATIONS", Settings.max_concurrent_invocations)
-        ),
-        gateway_timeout_seconds=float(env.get("GATEWAY_TIMEOUT_SECONDS", Settings.gateway_timeout_seconds)),
-        gateway_idle_seconds=float(env.get("GATEWAY_IDLE_SECONDS", Settings.gateway_idle_seconds)),
-        gateway_retry_seconds=float(env.get("GATEWAY_RETRY_SECONDS", Settings.gateway_retry_seconds)),
-        gateway_max_connections=int(env.get("GATEWAY_MAX_CONNECTIONS", Settings.gateway_max_connections)),
-        memory_timeout_seconds=float(env.get("MEMORY_TIMEOUT_SECONDS", Settings.memory_timeout_seconds)),
-        web_search_url=load_web_search_url(env, provider),
-        web_search_timeout_seconds=float(
-            env.get("WEB_SEARCH_TIMEOUT_SECONDS", Settings.web_search_timeout_seconds)
-        ),
-        web_search_retry_seconds=float(
-            env.get("WEB_SEARCH_RETRY_SECONDS", Settings.web_search_retry_seconds)
-        ),
-        trace_user_key=env["TRACE_USER_ID_KEY"].encode() if env.get("TRACE_USER_ID_KEY") else None,
-        trace_file=Path(env["TRACE_FILE"]) if env.get("TRACE_FILE") else None,
+        **direct,
+        region=AWS_REGION.read(env) or AWS_DEFAULT_REGION.read(env),
+        local_memory_dir=LOCAL_MEMORY_DIR.read(env) or _default_memory_dir(),
+        web_search_url=load_web_search_url(env, direct["model_provider"]),
         auth=load_auth_settings(env),
     )
+
+
+def configuration_table() -> str:
+    """The table of every variable, as docs/configuration.md shows it."""
+    return markdown_table(ENV_VARS)
+
+
+__all__ = ["ENV_VARS", "AuthSettings", "ConfigError", "configuration_table", "load_auth_settings"]

@@ -38,8 +38,9 @@ SESSION_ID = "session.id"
 USER_ID = "user.id"
 TOOLS = "customer_support.tools"
 TOOL_COUNT = "customer_support.tool_count"
-GATEWAY_STATUS = "customer_support.gateway.status"
-WEB_SEARCH_STATUS = "customer_support.web_search.status"
+HOP_STATUS = "customer_support.{hop}.status"  # per MCP hop: gateway, web_search
+GATEWAY_STATUS = HOP_STATUS.format(hop="gateway")
+WEB_SEARCH_STATUS = HOP_STATUS.format(hop="web_search")
 OUTCOME = "customer_support.outcome"
 ERROR_TYPE = "error.type"
 TOOL_EVENT = "tool_call"
@@ -89,11 +90,11 @@ class TurnTracer:
                 span.set_attribute(TOOL_COUNT, len(names))
 
 
-def finish(record: TurnRecord, gateway: str, web_search: str, error: BaseException | None) -> None:
-    """Set the turn's statuses and outcome (the exception's type only: its text may hold data)."""
+def finish(record: TurnRecord, hops: dict[str, str], error: BaseException | None) -> None:
+    """Set the turn's hop statuses and outcome (the exception's type only: its text may hold data)."""
     span = record.span
-    span.set_attribute(GATEWAY_STATUS, gateway)
-    span.set_attribute(WEB_SEARCH_STATUS, web_search)
+    for hop, status in hops.items():
+        span.set_attribute(HOP_STATUS.format(hop=hop), status)
     span.set_attribute(OUTCOME, "error" if error is not None else "answered")
     if error is not None:
         span.set_attribute(ERROR_TYPE, type(error).__name__)

@@ -7,7 +7,9 @@ One run prints:
    made one warranty turn), and again after the gateway idle time;
 2. /ping p50/p99 and local-tool turn p50/p95 with 0 vs 40 gateway calls hanging (ratio);
 3. a warranty turn with a new token each turn vs the same token (ratio);
-4. gateway HTTP requests made by a new session's local-tool-only turn (same token / new token).
+4. gateway HTTP requests made by a new session's local-tool-only turn (same token / new token),
+   and by a warranty turn: steady (a known token), a new session of a known token, a never-seen
+   token.
 
 The agent runs as `agentcore dev` runs it (uvicorn main:app); the gateway is the real local gateway
 behind tests/support/faulty_mcp.py, which makes tools/call hang on demand.
@@ -153,6 +155,22 @@ def requests_of_local_turn(agent: AgentServer, layer: FaultyGateway, issuer: Loc
         counts.append(layer.http_requests - before)
     print("\n4. Gateway HTTP requests made by a new session's local-tool-only turn")
     print(f"{'known token':28} {counts[0]:8d}\n{'never-seen token':28} {counts[1]:8d}")
+    session = f"w-{uuid.uuid4()}"
+    agent.invoke(WARRANTY, known, session)
+    rows = []
+    for name, token, sid in (
+        ("steady (known token)", known, session),
+        ("new session, known token", known, f"w-{uuid.uuid4()}"),
+        ("never-seen token", issuer.client_credentials_token(CLIENT, [SCOPE]), session),
+    ):
+        before = layer.http_requests
+        reply = agent.invoke(WARRANTY, token, sid)
+        assert "Wireless Headphones" in reply.text, reply.body
+        time.sleep(0.05)  # background closes land in this row
+        rows.append((name, layer.http_requests - before))
+    print("   ...and by a warranty turn")
+    for name, count in rows:
+        print(f"{name:28} {count:8d}")
 
 
 def main() -> None:

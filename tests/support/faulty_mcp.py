@@ -19,15 +19,20 @@ from types import TracebackType
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FAULTS = ("hang", "401", "500", "garbage")
+FAULTS = ("hang", "401", "500", "garbage", "unknown-method")
+# How a handshake-era (pre-2026-07-28) MCP server answers a method it does not know, such as the
+# `server/discover` probe: a JSON-RPC error, so the client falls back to `initialize`.
+METHOD_NOT_FOUND = {"code": -32601, "message": "Method not found"}
 
 
 @dataclass
 class FaultyGateway:
     """ASGI wrapper that injects faults in front of the real gateway.
 
-    `faults` maps a JSON-RPC method ("initialize", "tools/list", "tools/call") or "*" to one of
-    FAULTS; everything else reaches the real gateway.
+    `faults` maps a JSON-RPC method ("server/discover", "initialize", "tools/list", "tools/call")
+    or "*" to one of FAULTS; everything else reaches the real gateway. With `session_ids` the
+    layer acts as a stateful handshake-era server: it also answers `server/discover` with
+    "unknown-method".
     """
 
     inner: ASGIApp
@@ -73,6 +78,8 @@ class FaultyGateway:
         method = _method(body) if scope["method"] == "POST" else scope["method"]
         self.methods[method] += 1
         fault = self.faults.get(method) or self.faults.get("*")
+        if fault is None and self.session_ids and method == "server/discover":
+            fault = "unknown-method"
         if fault == "hang" and not self._release.is_set():
             self.hanging += 1
             try:
@@ -84,6 +91,9 @@ class FaultyGateway:
             await _respond(send, int(fault), json.dumps({"error": "injected"}).encode(), "application/json")
         elif fault == "garbage":
             await _respond(send, 200, b"\x00\xffnot json {{{", "application/json")
+        elif fault == "unknown-method":
+            answer = {"jsonrpc": "2.0", "id": _request_id(body), "error": METHOD_NOT_FOUND}
+            await _respond(send, 200, json.dumps(answer).encode(), "application/json")
         elif method == "DELETE" and self.session_ids:
             await _respond(send, 200, b"", "text/plain")
         elif self.session_ids:
@@ -109,6 +119,14 @@ def _method(body: bytes) -> str:
     except ValueError:
         return "?"
     return str(message.get("method", "response")) if isinstance(message, dict) else "batch"
+
+
+def _request_id(body: bytes) -> object:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    return message.get("id") if isinstance(message, dict) else None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import jwt
 
-from settings import AuthSettings
+from auth.config import AuthSettings
 
 ALGORITHM = "RS256"
 

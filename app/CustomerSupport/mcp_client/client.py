@@ -1,19 +1,20 @@
 """MCP hops (the gateway, the web search server): streamable HTTP as coroutines on the app's loop.
 
-The same machinery serves both hops; what differs is the credential. The gateway hop
-(``forwards_token=True``) binds each turn to the caller's token. The web search hop
-(``forwards_token=False``) takes no token at all: its sessions send no Authorization header, no
-cookie and nothing else of the caller's, whatever the turn.
+One machinery serves every hop; what differs is the spec (``mcp_client.spec.HopSpec``), above all
+its credential rule. A ``Credential.CALLER_TOKEN`` hop binds each session to one caller's token; a
+``Credential.NONE`` hop sends no Authorization header, no cookie and nothing else of the caller's,
+whatever the turn.
 
-- One pooled HTTP transport per event loop is shared by every caller; connections idle for
-  ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
-- Each turn that needs the gateway gets its own MCP session (``GatewayTurn``) whose HTTP client
-  is bound to that turn's token: every request of the session carries exactly this token, and
-  no client-wide state a concurrent turn could reuse exists.
-- Every wait (connect, initialize, tools/list, tools/call) is taken from one per-turn budget of
-  ``timeout_seconds``; closing happens in the background and never blocks a request.
-- After a timeout or transport failure the gateway is skipped for ``retry_seconds`` (bounded
-  retry rate), then the next turn tries again: recovery needs no restart.
+- One pooled HTTP transport per hop and event loop is shared by every caller; connections idle
+  for ``idle_seconds`` are closed (the whole pool is dropped once nothing used it for that long).
+- MCP sessions are kept per token fingerprint (``session.PooledSession``, a bounded LRU of
+  ``sessions_cache_size``): a steady turn reuses its token's session and makes one request per
+  tool call; a session never carries two tokens and ends at its token's expiry or when idle.
+- Each turn leases its token's session (``HopTurn``); every wait of the turn (connect, open,
+  tools/list, tools/call) is taken from one per-turn budget of ``timeout_seconds``; closing
+  happens in the background and never blocks a request. A failed request retires the session.
+- After a timeout or transport failure the hop is skipped for ``retry_seconds`` (bounded retry
+  rate), then the next turn tries again: recovery needs no restart.
 - Tool listings are cached per token fingerprint (a listing is never shown to another token)
   for ``tools_ttl_seconds``, so turns of a known token list nothing.
 """
@@ -25,57 +26,46 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
 
 import httpx2
-from mcp.client.session import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-from mcp.types import PaginatedRequestParams
 from mcp.types import Tool as MCPTool
-from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
-from strands.types._events import ToolResultEvent
-from strands.types.tools import ToolResult, ToolUse
 
-from mcp_client.status import STATUS_KEY, TURN_KEY, GatewayStatus, fingerprint
+from mcp_client.errors import HopError, is_outage
+from mcp_client.session import PooledSession
+from mcp_client.spec import Credential, HopSpec
+from mcp_client.status import ANONYMOUS, fingerprint
+from mcp_client.turn import HopTurn
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = "The warranty service is unavailable right now."
-SIGN_IN_TEXT = "Warranty lookup needs you to sign in."
-WEB_SEARCH_UNAVAILABLE_TEXT = "Web search is unavailable right now."
-ANONYMOUS = "anonymous"  # the listing-cache key of a hop that forwards no token
-MAX_TOOL_PAGES = 20  # a gateway that pages forever must not hold a turn
+__all__ = ["HopError", "HopTurn", "McpHop"]
 
 
-class GatewayError(Exception):
-    """The gateway could not serve this turn (the caller only ever hears "unavailable")."""
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        """Drop it."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep none of the response's cookies."""
 
 
-@dataclass(frozen=True)
-class GatewayLimits:
-    """Every bound of the gateway hop (see settings.py for the environment variables)."""
-
-    timeout_seconds: float = 15.0
-    idle_seconds: float = 30.0
-    retry_seconds: float = 2.0
-    max_connections: int = 128
-    tools_ttl_seconds: float = 300.0
-    tools_cache_size: int = 1024
-
-
-class Gateway:
+class McpHop:
     """The process-wide side of a hop: pooled transport, listing cache, outage back-off."""
 
-    def __init__(
-        self, url: str, limits: GatewayLimits, forwards_token: bool = True, name: str = "gateway"
-    ) -> None:
-        self.url = url
-        self.limits = limits
-        self.forwards_token = forwards_token
-        self.name = name
+    def __init__(self, spec: HopSpec) -> None:
+        if spec.url is None:
+            raise ValueError(f"the {spec.name} hop has no URL")
+        self.spec = spec
+        self.url = spec.url
+        self.limits = spec.limits
+        self.name = spec.name
+        self.handshake_era = False  # set once the server answered discover as a pre-2026 server
+        self._sessions: OrderedDict[str, PooledSession] = OrderedDict()
         self._transport: httpx2.AsyncHTTPTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active = 0
@@ -86,26 +76,67 @@ class Gateway:
         self._down_until = 0.0
 
     # -- per turn ---------------------------------------------------------------------------------
-    def turn(self, token: str) -> GatewayTurn:
-        """A not-yet-opened MCP session bound to `token` (opened on first use)."""
-        if not self.forwards_token:
+    def turn(self, token: str | None, subject: str | None = None, expires_at: float | None = None) -> HopTurn:
+        """This turn's use of the hop, as `token` (verified sub `subject`, exp `expires_at`) or as no one."""
+        carries = self.spec.credential is Credential.CALLER_TOKEN
+        if token is not None and not carries:
             raise ValueError(f"the {self.name} hop never carries a caller's token")
-        return GatewayTurn(self, token)
-
-    def anonymous_turn(self) -> GatewayTurn:
-        """A not-yet-opened MCP session that carries no credential (hops that forward no token)."""
-        if self.forwards_token:
+        if token is None and carries:
             raise ValueError(f"the {self.name} hop needs the caller's token")
-        return GatewayTurn(self, None)
+        return HopTurn(self, token, subject if carries else None, expires_at if carries else None)
+
+    # -- sessions (one per token, bounded LRU) -----------------------------------------------------
+    def lease(self, token: str | None, expires_at: float | None) -> PooledSession:
+        """`token`'s session (a new one if it has none usable), counted as in use by one more turn."""
+        key = fingerprint(token) if token is not None else ANONYMOUS
+        session = self._sessions.get(key)
+        if session is not None and (session.broken or session.expired):
+            self.forget(session)
+            session = None
+        if session is None:
+            session = self._sessions[key] = PooledSession(self, key, token, expires_at)
+            self._evict(keep=session)
+        else:
+            self._sessions.move_to_end(key)
+        session.leases += 1
+        session.last_used = time.monotonic()
+        return session
+
+    def give_back(self, session: PooledSession, failed: bool) -> None:
+        """A turn is done with `session`; a failed request retires it (no new turn gets it)."""
+        session.leases -= 1
+        session.last_used = time.monotonic()
+        if failed:
+            session.broken = True
+            self.forget(session)
+        if session.leases == 0 and (session.broken or not session.pooled or session.expired):
+            session.stop()
+
+    def forget(self, session: PooledSession) -> None:
+        """Take `session` out of the pool (if it is still the one there)."""
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
+
+    def _evict(self, keep: PooledSession) -> None:
+        # Least recently used first, never one a turn is using; if all are in use, `keep` serves
+        # its turn unpooled, so the pool never holds more than its bound.
+        while len(self._sessions) > self.limits.sessions_cache_size:
+            idle = next((s for s in self._sessions.values() if s.leases == 0 and s is not keep), None)
+            victim = idle or keep
+            self.forget(victim)
+            if victim is keep:
+                keep.pooled = False
+                return
+            victim.stop()
 
     @property
     def backing_off(self) -> bool:
-        """True while a recent outage keeps the gateway from being tried."""
+        """True while a recent outage keeps the hop from being tried."""
         return time.monotonic() < self._down_until
 
     def note_failure(self, exc: BaseException, server_error: bool = False) -> None:
         """Back off after outages (timeouts, transport errors, 5xx); a rejected token is not one."""
-        if server_error or _is_outage(exc):
+        if server_error or is_outage(exc):
             self._down_until = time.monotonic() + self.limits.retry_seconds
 
     def cached_tools(self, token_fingerprint: str) -> list[MCPTool] | None:
@@ -139,12 +170,14 @@ class Gateway:
             )
             self._loop = loop
         # Never closed: closing a client closes its transport, which is shared. It owns nothing else.
-        # A new client per turn: its cookie jar starts empty, so nothing carries over between turns.
+        # A session outlives turns (and, on a no-credential hop, serves every caller): it keeps no
+        # cookie, so nothing a server sets can carry over from one turn or caller to the next.
         return httpx2.AsyncClient(
             transport=self._transport,
+            cookies=_NoCookies(),
             headers={"Authorization": f"Bearer {token}"} if token is not None else {},
             timeout=httpx2.Timeout(self.limits.timeout_seconds),
-            follow_redirects=False,  # the token goes to the gateway URL and nowhere else
+            follow_redirects=False,  # the token goes to the hop's URL and nowhere else
             trust_env=False,  # no proxy or .netrc credentials from the environment
             # The MCP client reports every HTTP error alike; the status tells outage from refusal.
             event_hooks={"response": [_status_hook(on_status)]},
@@ -190,11 +223,13 @@ class Gateway:
                     await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_seconds + 1)
             else:  # that loop is gone, and with it its sockets and tasks: only forget them
                 self._owners.clear()
+                self._sessions.clear()
                 self._transport = self._reaper = None
             return
         await self._close_here()
 
     async def _close_here(self) -> None:
+        self._sessions.clear()
         for owner in list(self._owners):
             owner.cancel()
         if self._owners:
@@ -204,191 +239,8 @@ class Gateway:
         await self._drop_transport()
 
 
-class GatewayTurn:
-    """One turn's MCP session with a hop, bound to that turn's token (or to none)."""
-
-    def __init__(self, gateway: Gateway, token: str | None) -> None:
-        self._gateway = gateway
-        self._token = token
-        self.token_fingerprint = fingerprint(token) if token is not None else ANONYMOUS
-        self._budget = gateway.limits.timeout_seconds
-        self._failed = False
-        self._lock = asyncio.Lock()
-        self._session: ClientSession | None = None
-        self._owner: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._server_error = False
-
-    def _saw_status(self, status: int) -> None:
-        if status >= 500:
-            self._server_error = True
-
-    async def tools(self) -> list[MCPTool]:
-        """The tools the gateway lists for this token (cached per token)."""
-        cached = self._gateway.cached_tools(self.token_fingerprint)
-        if cached is not None:
-            return cached
-        session = await self._open()
-        tools: list[MCPTool] = []
-        cursor: str | None = None
-        for _ in range(MAX_TOOL_PAGES):
-            params = PaginatedRequestParams(cursor=cursor) if cursor else None
-            page = await self._bounded(session.list_tools(params=params))
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        self._gateway.store_tools(self.token_fingerprint, tools)
-        return tools
-
-    async def call_tool(self, tool_use_id: str, name: str, arguments: dict[str, Any]) -> ToolResult:
-        """Call a gateway tool; GatewayError when the gateway fails or the budget runs out."""
-        session = await self._open()
-        result = await self._bounded(session.call_tool(name, arguments))
-        content = [{"text": block.text} for block in result.content if getattr(block, "type", None) == "text"]
-        status = "error" if result.is_error else "success"
-        return {"toolUseId": tool_use_id, "status": status, "content": content}  # type: ignore[typeddict-item]
-
-    def close(self) -> None:
-        """End the session in the background; a peer that never lets go is cut off after the timeout."""
-        owner = self._owner
-        if owner is None or owner.done():
-            return
-        if self._failed:
-            owner.cancel()
-            return
-        self._stop.set()
-        handle = asyncio.get_running_loop().call_later(self._gateway.limits.timeout_seconds, owner.cancel)
-        owner.add_done_callback(lambda _: handle.cancel())
-
-    # -- internals ----------------------------------------------------------------------------------
-    async def _open(self) -> ClientSession:
-        async with self._lock:
-            if self._session is not None:
-                return self._session
-            if self._failed or self._gateway.backing_off:
-                raise GatewayError("gateway unavailable")
-            loop = asyncio.get_running_loop()
-            ready: asyncio.Future[ClientSession] = loop.create_future()
-            # Nobody may be waiting when it fails (the wait already timed out): mark it retrieved.
-            ready.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._owner = loop.create_task(self._own(ready))
-            self._gateway.acquire(self._owner)
-            self._session = await self._bounded(asyncio.shield(ready))
-            return self._session
-
-    async def _own(self, ready: asyncio.Future[ClientSession]) -> None:
-        """Hold the session's contexts in one task (anyio requires enter and exit in the same task)."""
-        assert self._owner is not None
-        owner = self._owner
-        try:
-            http = self._gateway.http_client(self._token, self._saw_status)
-            async with (
-                streamable_http_client(self._gateway.url, http_client=http) as (read, write),
-                ClientSession(read, write) as session,
-            ):
-                await session.initialize()
-                ready.set_result(session)
-                await self._stop.wait()
-        except BaseException as exc:
-            if not ready.done():
-                ready.set_exception(GatewayError("could not open a gateway session"))
-                self._gateway.note_failure(exc, self._server_error)
-                logger.warning("%s session failed to open: %s", self._gateway.name, _describe(exc))
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        finally:
-            self._gateway.release(owner)
-
-    async def _bounded(self, awaitable: Any) -> Any:
-        if self._failed:
-            raise GatewayError("gateway failed earlier in this turn")
-        if self._budget <= 0:
-            self._failed = True
-            raise GatewayError("gateway time budget spent")
-        start = time.monotonic()
-        try:
-            return await asyncio.wait_for(awaitable, self._budget)
-        except GatewayError:
-            self._failed = True
-            raise
-        except Exception as exc:
-            self._failed = True
-            self._gateway.note_failure(exc, self._server_error)
-            raise GatewayError(_describe(exc)) from exc
-        finally:
-            self._budget -= time.monotonic() - start
-
-
-class GatewayTool(MCPAgentTool):
-    """A hop's tool that calls through the current turn's session (found under ``turn_key``)."""
-
-    def __init__(
-        self,
-        mcp_tool: MCPTool,
-        timeout_seconds: float,
-        turn_key: str = TURN_KEY,
-        status_key: str = STATUS_KEY,
-        unavailable_text: str = UNAVAILABLE_TEXT,
-    ) -> None:
-        super().__init__(mcp_tool, mcp_client=None, timeout=timedelta(seconds=timeout_seconds))  # type: ignore[arg-type]
-        self._turn_key = turn_key
-        self._status_key = status_key
-        self._unavailable_text = unavailable_text
-
-    async def stream(
-        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
-    ) -> AsyncGenerator[ToolResultEvent, None]:
-        """Yield the tool's result; any gateway failure becomes "unavailable"."""
-        turn: GatewayTurn | None = invocation_state.get(self._turn_key)
-        if turn is None:
-            status = invocation_state.get(self._status_key, GatewayStatus.UNAVAILABLE)
-            text = SIGN_IN_TEXT if status == GatewayStatus.SIGN_IN_REQUIRED else self._unavailable_text
-            yield ToolResultEvent(_error(tool_use, text))
-            return
-        try:
-            result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, tool_use["input"])
-        except GatewayError as err:
-            logger.warning("tool %s failed: %s", self.mcp_tool.name, err)
-            result = _error(tool_use, self._unavailable_text)
-        yield ToolResultEvent(result)
-
-
 def _status_hook(on_status: Callable[[int], None]) -> Callable[[httpx2.Response], Awaitable[None]]:
     async def hook(response: httpx2.Response) -> None:
         on_status(response.status_code)
 
     return hook
-
-
-def _error(tool_use: ToolUse, message: str) -> ToolResult:
-    return {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": message}]}
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc`, its causes and the members of exception groups (anyio task groups wrap errors)."""
-    seen: list[BaseException] = []
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        stack.extend(getattr(current, "exceptions", ()))
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return seen
-
-
-def _is_outage(exc: BaseException) -> bool:
-    for cause in _causes(exc):
-        if isinstance(cause, (TimeoutError, asyncio.TimeoutError, httpx2.TransportError, OSError)):
-            return True
-        if isinstance(cause, httpx2.HTTPStatusError) and cause.response.status_code >= 500:
-            return True
-    return False
-
-
-def _describe(exc: BaseException) -> str:
-    """A log line naming the failure's types only (exception text may carry request details)."""
-    names = [type(c).__name__ for c in _causes(exc) if not isinstance(c, asyncio.CancelledError)]
-    return ", ".join(dict.fromkeys(names)) or type(exc).__name__

@@ -2,8 +2,9 @@
 
 AgentCore Memory when ``MEMORY_CUSTOMERSUPPORTMEMORY_ID`` is set (events per actor and session;
 long-term facts, preferences and summaries retrieved into context, each from the caller's own
-namespace); otherwise a local file-backed session manager so history survives turns and restarts
-in local development, plus ``LocalPreferences`` for the caller's stated preferences.
+namespace, summaries from every earlier session of the caller); otherwise a local file-backed
+session manager so history survives turns and restarts in local development, plus
+``LocalPreferences`` for the caller's stated preferences.
 """
 
 from __future__ import annotations
@@ -25,11 +26,20 @@ def _digest(value: str) -> str:
 
 
 def retrieval_namespaces(actor_id: str, session_id: str) -> list[str]:
-    """The long-term namespaces a turn reads: the manifest's templates, filled for this caller only."""
+    """The long-term namespaces a turn reads, as path prefixes, all under this caller's own id.
+
+    Summaries are written per session (the manifest's ``/summaries/{actorId}/{sessionId}``), so
+    the caller's summaries prefix ``/summaries/<actor>/`` recalls every earlier session too; the
+    SDK sends each entry as ``namespacePath``, which AgentCore matches as a hierarchical prefix.
+    The trailing ``/`` keeps ``sub-al`` from reading ``sub-alice``. An actor id holding ``/``
+    could make one caller's prefix cover another's (``a/`` ⊃ ``a/b/``): such a caller reads only
+    this session's summaries.
+    """
+    summaries = f"/summaries/{actor_id}/" if "/" not in actor_id else f"/summaries/{actor_id}/{session_id}"
     return [
         f"/users/{actor_id}/facts",  # SEMANTIC
         f"/users/{actor_id}/preferences",  # USER_PREFERENCE
-        f"/summaries/{actor_id}/{session_id}",  # SUMMARIZATION
+        summaries,  # SUMMARIZATION, every session of this caller
     ]
 
 
@@ -60,8 +70,9 @@ def get_memory_session_manager(
             AgentCoreMemorySessionManager,
         )
 
+        # Filled here; the SDK formats each key again ({actorId}...), so braces in an id are escaped.
         retrieval = {
-            namespace: RetrievalConfig(top_k=3, relevance_score=0.5)
+            namespace.replace("{", "{{").replace("}", "}}"): RetrievalConfig(top_k=3, relevance_score=0.5)
             for namespace in retrieval_namespaces(actor_id, session_id)
         }
         from botocore.config import Config

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Any
 
@@ -22,6 +21,8 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from memory.preferences import CONTEXT_TAG, RECORD_PREFIX, extract_preference
+from model import offline_orders
+from model.events import text_events, tool_use_events
 
 PREFIX = "[offline model] "
 SIGN_IN_MARKER = "warranty service: sign-in required"
@@ -41,6 +42,11 @@ _PRODUCT = re.compile(
 _SEARCH = re.compile(r"\bsearch\s+(?:the\s+)?(?:web|internet|online)\s+for\s+(.+?)[?.!]*$", re.IGNORECASE)
 _PREFERENCE_RECALL = re.compile(
     r"\bmy preferences?\b|what do i prefer|how (?:should|will|would|do|can) you (?:contact|reach) me",
+    re.IGNORECASE,
+)
+_SESSION_RECALL = re.compile(
+    r"what did we (?:talk|speak|chat) about|\blast time\b"
+    r"|(?:previous|earlier|last) (?:conversation|session|chat)",
     re.IGNORECASE,
 )
 _CONTEXT = re.compile(rf"<{CONTEXT_TAG}>(.*?)</{CONTEXT_TAG}>", re.DOTALL)
@@ -65,6 +71,13 @@ def _preferences(message: dict[str, Any]) -> list[str]:
             if line.startswith(RECORD_PREFIX) and line[len(RECORD_PREFIX) :] not in found:
                 found.append(line[len(RECORD_PREFIX) :])
     return found
+
+
+def _remembered(message: dict[str, Any]) -> list[str]:
+    """Memory records retrieved into this message's context other than preferences (summaries, facts)."""
+    text = " ".join(block["text"] for block in message.get("content", []) if "text" in block)
+    lines = [line.strip() for block in _CONTEXT.findall(text) for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith(RECORD_PREFIX)]
 
 
 def _tool_results(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -126,9 +139,7 @@ class OfflineModel(Model):
     ) -> AsyncIterable[StreamEvent]:
         """Stream the scripted answer or tool call as Bedrock-style events."""
         decision = self.decide([dict(m) for m in messages], tool_specs or [], system_prompt or "")
-        events = (
-            _tool_use_events(*decision) if isinstance(decision, tuple) else _text_events(PREFIX + decision)
-        )
+        events = tool_use_events(*decision) if isinstance(decision, tuple) else text_events(PREFIX + decision)
         for event in events:
             if self.chunk_delay_seconds and "contentBlockDelta" in event:
                 await asyncio.sleep(self.chunk_delay_seconds)  # paced like a real model's tokens
@@ -141,10 +152,11 @@ class OfflineModel(Model):
         """Either answer text, or (tool name, input) for the framework to execute."""
         last = messages[-1] if messages else {"content": []}
         results = _tool_results(last)
-        if results:
-            return self._compose(messages, results)
-        prompt = _text(last)
         tools = {spec["name"] for spec in tool_specs}
+        if results:
+            step = self._next_step(messages, results, tools)
+            return step if step is not None else self._compose(messages, results)
+        prompt = _text(last)
 
         intro = _NAME_INTRO.search(prompt)
         if intro:
@@ -159,11 +171,19 @@ class OfflineModel(Model):
             if not known:
                 return 'I don\'t know your preferences yet. You can tell me, e.g. "I prefer phone calls".'
             return "You told me you prefer " + "; and ".join(known) + "."
+        if _SESSION_RECALL.search(prompt):
+            earlier = _remembered(last)
+            if not earlier:
+                return "I have no notes from an earlier conversation with you."
+            return "From our earlier conversations I remember: " + " ".join(earlier)
         search = _SEARCH.search(prompt)
         if search:
             return self._web_search(search.group(1), tools)
         if "warrant" in prompt.lower():
-            return self._warranty(prompt, tools, system_prompt)
+            by_order = None if _PRODUCT_ID.search(prompt) else offline_orders.order_warranty(prompt, tools)
+            return by_order or self._warranty(prompt, tools, system_prompt)
+        if offline_orders.is_order_question(prompt):
+            return offline_orders.orders(prompt, tools, SIGN_IN_MARKER in system_prompt.lower())
         if _POLICY.search(prompt):
             category = self._category(prompt)
             if category is None:
@@ -175,8 +195,8 @@ class OfflineModel(Model):
             query = product_id.group(0).upper() if product_id else (about.group(1) if about else prompt)
             return ("get_product_info", {"query": query})
         return (
-            "I can help with return policies (electronics, accessories, audio), product information "
-            "and warranty checks (give me a product ID such as PROD-001)."
+            "I can help with return policies (electronics, accessories, audio), product information, "
+            "your orders and warranty checks (give me a product ID such as PROD-001, or ask about an order)."
         )
 
     @staticmethod
@@ -218,12 +238,24 @@ class OfflineModel(Model):
         return (tool, arguments)
 
     @staticmethod
+    def _next_step(
+        messages: list[dict[str, Any]], results: list[dict[str, Any]], tools: set[str]
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A follow-up tool call a result calls for (list the orders, then check the one meant)."""
+        prompt = next((_text(m) for m in reversed(messages) if m.get("role") == "user" and _text(m)), "")
+        names = _tool_names(messages)
+        for result in results:
+            if result.get("status") == "error":
+                continue
+            name = names.get(result.get("toolUseId", ""), "")
+            step = offline_orders.next_step(prompt, name, _result_text(result), tools)
+            if step is not None:
+                return step
+        return None
+
+    @staticmethod
     def _compose(messages: list[dict[str, Any]], results: list[dict[str, Any]]) -> str:
-        names: dict[str, str] = {}
-        for message in messages:
-            for block in message.get("content", []):
-                if "toolUse" in block:
-                    names[block["toolUse"]["toolUseId"]] = block["toolUse"]["name"]
+        names = _tool_names(messages)
         answers = []
         for result in results:
             name = names.get(result.get("toolUseId", ""), "")
@@ -234,42 +266,19 @@ class OfflineModel(Model):
                 answers.append("Here is the warranty status:\n" + _humanize(text))
             elif WEB_SEARCH_TOOL_MARK in name:
                 answers.append("Here is what I found on the web:\n" + text)
+            elif name.endswith(offline_orders.ACCOUNT_TOOLS):
+                shown = offline_orders.describe(text) or _humanize(text)
+                answers.append("Here is what I found in your orders:\n" + shown)
             else:
                 answers.append(_humanize(text))
         return "\n".join(answers)
 
 
-def _text_events(text: str) -> list[StreamEvent]:
-    words = text.split(" ")
-    chunks = [
-        " ".join(words[i : i + 8]) + (" " if i + 8 < len(words) else "") for i in range(0, len(words), 8)
-    ]
-    return [
-        {"messageStart": {"role": "assistant"}},
-        {"contentBlockStart": {"start": {}}},
-        *[StreamEvent(contentBlockDelta={"delta": {"text": chunk}}) for chunk in chunks],
-        {"contentBlockStop": {}},
-        {"messageStop": {"stopReason": "end_turn"}},
-        _metadata(),
-    ]
-
-
-def _tool_use_events(name: str, arguments: dict[str, Any]) -> list[StreamEvent]:
-    tool_use_id = f"tooluse_{uuid.uuid4().hex[:20]}"
-    return [
-        {"messageStart": {"role": "assistant"}},
-        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": tool_use_id, "name": name}}}},
-        {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(arguments)}}}},
-        {"contentBlockStop": {}},
-        {"messageStop": {"stopReason": "tool_use"}},
-        _metadata(),
-    ]
-
-
-def _metadata() -> StreamEvent:
-    return {
-        "metadata": {
-            "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
-            "metrics": {"latencyMs": 0},
-        }
-    }
+def _tool_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Tool name of every tool use in the conversation, by tool-use id."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for block in message.get("content", []):
+            if "toolUse" in block:
+                names[block["toolUse"]["toolUseId"]] = block["toolUse"]["name"]
+    return names

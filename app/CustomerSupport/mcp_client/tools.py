@@ -1,0 +1,105 @@
+"""A hop's tool as the model sees it, calling through the current turn's session with that hop.
+
+Identity arguments: when the hop's spec names one (the gateway's ``customer_id``) and a tool's
+input schema declares it, the argument belongs to the caller, not the model:
+
+- the schema the model gets has no such property (and it is not "required"), so the model is
+  never asked for it;
+- every call sets it to the ``sub`` of this request's verified token; a value the model put there
+  anyway (a prompt-injected conversation) is overwritten, logged as an event without the value,
+  and recorded on the turn's span (``customer_support.identity_argument_overridden``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+from typing import Any
+
+from mcp.types import Tool as MCPTool
+from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
+from strands.types._events import ToolResultEvent
+from strands.types.tools import ToolResult, ToolUse
+
+from mcp_client.client import HopTurn
+from mcp_client.errors import HopError
+from mcp_client.spec import HopSpec
+from mcp_client.status import HOPS_KEY, HopState, HopStatus
+from telemetry import TRACE_KEY, TurnRecord
+
+logger = logging.getLogger(__name__)
+
+SIGN_IN_TEXT = "This needs you to sign in. Please sign in and ask again."
+OVERRIDE_EVENT = "customer_support.identity_argument_overridden"
+
+
+def without_argument(schema: dict[str, Any], argument: str) -> dict[str, Any]:
+    """A copy of a JSON schema with `argument` removed from its properties and from "required"."""
+    stripped = copy.deepcopy(schema)
+    properties = stripped.get("properties")
+    if isinstance(properties, dict):
+        properties.pop(argument, None)
+    required = stripped.get("required")
+    if isinstance(required, list):
+        stripped["required"] = [name for name in required if name != argument]
+    return stripped
+
+
+class HopTool(MCPAgentTool):
+    """A hop's tool; see the module docstring for identity arguments."""
+
+    def __init__(self, mcp_tool: MCPTool, spec: HopSpec) -> None:
+        schema = mcp_tool.input_schema if isinstance(mcp_tool.input_schema, dict) else {}
+        argument = spec.identity_argument
+        self.identity_argument = argument if argument and argument in schema.get("properties", {}) else None
+        shown = mcp_tool
+        if self.identity_argument is not None:
+            shown = mcp_tool.model_copy(
+                update={"input_schema": without_argument(schema, self.identity_argument)}
+            )
+        timeout = timedelta(seconds=spec.limits.timeout_seconds)
+        super().__init__(shown, mcp_client=None, timeout=timeout)  # type: ignore[arg-type]
+        self.spec = spec
+
+    async def stream(
+        self, tool_use: ToolUse, invocation_state: dict[str, Any], **kwargs: Any
+    ) -> AsyncGenerator[ToolResultEvent, None]:
+        """Yield the tool's result; any failure of the hop becomes its "unavailable" text."""
+        state = (invocation_state.get(HOPS_KEY) or {}).get(self.spec.key)
+        turn: HopTurn | None = state.turn if isinstance(state, HopState) else None
+        if turn is None:
+            status = state.status if isinstance(state, HopState) else HopStatus.UNAVAILABLE
+            text = SIGN_IN_TEXT if status is HopStatus.SIGN_IN_REQUIRED else self.spec.unavailable_text
+            yield ToolResultEvent(_error(tool_use, text))
+            return
+        arguments = dict(tool_use["input"]) if isinstance(tool_use["input"], dict) else {}
+        if self.identity_argument is not None:
+            if not turn.subject:  # a caller-token hop always has one; refuse rather than guess
+                yield ToolResultEvent(_error(tool_use, self.spec.unavailable_text))
+                return
+            if self.identity_argument in arguments:
+                self._note_override(invocation_state.get(TRACE_KEY))
+            arguments[self.identity_argument] = turn.subject
+        try:
+            result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, arguments)
+        except HopError as err:
+            logger.warning("%s tool %s failed: %s", self.spec.name, self.mcp_tool.name, err)
+            result = _error(tool_use, self.spec.unavailable_text)
+        yield ToolResultEvent(result)
+
+    def _note_override(self, record: object) -> None:
+        # Never the value: it may be another customer's id, or whatever an injected prompt wrote.
+        logger.warning(
+            "model supplied %s to %s; replaced by the caller's verified identity",
+            self.identity_argument,
+            self.mcp_tool.name,
+        )
+        if isinstance(record, TurnRecord):
+            attributes = {"gen_ai.tool.name": self.mcp_tool.name, "argument": str(self.identity_argument)}
+            record.span.add_event(OVERRIDE_EVENT, attributes)
+
+
+def _error(tool_use: ToolUse, message: str) -> ToolResult:
+    return {"toolUseId": tool_use["toolUseId"], "status": "error", "content": [{"text": message}]}

@@ -34,7 +34,7 @@ from envvars import (
     markdown_table,
 )
 
-# Set by the deployment (scripts/manifest.py checks the manifest sets what these name).
+# Set by the deployment (scripts/deploy/manifest_check.py checks the manifest sets what these name).
 if TYPE_CHECKING:
     from mcp_client.spec import HopSpec
 

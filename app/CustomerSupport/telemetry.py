@@ -33,7 +33,7 @@ TRACE_KEY = "customersupport_turn_trace"  # where a turn's TurnRecord travels in
 MAX_SESSION_CHARS = 256
 ANONYMOUS_USER = "anonymous"
 
-# Span attribute names (documented in README.md, "Observability").
+# Span attribute names (documented in docs/architecture.md).
 SESSION_ID = "session.id"
 USER_ID = "user.id"
 TOOLS = "customer_support.tools"

@@ -33,6 +33,7 @@ VALUES = {
     "client_id": "1example23456789machine000",
     "user_client_id": "7example98765432userlogin0",
     "lambda_arn": "arn:aws:lambda:eu-west-1:210987654321:function:cs-prod-warranty-check",
+    "account_lambda_arn": "arn:aws:lambda:eu-west-1:210987654321:function:cs-prod-account-tools",
 }
 
 
@@ -535,6 +536,9 @@ def _expected_after_configure(spec: dict[str, Any], values: dict[str, str]) -> d
     named(gateway(expected)["targets"], "WarrantyCheck")["lambdaFunctionArn"]["lambdaArn"] = values[
         "lambda_arn"
     ]
+    named(gateway(expected)["targets"], "AccountTools")["lambdaFunctionArn"]["lambdaArn"] = values[
+        "account_lambda_arn"
+    ]
     return expected
 
 
@@ -579,6 +583,9 @@ def test_configure_reports_each_changed_field(project: Path) -> None:
         "agentCoreGateways[my-gateway-secure].targets[WarrantyCheck].lambdaFunctionArn.lambdaArn: "
         '"arn:aws:lambda:us-east-1:123456789012:function:customersupport-warranty-check-EXAMPLE" -> '
         f'"{VALUES["lambda_arn"]}"',
+        "agentCoreGateways[my-gateway-secure].targets[AccountTools].lambdaFunctionArn.lambdaArn: "
+        '"arn:aws:lambda:us-east-1:123456789012:function:customersupport-account-tools-EXAMPLE" -> '
+        f'"{VALUES["account_lambda_arn"]}"',
     ]
     new_arn = VALUES["lambda_arn"].replace("cs-prod", "cs-next")
     (change,) = manifest.configure_changes(project, {**VALUES, "lambda_arn": new_arn})
@@ -655,6 +662,8 @@ def test_configure_writes_atomically_and_keeps_the_mode(
         ({"user_client_id": "user client"}, "user_client_id 'user client' must not contain"),
         ({"lambda_arn": "arn:aws:iam::123456789012:role/warranty"}, "is not a Lambda function ARN"),
         ({"lambda_arn": ""}, "missing value(s): lambda_arn"),
+        ({"account_lambda_arn": "arn:aws:s3:::orders"}, "is not a Lambda function ARN"),
+        ({"account_lambda_arn": ""}, "missing value(s): account_lambda_arn"),
     ],
 )
 def test_configure_rejects_bad_values_without_writing(
@@ -730,13 +739,15 @@ def test_cli_configure(project: Path) -> None:
         VALUES["user_client_id"],
         "--lambda-arn",
         VALUES["lambda_arn"],
+        "--account-lambda-arn",
+        VALUES["account_lambda_arn"],
     ]
     before = read_spec(project)
     first = run_manifest_py(*args)
     assert (first.returncode, first.stderr) == (0, "")
     lines = first.stdout.splitlines()
     assert lines[0] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
-    assert len(lines) == 8 and all(line.startswith("  ") and " -> " in line for line in lines[1:])
+    assert len(lines) == 9 and all(line.startswith("  ") and " -> " in line for line in lines[1:])
     assert read_spec(project) == _expected_after_configure(before, VALUES)
 
     written = (project / "agentcore" / "agentcore.json").read_bytes()

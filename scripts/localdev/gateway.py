@@ -23,6 +23,7 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +48,10 @@ logger = logging.getLogger("localdev.gateway")
 GATEWAY_NAME = "my-gateway-secure"
 TOOL_NAME_SEPARATOR = "___"
 # Lambda code for each target, as deployed by scripts/deploy/prerequisites.yaml.
-DEFAULT_HANDLERS = {"WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py"}
+DEFAULT_HANDLERS = {
+    "WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py",
+    "AccountTools": REPO / "app" / "AccountTools" / "handler.py",
+}
 
 Handler = Callable[[Any, Any], Any]
 
@@ -76,7 +80,9 @@ class CallRecord:
 
 
 def load_handler(path: Path, function: str = "lambda_handler") -> Handler:
-    """Import a Lambda handler from a file, as the Lambda runtime would."""
+    """Import a Lambda handler from a file, as the Lambda runtime would (its folder on sys.path)."""
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(f"lambda_{path.parent.name.lower()}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -213,9 +219,11 @@ def build_gateway(
     env = dict(os.environ if env is None else env)
     manifest = manifest or REPO / "agentcore" / "agentcore.json"
     auth = load_auth_settings({**env, "AGENTCORE_MANIFEST": str(manifest)}, gateway=GATEWAY_NAME)
+    from scripts.localdev.orders import account_tools_handler
+
     return LocalGateway(
         auth,
-        manifest_tools(manifest, GATEWAY_NAME, handlers),
+        manifest_tools(manifest, GATEWAY_NAME, {**account_tools_handler(env), **(handlers or {})}),
         float(env.get("GATEWAY_TOOL_TIMEOUT_SECONDS", "10")),
     )
 

@@ -77,6 +77,8 @@ SSM_NAMES = (
     "cognito_token_url",
     "cognito_auth_scope",
     "warranty_check_lambda_arn",
+    "account_tools_lambda_arn",
+    "orders_table_name",
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
@@ -105,7 +106,10 @@ def parameters(ssm: Any, prefix: str) -> tuple[str, str]:
 def run(username: str, prefix: str, region: str | None, orders_file: Path, today: date) -> list[str]:
     """Seed and return the report lines."""
     data = json.loads(orders_file.read_text(encoding="utf-8"))
-    session = boto3.session.Session(region_name=region)
+    # AWS_REGION as the aws CLI v2 and Lambda use it; boto3 itself reads only AWS_DEFAULT_REGION.
+    session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+    if not session.region_name:
+        raise SeedError("no AWS region: pass --region or set AWS_REGION")
     pool_id, table = parameters(session.client("ssm"), prefix)
     sub = user_sub(session.client("cognito-idp"), pool_id, username)
     store = OrderStore.connect(table, region=session.region_name)

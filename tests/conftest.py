@@ -91,7 +91,7 @@ def orders_table(moto_server: str) -> dict[str, str]:
 def gateway(issuer: Any, orders_table: dict[str, str]) -> Iterator[Any]:
     """The local JWT-secured gateway (real MCP over streamable HTTP); `.url` is its MCP endpoint.
 
-    Its AccountTools target reads `orders_table`.
+    Its AccountTools target reads `orders_table`; its Cedar policy is the manifest's.
     """
     from scripts.localdev.gateway import build_gateway
     from scripts.localdev.serving import BackgroundServer

@@ -55,7 +55,7 @@ def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issue
         )
 
     names, result = with_turn(gateway.url, token, use)
-    assert TOOL in names  # which others a machine token sees: tests/test_gateway_policy.py
+    assert names == [TOOL]  # a machine token sees no account tool (tests/test_gateway_policy.py)
     assert result["status"] == "success"
     body = json.loads(result["content"][0]["text"])
     assert body["product_id"] == "PROD-005" and body["warranty_months"] == 24 and body["status"] == "active"
@@ -144,7 +144,7 @@ def test_slow_handler_times_out_as_a_tool_error(issuer: Any) -> None:
 
         result, names = with_turn(f"{server.url}/mcp", token, use)
         assert result["status"] == "error" and "timed out" in result["content"][0]["text"]
-        assert TOOL in names
+        assert names == [TOOL]
 
 
 def test_gateway_refuses_two_authorization_headers(gateway: Any, issuer: Any) -> None:

@@ -2,7 +2,8 @@
 # The local stand-ins for the cloud, for developers who run `agentcore dev` themselves:
 # a Cognito-compatible issuer, the orders table (a moto DynamoDB server, the table as
 # scripts/deploy/prerequisites.yaml declares it, each demo user's orders from
-# scripts/localdev/data/demo_orders.json), the JWT-secured gateway and a web-search MCP server, plus
+# scripts/localdev/data/demo_orders.json), the JWT- and Cedar-secured gateway (one JSON line per
+# policy decision in .local/dev-stack/decisions.jsonl) and a web-search MCP server, plus
 # agentcore/.env.local pointing the agent at them (offline model unless MODEL_PROVIDER is set;
 # web search always the local one, never the public default) and writing one trace line per
 # turn to .local/dev-stack/traces.jsonl.
@@ -111,9 +112,10 @@ up() {
   orders_url=$(json_get "$STATE/orders.ready" dynamodb_url)
   orders_table=$(json_get "$STATE/orders.ready" orders_table)
 
+  : >"$STATE/decisions.jsonl"
   AUTH_MODE=enforce AUTH_DISCOVERY_URL="$discovery" AUTH_ALLOWED_CLIENTS="$allowed" \
     ORDERS_TABLE_NAME="$orders_table" ORDERS_ENDPOINT_URL="$orders_url" \
-    start gateway uv run --frozen python -m scripts.localdev.gateway
+    start gateway uv run --frozen python -m scripts.localdev.gateway --decision-log "$STATE/decisions.jsonl"
   local gateway_url
   gateway_url=$(json_get "$STATE/gateway.ready" gateway_url)
   start websearch uv run --frozen python -m scripts.localdev.websearch
@@ -152,7 +154,7 @@ ENV
   cat <<MSG
 Local dev stack is up.
   issuer:   $(json_get "$STATE/issuer.ready" issuer)
-  gateway:  $gateway_url
+  gateway:  $gateway_url (policy decisions: .local/dev-stack/decisions.jsonl)
   orders:   $orders_table at $orders_url (moto DynamoDB)
   web search: $web_search_url (local stand-in)
   traces:   .local/dev-stack/traces.jsonl (one JSON line per turn)

@@ -131,6 +131,18 @@ def _tools(edit: Callable[[list[dict[str, Any]]], Any]) -> Mutation:
     return mutate
 
 
+def _account_tools(edit: Callable[[list[dict[str, Any]]], Any]) -> Mutation:
+    """Edit the account tools' schema file in place."""
+
+    def mutate(project: Path, spec: dict[str, Any]) -> None:
+        path = project / "tool_schemas" / "account_tools.json"
+        tools = json.loads(path.read_text())
+        edit(tools)
+        path.write_text(json.dumps(tools))
+
+    return mutate
+
+
 def _tools_replaced(replace: Callable[[list[dict[str, Any]]], Any]) -> Mutation:
     """Replace the warranty tool schema file's content with what `replace` returns."""
     return lambda project, spec: write_tools(project, replace(warranty_tools(project)))
@@ -316,6 +328,21 @@ MUTATIONS: list[tuple[str, Mutation, str]] = [
         "another module reads an unknown memory",
         _write_module("memory/extra.py", 'ARCHIVE_MEMORY_ENV = "MEMORY_ARCHIVE_ID"\n'),
         "memory/extra.py: ARCHIVE_MEMORY_ENV reads MEMORY_ARCHIVE_ID",
+    ),
+    (
+        "account tools without an enforced policy engine",
+        lambda project, spec: gateway(spec)["policyEngineConfiguration"].update(mode="LOG_ONLY"),
+        "tools that take a customer_id need the gateway's policyEngineConfiguration in ENFORCE mode",
+    ),
+    (
+        "account tools with no policy engine at all",
+        lambda project, spec: gateway(spec).pop("policyEngineConfiguration"),
+        "tools that take a customer_id need the gateway's policyEngineConfiguration in ENFORCE mode",
+    ),
+    (
+        "an account tool whose customer_id is optional",
+        _account_tools(lambda tools: tools[1]["inputSchema"]["required"].remove("customer_id")),
+        "tool get_order: customer_id must be a required string (the policy compares it)",
     ),
     (
         "manifest missing",

@@ -8,6 +8,8 @@ depends on beyond the schema:
 - every local ``toolSchemaFile`` exists and holds a Gateway tool-definition array (the
   ``ToolDefinition``/``SchemaDefinition`` shapes of the bedrock-agentcore-control API);
 - every Lambda target ARN looks like a Lambda function ARN;
+- a tool that takes a ``customer_id`` (an account tool) requires it as a string, and its gateway is
+  attached to a Cedar policy engine in ENFORCE mode;
 - every runtime is CUSTOM_JWT and allow-lists the ``Authorization`` header (the agent forwards the
   caller's token to the gateway and reads its identity from it);
 - every gateway is CUSTOM_JWT, trusts the same issuer (``discoveryUrl``) as the runtime, and allows

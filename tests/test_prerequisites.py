@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from cfnlint.decode import cfn_yaml
 
 from tests.support.aws import (
@@ -439,6 +440,9 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     assert values["orders_table_name"] == f"{deployed['stack']}-orders"
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["customer_id", "order_id"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionProtectionEnabled"] is True and not table.get("GlobalSecondaryIndexes")
+    with pytest.raises(ClientError):  # deletion protection holds (moto gap 11: PITR and SSE do not show)
+        boto_client("dynamodb", moto_url).delete_table(TableName=values["orders_table_name"])
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:

@@ -95,3 +95,40 @@ def test_an_unknown_user_or_missing_parameters_fail_with_one_line(
     assert missing.returncode == 1
     assert missing.stderr.startswith("seed_orders: error: missing SSM parameter(s): /nothing/here/pool_id")
     assert items(moto_server, deployed_pool["table"]) == []
+
+
+@pytest.mark.integration  # the stand-in as dev-stack.sh starts it: its own process
+def test_the_local_stand_in_seeds_each_issuer_user_under_their_sub(tmp_path: Path) -> None:
+    from scripts.localdev.orders import local_store
+    from tests.support.processes import alive, start_process, stop_process, wait_until
+
+    config = tmp_path / "issuer-config.json"
+    config.write_text(
+        json.dumps({"users": [{"username": "demo", "sub": "s-demo"}, {"username": "zed", "sub": "s-zed"}]})
+    )
+    ready = tmp_path / "orders.ready"
+    proc = start_process(
+        [
+            sys.executable,
+            "-m",
+            "scripts.localdev.orders",
+            "--issuer-config",
+            str(config),
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=REPO,
+        log=tmp_path / "orders.log",
+    )
+    try:
+        assert wait_until(ready.exists, timeout=60), (tmp_path / "orders.log").read_text()
+        info = json.loads(ready.read_text())
+        store = local_store(info["dynamodb_url"], info["orders_table"])
+        demo, _ = store.list_orders("s-demo")
+        assert sorted(o["order_id"] for o in demo) == sorted(o["order_id"] for o in DEMO["users"]["demo"])
+        zed, _ = store.list_orders("s-zed")  # a user the data file does not name: the default orders
+        assert sorted(o["order_id"] for o in zed) == sorted(o["order_id"] for o in DEMO["default"])
+        assert store.list_orders("demo") == ([], False)  # keyed by sub, never by username
+    finally:
+        stop_process(proc)
+    assert not alive(proc.pid)

@@ -14,7 +14,7 @@ status=0
 step() { say "== $*"; "$@" || status=1; }
 step uv run --frozen ruff check app scripts tests
 step uv run --frozen ruff format --check app scripts tests
-for code in app/CustomerSupport app/WarrantyCheck app/PreSignUp app/FrontDoorAuthorizer; do
+for code in app/CustomerSupport app/WarrantyCheck app/AccountTools app/PreSignUp app/FrontDoorAuthorizer; do
   [ -d "$code" ] && step uv run --frozen mypy "$code"
 done
 step uv run --frozen mypy scripts tests

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.support.layers import pytest_configure as register_layer_markers
 from tests.support.leaks import LeakScan
 from tests.support.processes import REPO, VENV_BIN, serving_moto
 from tests.support.stack import (
+    ISSUER_SUBS,
     MACHINE_CLIENT,
     SCOPE,
     USER_CLIENT,
@@ -65,7 +68,7 @@ def issuer() -> Iterator[Any]:
             Client(MACHINE_CLIENT, "machine-secret-for-tests", [SCOPE]),
             Client(USER_CLIENT, user_login=True),
         ],
-        users=[User("alice", "alice-password", "sub-alice"), User("bob", "bob-password", "sub-bob")],
+        users=[User(name, f"{name}-password", sub) for name, sub in ISSUER_SUBS.items()],
     )
     issuer = LocalIssuer(config)
     with BackgroundServer(issuer.app()) as server:
@@ -74,12 +77,26 @@ def issuer() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def gateway(issuer: Any) -> Iterator[Any]:
-    """The local JWT-secured gateway (real MCP over streamable HTTP); `.url` is its MCP endpoint."""
+def orders_table(moto_server: str) -> dict[str, str]:
+    """The orders table (as prerequisites.yaml declares it) on moto, seeded for alice and bob."""
+    from scripts.localdev.orders import create_table, local_store, seed_users
+
+    name = f"orders-{uuid.uuid4().hex[:8]}"
+    create_table(moto_server, name)
+    seed_users(local_store(moto_server, name), ISSUER_SUBS, datetime.now(timezone.utc).date())
+    return {"ORDERS_TABLE_NAME": name, "ORDERS_ENDPOINT_URL": moto_server}
+
+
+@pytest.fixture(scope="session")
+def gateway(issuer: Any, orders_table: dict[str, str]) -> Iterator[Any]:
+    """The local JWT-secured gateway (real MCP over streamable HTTP); `.url` is its MCP endpoint.
+
+    Its AccountTools target reads `orders_table`; its Cedar policy is the manifest's.
+    """
     from scripts.localdev.gateway import build_gateway
     from scripts.localdev.serving import BackgroundServer
 
-    gw = build_gateway(auth_env(issuer))
+    gw = build_gateway({**auth_env(issuer), **orders_table})
     with BackgroundServer(gw.app) as server:
         gw.url = f"{server.url}/mcp"
         yield gw

@@ -65,16 +65,64 @@ def test_gateway_accepts_the_same_identity(synthesized: Any) -> None:
     assert gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"] == expected_authorizer(declared)
 
 
-def test_warranty_target_points_at_the_lambda_with_our_tool_schema(synthesized: Any) -> None:
+@pytest.mark.parametrize("index", [0, 1], ids=["WarrantyCheck", "AccountTools"])
+def test_each_target_points_at_its_lambda_with_our_tool_schema(synthesized: Any, index: int) -> None:
     template, out = synthesized
-    [target] = resources(template, "AWS::BedrockAgentCore::GatewayTarget")
-    declared = MANIFEST["agentCoreGateways"][0]["targets"][0]
+    targets = resources(template, "AWS::BedrockAgentCore::GatewayTarget")
+    declared = MANIFEST["agentCoreGateways"][0]["targets"][index]
+    assert [t["Name"] for t in targets] == ["WarrantyCheck", "AccountTools"]
+    target = targets[index]
     lambda_config = target["TargetConfiguration"]["Mcp"]["Lambda"]
-    assert target["Name"] == "WarrantyCheck"
     assert lambda_config["LambdaArn"] == declared["lambdaFunctionArn"]["lambdaArn"]
     asset = lambda_config["ToolSchema"]["S3"]["Uri"].rsplit("/", 1)[-1]
     shipped = json.loads((out / f"asset.{asset}").read_text())
     assert shipped == json.loads((REPO / declared["lambdaFunctionArn"]["toolSchemaFile"]).read_text())
+
+
+def _logical_id(template: dict[str, Any], kind: str, name: str | None = None) -> str:
+    (found,) = [
+        key
+        for key, r in template["Resources"].items()
+        if r["Type"] == kind and (name is None or r["Properties"].get("Name") == name)
+    ]
+    return found
+
+
+def test_policy_engine_its_policies_and_the_gateways_link_are_synthesized(synthesized: Any) -> None:
+    template, _ = synthesized
+    (declared,) = MANIFEST["policyEngines"]
+    engine_id = _logical_id(template, "AWS::BedrockAgentCore::PolicyEngine")
+    engine = template["Resources"][engine_id]["Properties"]
+    assert engine["Name"] == f"{MANIFEST['name']}_{declared['name']}"
+    policies = resources(template, "AWS::BedrockAgentCore::Policy")
+    # The statements are the manifest's, verbatim (the local gateway evaluates the same text).
+    assert [(p["Name"], p["Definition"], p["ValidationMode"]) for p in policies] == [
+        (d["name"], {"Policy": {"Statement": d["statement"]}}, d["validationMode"])
+        for d in declared["policies"]
+    ]
+    assert {json.dumps(p["PolicyEngineId"]) for p in policies} == {
+        json.dumps({"Fn::GetAtt": [engine_id, "PolicyEngineId"]})
+    }
+    gateway_id = _logical_id(template, "AWS::BedrockAgentCore::Gateway")
+    gateway = template["Resources"][gateway_id]
+    assert gateway["Properties"]["PolicyEngineConfiguration"] == {
+        "Arn": {"Fn::GetAtt": [engine_id, "PolicyEngineArn"]},
+        "Mode": MANIFEST["agentCoreGateways"][0]["policyEngineConfiguration"]["mode"],
+    }
+    assert gateway["Properties"]["PolicyEngineConfiguration"]["Mode"] == "ENFORCE"
+    # The engine and every policy exist before the gateway starts enforcing them.
+    policy_ids = {
+        key for key, r in template["Resources"].items() if r["Type"] == "AWS::BedrockAgentCore::Policy"
+    }
+    assert {engine_id, *policy_ids} <= set(gateway["DependsOn"])
+    # The gateway's role may consult the engine.
+    role = template["Resources"][gateway["Properties"]["RoleArn"]["Fn::GetAtt"][0]]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert any(
+        "bedrock-agentcore:AuthorizeAction" in s["Action"]
+        and {"Fn::GetAtt": [engine_id, "PolicyEngineArn"]} in s["Resource"]
+        for s in statements
+    )
 
 
 def test_memory_has_semantic_preference_and_summary_strategies(synthesized: Any) -> None:

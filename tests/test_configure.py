@@ -37,7 +37,13 @@ from tests.support.project import copy_project
 REPO = Path(__file__).resolve().parents[1]
 CONFIGURE = REPO / "scripts" / "deploy" / "configure.sh"
 BASH = shutil.which("bash") or "/bin/bash"
-KEYS = ("cognito_discovery_url", "client_id", "user_client_id", "warranty_check_lambda_arn")
+KEYS = (
+    "cognito_discovery_url",
+    "client_id",
+    "user_client_id",
+    "warranty_check_lambda_arn",
+    "account_tools_lambda_arn",
+)
 WEB_KEYS = ("web_client_id", "cognito_domain_url")  # optional: read in the same call
 
 
@@ -104,6 +110,7 @@ def _values(ssm: dict[str, str]) -> dict[str, str]:
         "client_id": ssm["client_id"],
         "user_client_id": ssm["user_client_id"],
         "lambda_arn": ssm["warranty_check_lambda_arn"],
+        "account_lambda_arn": ssm["account_tools_lambda_arn"],
         "web_client_id": ssm["web_client_id"],
     }
 
@@ -133,10 +140,14 @@ def test_configure_writes_the_ssm_values(
         "AUTH_DISCOVERY_URL": ssm["cognito_discovery_url"],
         "AUTH_ALLOWED_CLIENTS": ",".join(clients),
     }
-    (target,) = gateway["targets"]
-    assert target["lambdaFunctionArn"] == {
+    warranty, account = gateway["targets"]
+    assert warranty["lambdaFunctionArn"] == {
         "lambdaArn": ssm["warranty_check_lambda_arn"],
         "toolSchemaFile": "tool_schemas/warranty_check.json",
+    }
+    assert account["lambdaFunctionArn"] == {
+        "lambdaArn": ssm["account_tools_lambda_arn"],
+        "toolSchemaFile": "tool_schemas/account_tools.json",
     }
     # The deployment's values really are the pool, clients and function moto created.
     pool_id = ssm["pool_id"]
@@ -159,9 +170,9 @@ def test_configure_changes_nothing_else(configured: dict[str, Any], deployed: di
 def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: dict[str, Any]) -> None:
     lines = configured["run"].stdout.splitlines()
     project = configured["project"]
-    assert lines[0] == f"Read 6 parameters under {deployed['prefix']} (us-east-1)."
+    assert lines[0] == f"Read 7 parameters under {deployed['prefix']} (us-east-1)."
     assert lines[1] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
-    changed = [line.strip().split(": ", 1)[0] for line in lines[2:9]]
+    changed = [line.strip().split(": ", 1)[0] for line in lines[2:10]]
     assert changed == [
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.discoveryUrl",
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.allowedClients",
@@ -170,9 +181,11 @@ def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: 
         "runtimes[CustomerSupport].envVars[AUTH_DISCOVERY_URL]",
         "runtimes[CustomerSupport].envVars[AUTH_ALLOWED_CLIENTS]",
         "agentCoreGateways[my-gateway-secure].targets[WarrantyCheck].lambdaFunctionArn.lambdaArn",
+        "agentCoreGateways[my-gateway-secure].targets[AccountTools].lambdaFunctionArn.lambdaArn",
     ]
     assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[8]
-    assert lines[9:] == [
+    assert deployed["ssm"]["account_tools_lambda_arn"] in lines[9]
+    assert lines[10:] == [
         "wrote app/WebChat/config.json (web chat: issuer, client id, domain, endpoint)",
         "  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint",
         f"manifest check: OK ({project / 'agentcore' / 'agentcore.json'})",
@@ -483,7 +496,7 @@ def test_a_stack_without_the_web_client_still_configures(
         script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[0] == f"Read 4 parameters under {prefix} (us-east-1)."
+    assert run.stdout.splitlines()[0] == f"Read {len(KEYS)} parameters under {prefix} (us-east-1)."
     assert not (project / "app" / "WebChat" / "config.json").exists()
     spec = json.loads(manifest_bytes(project))
     clients = spec["runtimes"][0]["authorizerConfiguration"]["customJwtAuthorizer"]["allowedClients"]

@@ -38,9 +38,12 @@ def with_turn(url: str, token: str, use: Callable[[HopTurn], Awaitable[Any]], ti
 
 def test_tools_are_named_and_described_as_the_gateway_exposes_them() -> None:
     tools = manifest_tools(REPO / "agentcore" / "agentcore.json")
-    schema = json.loads((REPO / "tool_schemas" / "warranty_check.json").read_text())
-    assert [t.name for t in tools] == [f"WarrantyCheck___{d['name']}" for d in schema]
-    assert tools[0].definition == schema[0]
+    warranty = json.loads((REPO / "tool_schemas" / "warranty_check.json").read_text())
+    account = json.loads((REPO / "tool_schemas" / "account_tools.json").read_text())
+    assert [t.name for t in tools] == [f"WarrantyCheck___{d['name']}" for d in warranty] + [
+        f"AccountTools___{d['name']}" for d in account
+    ]
+    assert [t.definition for t in tools] == warranty + account
 
 
 def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issuer: Any) -> None:
@@ -53,7 +56,7 @@ def test_valid_token_gets_a_result_through_the_agents_client(gateway: Any, issue
         )
 
     names, result = with_turn(gateway.url, token, use)
-    assert names == [TOOL]
+    assert names == [TOOL]  # a machine token sees no account tool (tests/test_gateway_policy.py)
     assert result["status"] == "success"
     body = json.loads(result["content"][0]["text"])
     assert body["product_id"] == "PROD-005" and body["warranty_months"] == 24 and body["status"] == "active"

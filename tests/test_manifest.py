@@ -33,6 +33,7 @@ VALUES = {
     "client_id": "1example23456789machine000",
     "user_client_id": "7example98765432userlogin0",
     "lambda_arn": "arn:aws:lambda:eu-west-1:210987654321:function:cs-prod-warranty-check",
+    "account_lambda_arn": "arn:aws:lambda:eu-west-1:210987654321:function:cs-prod-account-tools",
 }
 
 
@@ -126,6 +127,18 @@ def _tools(edit: Callable[[list[dict[str, Any]]], Any]) -> Mutation:
         tools = warranty_tools(project)
         edit(tools)
         write_tools(project, tools)
+
+    return mutate
+
+
+def _account_tools(edit: Callable[[list[dict[str, Any]]], Any]) -> Mutation:
+    """Edit the account tools' schema file in place."""
+
+    def mutate(project: Path, spec: dict[str, Any]) -> None:
+        path = project / "tool_schemas" / "account_tools.json"
+        tools = json.loads(path.read_text())
+        edit(tools)
+        path.write_text(json.dumps(tools))
 
     return mutate
 
@@ -315,6 +328,21 @@ MUTATIONS: list[tuple[str, Mutation, str]] = [
         "another module reads an unknown memory",
         _write_module("memory/extra.py", 'ARCHIVE_MEMORY_ENV = "MEMORY_ARCHIVE_ID"\n'),
         "memory/extra.py: ARCHIVE_MEMORY_ENV reads MEMORY_ARCHIVE_ID",
+    ),
+    (
+        "account tools without an enforced policy engine",
+        lambda project, spec: gateway(spec)["policyEngineConfiguration"].update(mode="LOG_ONLY"),
+        "tools that take a customer_id need the gateway's policyEngineConfiguration in ENFORCE mode",
+    ),
+    (
+        "account tools with no policy engine at all",
+        lambda project, spec: gateway(spec).pop("policyEngineConfiguration"),
+        "tools that take a customer_id need the gateway's policyEngineConfiguration in ENFORCE mode",
+    ),
+    (
+        "an account tool whose customer_id is optional",
+        _account_tools(lambda tools: tools[1]["inputSchema"]["required"].remove("customer_id")),
+        "tool get_order: customer_id must be a required string (the policy compares it)",
     ),
     (
         "manifest missing",
@@ -535,6 +563,9 @@ def _expected_after_configure(spec: dict[str, Any], values: dict[str, str]) -> d
     named(gateway(expected)["targets"], "WarrantyCheck")["lambdaFunctionArn"]["lambdaArn"] = values[
         "lambda_arn"
     ]
+    named(gateway(expected)["targets"], "AccountTools")["lambdaFunctionArn"]["lambdaArn"] = values[
+        "account_lambda_arn"
+    ]
     return expected
 
 
@@ -579,6 +610,9 @@ def test_configure_reports_each_changed_field(project: Path) -> None:
         "agentCoreGateways[my-gateway-secure].targets[WarrantyCheck].lambdaFunctionArn.lambdaArn: "
         '"arn:aws:lambda:us-east-1:123456789012:function:customersupport-warranty-check-EXAMPLE" -> '
         f'"{VALUES["lambda_arn"]}"',
+        "agentCoreGateways[my-gateway-secure].targets[AccountTools].lambdaFunctionArn.lambdaArn: "
+        '"arn:aws:lambda:us-east-1:123456789012:function:customersupport-account-tools-EXAMPLE" -> '
+        f'"{VALUES["account_lambda_arn"]}"',
     ]
     new_arn = VALUES["lambda_arn"].replace("cs-prod", "cs-next")
     (change,) = manifest.configure_changes(project, {**VALUES, "lambda_arn": new_arn})
@@ -655,6 +689,8 @@ def test_configure_writes_atomically_and_keeps_the_mode(
         ({"user_client_id": "user client"}, "user_client_id 'user client' must not contain"),
         ({"lambda_arn": "arn:aws:iam::123456789012:role/warranty"}, "is not a Lambda function ARN"),
         ({"lambda_arn": ""}, "missing value(s): lambda_arn"),
+        ({"account_lambda_arn": "arn:aws:s3:::orders"}, "is not a Lambda function ARN"),
+        ({"account_lambda_arn": ""}, "missing value(s): account_lambda_arn"),
     ],
 )
 def test_configure_rejects_bad_values_without_writing(
@@ -730,13 +766,15 @@ def test_cli_configure(project: Path) -> None:
         VALUES["user_client_id"],
         "--lambda-arn",
         VALUES["lambda_arn"],
+        "--account-lambda-arn",
+        VALUES["account_lambda_arn"],
     ]
     before = read_spec(project)
     first = run_manifest_py(*args)
     assert (first.returncode, first.stderr) == (0, "")
     lines = first.stdout.splitlines()
     assert lines[0] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
-    assert len(lines) == 8 and all(line.startswith("  ") and " -> " in line for line in lines[1:])
+    assert len(lines) == 9 and all(line.startswith("  ") and " -> " in line for line in lines[1:])
     assert read_spec(project) == _expected_after_configure(before, VALUES)
 
     written = (project / "agentcore" / "agentcore.json").read_bytes()

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 from cfnlint.decode import cfn_yaml
 
 from tests.support.aws import (
@@ -281,6 +282,8 @@ def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     }
     assert value["cognito_auth_scope"] == {"Fn::FindInMap": ["OAuth", "ResourceServer", "FullScope"]}
     assert value["warranty_check_lambda_arn"] == {"Fn::GetAtt": ["WarrantyFunction", "Arn"]}
+    assert value["account_tools_lambda_arn"] == {"Fn::GetAtt": ["AccountToolsFunction", "Arn"]}
+    assert value["orders_table_name"] == {"Ref": "OrdersTable"}
     # The machine client's secret is never read into SSM or an output (it stays in Cognito).
     assert "ClientSecret" not in json.dumps(template)
 
@@ -303,6 +306,8 @@ def test_outputs_use_the_same_expressions_as_the_ssm_parameters(template: dict[s
         "CognitoTokenUrl": params["cognito_token_url"],
         "CognitoAuthScope": params["cognito_auth_scope"],
         "WarrantyCheckLambdaArn": params["warranty_check_lambda_arn"],
+        "AccountToolsLambdaArn": params["account_tools_lambda_arn"],
+        "OrdersTableName": params["orders_table_name"],
         "ParameterPrefix": {"Ref": "ParameterPrefix"},
     }
 
@@ -343,6 +348,50 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
         "Fn::Sub": "arn:${AWS::Partition}:bedrock-agentcore:${AWS::Region}:${AWS::AccountId}:gateway/*"
     }
     assert pp["FunctionName"] == {"Fn::GetAtt": ["WarrantyFunction", "Arn"]}
+
+
+def test_template_orders_table_is_keyed_by_customer_and_protected(template: dict[str, Any]) -> None:
+    table = template["Resources"]["OrdersTable"]
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "customer_id", "KeyType": "HASH"},
+        {"AttributeName": "order_id", "KeyType": "RANGE"},
+    ]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    # The only read path is the customer's partition: no index could look an order up by its id.
+    assert not {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"} & set(props)
+
+
+def test_template_account_tools_may_only_read_orders_by_key(template: dict[str, Any]) -> None:
+    res = template["Resources"]
+    fn = res["AccountToolsFunction"]["Properties"]
+    assert (fn["Runtime"], fn["Handler"], fn["Code"]) == (
+        "python3.13",
+        "handler.lambda_handler",
+        "../../app/AccountTools/",
+    )
+    assert fn["Environment"]["Variables"] == {"ORDERS_TABLE_NAME": {"Ref": "OrdersTable"}}
+    assert fn["Role"] == {"Fn::GetAtt": ["AccountToolsFunctionRole", "Arn"]}
+    role = res["AccountToolsFunctionRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [sorted(s["Action"]) for s in statements] == [
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["dynamodb:GetItem", "dynamodb:Query"],
+    ]
+    assert statements[1] == {
+        "Effect": "Allow",
+        "Action": ["dynamodb:Query", "dynamodb:GetItem"],
+        "Resource": {"Fn::GetAtt": ["OrdersTable", "Arn"]},
+    }
+    pp = res["AccountToolsInvokePermission"]["Properties"]
+    assert pp["Principal"] == "bedrock-agentcore.amazonaws.com"
+    assert pp["FunctionName"] == {"Fn::GetAtt": ["AccountToolsFunction", "Arn"]}
+    assert pp["SourceArn"] == res["WarrantyInvokePermission"]["Properties"]["SourceArn"]
 
 
 def test_moto_gap_is_still_there() -> None:
@@ -456,6 +505,18 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
 
     fn = boto_client("lambda", moto_url).get_function(FunctionName=f"{deployed['stack']}-warranty-check")
     assert values["warranty_check_lambda_arn"] == fn["Configuration"]["FunctionArn"]
+    fn = boto_client("lambda", moto_url).get_function(FunctionName=f"{deployed['stack']}-account-tools")
+    assert values["account_tools_lambda_arn"] == fn["Configuration"]["FunctionArn"]
+    assert fn["Configuration"]["Environment"]["Variables"] == {
+        "ORDERS_TABLE_NAME": values["orders_table_name"]
+    }
+    table = boto_client("dynamodb", moto_url).describe_table(TableName=values["orders_table_name"])["Table"]
+    assert values["orders_table_name"] == f"{deployed['stack']}-orders"
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["customer_id", "order_id"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionProtectionEnabled"] is True and not table.get("GlobalSecondaryIndexes")
+    with pytest.raises(ClientError):  # deletion protection holds (moto gap 11: PITR and SSE do not show)
+        boto_client("dynamodb", moto_url).delete_table(TableName=values["orders_table_name"])
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:
@@ -535,8 +596,14 @@ def test_packaged_code_is_the_working_handler(
     assert all(block.values())
     archives = _packaged_archives(moto_url, deployed["stack"])
     # `package` uploads every local Code path, the (conditional) PreSignUp trigger's too.
-    assert len(archives) == 2
-    (archive,) = [a for a in archives if "warranty_terms.json" in a.namelist()]
+    assert len(archives) == 3
+    (archive,) = [
+        a for a in archives if "warranty_terms.json" in a.namelist() and "orders_store.py" not in a.namelist()
+    ]
+    # AccountTools' bundle carries WarrantyCheck's code and terms (links in the repository) as files.
+    (account,) = [a for a in archives if "orders_store.py" in a.namelist()]
+    assert account.read("warranty_terms.json") == archive.read("warranty_terms.json")
+    assert account.read("warranty_check.py") == archive.read("handler.py")
     assert "handler.py" in archive.namelist()
     archive.extractall(tmp_path)
     probe = (

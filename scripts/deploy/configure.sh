@@ -12,11 +12,13 @@
 #   --web-endpoint   Where the web chat sends messages (default: the deployed runtime's invocation
 #                    URL, found in agentcore/.cli/deployed-state.json after `agentcore deploy`).
 #
-# Reads <prefix>cognito_discovery_url, client_id, user_client_id and warranty_check_lambda_arn in one
+# Reads <prefix>cognito_discovery_url, client_id, user_client_id, warranty_check_lambda_arn and
+# account_tools_lambda_arn in one
 # `aws ssm get-parameters` call. If any is missing it names them on stderr and exits 1 without touching
 # the manifest. Otherwise `scripts/deploy/manifest.py configure` writes them into both JWT authorizers (runtime
 # and gateway; allowedClients = machine client + user-login client), the runtime's AUTH_DISCOVERY_URL
-# and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck target's lambdaArn, changing nothing else, and
+# and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck and AccountTools targets' lambdaArn, changing
+# nothing else, and
 # prints each field it changed. Running it again with the same parameters changes nothing.
 # When the stack also has the web chat's client (<prefix>web_client_id, cognito_domain_url), that
 # client is allowed too, and app/WebChat/config.json (ignored by git; scripts/build-webchat.sh puts
@@ -105,7 +107,7 @@ if [[ -n "$REGION" ]]; then
 fi
 
 # 1. Read every parameter before writing anything.
-KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn)
+KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn account_tools_lambda_arn)
 WEB_KEYS=(web_client_id cognito_domain_url)  # optional: stacks from before the web chat lack them
 names=()
 for key in "${KEYS[@]}" "${WEB_KEYS[@]}"; do names+=("$PREFIX$key"); done
@@ -142,8 +144,8 @@ EOF
 fi
 mapfile -t values <"$WORK_DIR/values"
 [[ ${#values[@]} -eq ${#names[@]} ]] || die "expected ${#names[@]} values from SSM, got ${#values[@]}"
-web_client_id="${values[4]}"
-domain_url="${values[5]}"
+web_client_id="${values[5]}"
+domain_url="${values[6]}"
 read_count=${#KEYS[@]}
 [[ -z "$web_client_id" ]] || read_count=$((read_count + 1))
 [[ -z "$domain_url" ]] || read_count=$((read_count + 1))
@@ -154,7 +156,8 @@ web_args=()
 [[ -z "$web_client_id" ]] || web_args=(--web-client-id "$web_client_id")
 "$PYTHON" "$MANIFEST_PY" configure --project "$PROJECT" \
   --discovery-url "${values[0]}" --client-id "${values[1]}" --user-client-id "${values[2]}" \
-  --lambda-arn "${values[3]}" "${web_args[@]}" || die "could not write $MANIFEST"
+  --lambda-arn "${values[3]}" --account-lambda-arn "${values[4]}" "${web_args[@]}" ||
+  die "could not write $MANIFEST"
 
 # The web chat's config, when the stack has its client: nothing pasted by hand.
 if [[ -n "$web_client_id" && -n "$domain_url" ]]; then

@@ -8,6 +8,8 @@ depends on beyond the schema:
 - every local ``toolSchemaFile`` exists and holds a Gateway tool-definition array (the
   ``ToolDefinition``/``SchemaDefinition`` shapes of the bedrock-agentcore-control API);
 - every Lambda target ARN looks like a Lambda function ARN;
+- a tool that takes a ``customer_id`` (an account tool) requires it as a string, and its gateway is
+  attached to a Cedar policy engine in ENFORCE mode;
 - every runtime is CUSTOM_JWT and allow-lists the ``Authorization`` header (the agent forwards the
   caller's token to the gateway and reads its identity from it);
 - every gateway is CUSTOM_JWT, trusts the same issuer (``discoveryUrl``) as the runtime, and allows
@@ -17,15 +19,17 @@ depends on beyond the schema:
 - every ``AGENTCORE_GATEWAY_*``/``MEMORY_*_ID`` name the agent's code reads (module-level string
   constants) is one the deployment sets for the manifest's gateways and memories.
 
-``configure`` writes the deployment-specific values (issuer, allowed clients, warranty Lambda ARN)
+``configure`` writes the deployment-specific values (issuer, allowed clients, Lambda ARNs)
 into the runtime and gateway authorizers, the runtime's ``AUTH_*`` envVars and the WarrantyCheck
-target, changing nothing else. It keeps key order and the CLI's formatting (``JSON.stringify(spec,
-null, 2)``), writes only when something changes, and replaces the file atomically.
+and AccountTools targets, changing nothing else. It keeps key order and the CLI's formatting
+(``JSON.stringify(spec, null, 2)``), writes only when something changes, and replaces the file
+atomically.
 
 Usage:
   python3 scripts/deploy/manifest.py check [--project DIR]
   python3 scripts/deploy/manifest.py configure --discovery-url URL --client-id ID --user-client-id ID
-                                        --lambda-arn ARN [--web-client-id ID] [--project DIR]
+                                        --lambda-arn ARN --account-lambda-arn ARN
+                                        [--web-client-id ID] [--project DIR]
 
 DIR is the project root (the directory holding agentcore/); the default is this repository.
 Standard library only, Python 3.10+.
@@ -111,6 +115,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     configure_cmd.add_argument("--client-id", required=True, help="machine (client_credentials) client id")
     configure_cmd.add_argument("--user-client-id", required=True, help="user-login client id")
     configure_cmd.add_argument("--lambda-arn", required=True, help="ARN of the WarrantyCheck Lambda")
+    configure_cmd.add_argument("--account-lambda-arn", required=True, help="ARN of the AccountTools Lambda")
     configure_cmd.add_argument("--web-client-id", help="web chat client id (also allowed, if given)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     path = manifest_path(args.project)

@@ -16,6 +16,7 @@ from scripts.deploy.manifest_spec import (
     AUTH_LIST_ENV,
     AUTH_MODE_ENV,
     AUTH_MODES_DEPLOYED,
+    CUSTOMER_ID,
     LAMBDA_ARN,
     SCHEMA_FIELDS,
     SCHEMA_TYPES,
@@ -232,7 +233,34 @@ def _check_gateway(project: Path, gateway: dict[str, Any], runtimes: list[dict[s
             problems.append(f"{at}: toolSchemaFile {schema_file} is not valid JSON ({error})")
             continue
         problems.extend(tool_schema_problems(tools, f"{at}: toolSchemaFile {schema_file}"))
+        problems.extend(_account_tool_problems(gateway, tools, f"{at}: toolSchemaFile {schema_file}"))
     return problems
+
+
+def _account_tool_problems(gateway: dict[str, Any], tools: Any, where: str) -> list[str]:
+    """Tools taking a customer_id need it as a required string and an enforced Cedar policy."""
+    account = [t for t in tools if isinstance(t, dict) and CUSTOMER_ID in _input_properties(t)]
+    problems = [
+        f"{where} tool {t.get('name')}: {CUSTOMER_ID} must be a required string (the policy compares it)"
+        for t in account
+        if _input_properties(t)[CUSTOMER_ID].get("type") != "string"
+        or CUSTOMER_ID not in t["inputSchema"].get("required", [])
+    ]
+    attached = gateway.get("policyEngineConfiguration")
+    if account and not (isinstance(attached, dict) and attached.get("mode") == "ENFORCE"):
+        problems.append(
+            f"{where}: tools that take a {CUSTOMER_ID} need the gateway's policyEngineConfiguration in "
+            "ENFORCE mode, else any caller may pass any customer's id"
+        )
+    return problems
+
+
+def _input_properties(tool: dict[str, Any]) -> dict[str, Any]:
+    schema = tool.get("inputSchema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return (
+        {k: v for k, v in properties.items() if isinstance(v, dict)} if isinstance(properties, dict) else {}
+    )
 
 
 def check(project_dir: str | os.PathLike[str]) -> list[str]:

@@ -22,7 +22,7 @@ from scripts.deploy.manifest_spec import (
     LAMBDA_ARN,
     OPTIONAL_KEYS,
     RUNTIME_NAME,
-    TARGET_NAME,
+    TARGET_ARN_KEYS,
     manifest_path,
 )
 
@@ -39,8 +39,9 @@ def _validate_values(values: Mapping[str, str]) -> dict[str, str]:
     for key in ("client_id", "user_client_id", *(k for k in OPTIONAL_KEYS if k in clean)):
         if re.search(r"[\s,]", clean[key]):
             raise ValueError(f"{key} {clean[key]!r} must not contain whitespace or commas")
-    if not LAMBDA_ARN.fullmatch(clean["lambda_arn"]):
-        raise ValueError(f"{clean['lambda_arn']!r} is not a Lambda function ARN")
+    for key in TARGET_ARN_KEYS.values():
+        if not LAMBDA_ARN.fullmatch(clean[key]):
+            raise ValueError(f"{clean[key]!r} is not a Lambda function ARN")
     return clean
 
 
@@ -62,10 +63,15 @@ def apply(spec: dict[str, Any], values: Mapping[str, str]) -> list[str]:
     v = _validate_values(values)
     runtime = _named(spec.get("runtimes"), RUNTIME_NAME, "runtime")
     gateway = _named(spec.get("agentCoreGateways"), GATEWAY_NAME, "gateway")
-    target = _named(gateway.get("targets"), TARGET_NAME, f"target of gateway {GATEWAY_NAME}")
-    lambda_config = target.get("lambdaFunctionArn")
-    if target.get("targetType") != "lambdaFunctionArn" or not isinstance(lambda_config, dict):
-        raise LookupError(f"target {TARGET_NAME} of gateway {GATEWAY_NAME} is not a lambdaFunctionArn target")
+    lambda_configs: dict[str, dict[str, Any]] = {}
+    for target_name in TARGET_ARN_KEYS:
+        target = _named(gateway.get("targets"), target_name, f"target of gateway {GATEWAY_NAME}")
+        config = target.get("lambdaFunctionArn")
+        if target.get("targetType") != "lambdaFunctionArn" or not isinstance(config, dict):
+            raise LookupError(
+                f"target {target_name} of gateway {GATEWAY_NAME} is not a lambdaFunctionArn target"
+            )
+        lambda_configs[target_name] = config
     clients = list(
         dict.fromkeys(
             [v["client_id"], v["user_client_id"], *([v["web_client_id"]] if "web_client_id" in v else [])]
@@ -99,13 +105,14 @@ def apply(spec: dict[str, Any], values: Mapping[str, str]) -> list[str]:
             env_list.append(entry)
         _set(entry, "value", value, f"runtimes[{RUNTIME_NAME}].envVars[{name}]", changes)
 
-    _set(
-        lambda_config,
-        "lambdaArn",
-        v["lambda_arn"],
-        f"agentCoreGateways[{GATEWAY_NAME}].targets[{TARGET_NAME}].lambdaFunctionArn.lambdaArn",
-        changes,
-    )
+    for target_name, key in TARGET_ARN_KEYS.items():
+        _set(
+            lambda_configs[target_name],
+            "lambdaArn",
+            v[key],
+            f"agentCoreGateways[{GATEWAY_NAME}].targets[{target_name}].lambdaFunctionArn.lambdaArn",
+            changes,
+        )
     return changes
 
 
@@ -146,7 +153,8 @@ def configure(project_dir: str | os.PathLike[str], values: Mapping[str, str]) ->
     """Write discovery URL, allowed clients and Lambda ARN into the manifest; True if it changed.
 
     `values` has discovery_url, client_id (machine client), user_client_id (user-login client; user
-    access tokens carry it in client_id) and lambda_arn, optionally web_client_id (the web chat's
+    access tokens carry it in client_id), lambda_arn (WarrantyCheck) and account_lambda_arn
+    (AccountTools), optionally web_client_id (the web chat's
     client, allowed too). Raises ValueError/LookupError without
     touching the file when a value or the manifest's structure is not as expected.
     """

@@ -20,7 +20,12 @@ MANIFEST = Path("agentcore") / "agentcore.json"
 RUNTIME_NAME = "CustomerSupport"
 GATEWAY_NAME = "my-gateway-secure"
 TARGET_NAME = "WarrantyCheck"
-CONFIGURE_KEYS = ("discovery_url", "client_id", "user_client_id", "lambda_arn")
+ACCOUNT_TARGET_NAME = "AccountTools"
+CONFIGURE_KEYS = ("discovery_url", "client_id", "user_client_id", "lambda_arn", "account_lambda_arn")
+# The argument account tools take (the caller's sub); the gateway's Cedar policy compares it.
+CUSTOMER_ID = "customer_id"
+# Which Lambda ARN value goes into which lambdaFunctionArn target of the gateway.
+TARGET_ARN_KEYS = {TARGET_NAME: "lambda_arn", ACCOUNT_TARGET_NAME: "account_lambda_arn"}
 OPTIONAL_KEYS = ("web_client_id",)  # the web chat's client; its access tokens carry it in client_id
 
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"

@@ -46,7 +46,7 @@ say "agentcore CLI $("$CLI" --version | tail -n 1): $CLI"
 
 step "Starting the local issuer, gateway and web search"
 scripts/localdev/dev-stack.sh up >"$DEMO/dev-stack.txt"
-sed -n '2,6p' "$DEMO/dev-stack.txt"
+sed -n '2,7p' "$DEMO/dev-stack.txt"
 
 step "Starting the agent with 'agentcore dev' (runtime-equivalent JWT checks, ${MODEL_PROVIDER:-offline} model)"
 PORT=$(free_port)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The local stand-ins for the cloud, for developers who run `agentcore dev` themselves:
-# a Cognito-compatible issuer, the JWT-secured gateway and a web-search MCP server, plus
+# a Cognito-compatible issuer, the orders table (a moto DynamoDB server, the table as
+# scripts/deploy/prerequisites.yaml declares it, each demo user's orders from
+# scripts/localdev/data/demo_orders.json), the JWT- and Cedar-secured gateway (one JSON line per
+# policy decision in .local/dev-stack/decisions.jsonl) and a web-search MCP server, plus
 # agentcore/.env.local pointing the agent at them (offline model unless MODEL_PROVIDER is set;
 # web search always the local one, never the public default) and writing one trace line per
 # turn to .local/dev-stack/traces.jsonl.
@@ -83,7 +86,7 @@ PY
 up() {
   ensure_python_deps
   mkdir -p "$STATE"
-  if running issuer || running gateway || running websearch; then
+  if running issuer || running orders || running gateway || running websearch; then
     if [ -z "${STACK_PARENT_PID:-}" ] && stack_owner_alive && ! grep -q dev-stack "$STACK_OWNER"; then
       die "$(cut -d' ' -f2- "$STACK_OWNER") is running its own stack (pid $(cut -d' ' -f1 "$STACK_OWNER")); it stops it when it ends"
     fi
@@ -103,8 +106,16 @@ up() {
   local allowed="$MACHINE_CLIENT,$USER_CLIENT,$EXPIRED_CLIENT"
   [ -z "${WEBCHAT_URL:-}" ] || allowed="$allowed,$WEB_CLIENT"
 
+  # The orders of each issuer user, keyed by that user's sub (new every `up`).
+  start orders uv run --frozen python -m scripts.localdev.orders --issuer-config "$STATE/issuer-config.json"
+  local orders_url orders_table
+  orders_url=$(json_get "$STATE/orders.ready" dynamodb_url)
+  orders_table=$(json_get "$STATE/orders.ready" orders_table)
+
+  : >"$STATE/decisions.jsonl"
   AUTH_MODE=enforce AUTH_DISCOVERY_URL="$discovery" AUTH_ALLOWED_CLIENTS="$allowed" \
-    start gateway uv run --frozen python -m scripts.localdev.gateway
+    ORDERS_TABLE_NAME="$orders_table" ORDERS_ENDPOINT_URL="$orders_url" \
+    start gateway uv run --frozen python -m scripts.localdev.gateway --decision-log "$STATE/decisions.jsonl"
   local gateway_url
   gateway_url=$(json_get "$STATE/gateway.ready" gateway_url)
   start websearch uv run --frozen python -m scripts.localdev.websearch
@@ -143,7 +154,8 @@ ENV
   cat <<MSG
 Local dev stack is up.
   issuer:   $(json_get "$STATE/issuer.ready" issuer)
-  gateway:  $gateway_url
+  gateway:  $gateway_url (policy decisions: .local/dev-stack/decisions.jsonl)
+  orders:   $orders_table at $orders_url (moto DynamoDB)
   web search: $web_search_url (local stand-in)
   traces:   .local/dev-stack/traces.jsonl (one JSON line per turn)
   agentcore/.env.local points the agent at them (model: ${MODEL_PROVIDER:-offline}).
@@ -175,6 +187,7 @@ down() {
   fi
   stop_service websearch
   stop_service gateway
+  stop_service orders
   stop_service issuer
   if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
   rm -f "$STATE/token.env"
@@ -184,7 +197,7 @@ down() {
 
 status() {
   local name
-  for name in issuer gateway websearch; do
+  for name in issuer orders gateway websearch; do
     if running "$name"; then echo "$name: running (pid $(cat "$STATE/$name.pid"))"; else echo "$name: stopped"; fi
   done
 }

@@ -7,9 +7,12 @@ An MCP streamable-HTTP server (the ``mcp`` package's low-level server) that:
   expired or not allowed → 403, before any MCP handling;
 - lists the tools of every ``lambdaFunctionArn`` target from its ``toolSchemaFile``, named as
   the real Gateway names them: ``<TargetName>___<toolName>``;
+- applies the manifest's Cedar policy engine with cedarpy (``policy.py``): ``tools/list`` shows
+  what the caller could be permitted, a denied ``tools/call`` is a tool error and the target is
+  not invoked (LOG_ONLY: logged, let through); a JSON line per decision (``--decision-log FILE``);
 - calls the target's Lambda handler in-process with a Lambda-shaped event (the tool arguments)
   and context (tool name in ``client_context.custom``), bounded by a timeout; handler failures
-  become MCP tool errors, never a crashed server.
+  become MCP tool errors. AccountTools reads ORDERS_TABLE_NAME at ORDERS_ENDPOINT_URL (moto).
 
 Run: ``python -m scripts.localdev.gateway [--port N]`` (AUTH_* variables override the manifest's
 authorizer, as for the agent). The MCP endpoint is ``http://127.0.0.1:PORT/mcp``.
@@ -23,7 +26,9 @@ import importlib.util
 import json
 import logging
 import os
+import sys
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +40,7 @@ from mcp.server.lowlevel import Server
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scripts.localdev.paths import REPO, agent_code_on_path
+from scripts.localdev.policy import Decision, PolicyEngine, manifest_policies
 
 agent_code_on_path()
 
@@ -43,11 +49,17 @@ from auth.asgi import identify_scope, send_auth_error  # noqa: E402
 from settings import AuthSettings, load_auth_settings  # noqa: E402
 
 logger = logging.getLogger("localdev.gateway")
+decision_logger = logging.getLogger("localdev.gateway.decisions")
 
 GATEWAY_NAME = "my-gateway-secure"
 TOOL_NAME_SEPARATOR = "___"
 # Lambda code for each target, as deployed by scripts/deploy/prerequisites.yaml.
-DEFAULT_HANDLERS = {"WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py"}
+DEFAULT_HANDLERS = {
+    "WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py",
+    "AccountTools": REPO / "app" / "AccountTools" / "handler.py",
+}
+LOCAL_GATEWAY_ARN = f"arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/{GATEWAY_NAME}-local"
+DENIED = "Access denied: the gateway's policy does not permit this tool call."
 
 Handler = Callable[[Any, Any], Any]
 
@@ -76,7 +88,9 @@ class CallRecord:
 
 
 def load_handler(path: Path, function: str = "lambda_handler") -> Handler:
-    """Import a Lambda handler from a file, as the Lambda runtime would."""
+    """Import a Lambda handler from a file, as the Lambda runtime would (its folder on sys.path)."""
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(f"lambda_{path.parent.name.lower()}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -133,11 +147,20 @@ def lambda_context(tool: GatewayTool, timeout_seconds: float) -> SimpleNamespace
 class LocalGateway:
     """The gateway's MCP server plus its JWT enforcement, as one ASGI app."""
 
-    def __init__(self, auth: AuthSettings, tools: list[GatewayTool], timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        auth: AuthSettings,
+        tools: list[GatewayTool],
+        timeout_seconds: float = 10.0,
+        policy: PolicyEngine | None = None,
+    ) -> None:
         self.verifier = JwtVerifier(auth)
         self.tools = {tool.name: tool for tool in tools}
         self.timeout_seconds = timeout_seconds
-        self.calls: list[CallRecord] = []
+        self.policy = policy
+        self.calls: list[CallRecord] = []  # every tools/call that passed the JWT check
+        self.invocations: Counter[str] = Counter()  # Lambda invocations per target
+        self.decisions: deque[Decision] = deque(maxlen=1000)  # the latest policy decisions
         self.requests: list[str] = []  # Authorization of every accepted HTTP request, in order
         self.url = ""  # the MCP endpoint, set by whoever serves the app
         self._server = Server(
@@ -149,10 +172,12 @@ class LocalGateway:
         """Reject unauthenticated requests before MCP handling."""
         if scope["type"] == "http":
             try:
-                await identify_scope(self.verifier, scope)
+                identity = await identify_scope(self.verifier, scope)
             except AuthError as err:
                 await send_auth_error(send, err, realm=GATEWAY_NAME)
                 return
+            # The verified claims, for the policy decisions of this request (never the token).
+            scope.setdefault("state", {})["claims"] = identity.claims
             self.requests.append(_authorization(scope))
         await self._mcp_app(scope, receive, send)
 
@@ -161,7 +186,13 @@ class LocalGateway:
         """The ASGI app: JWT check in front of the MCP endpoint."""
         return self
 
+    def record(self, decision: Decision) -> None:
+        """Keep and log one policy decision."""
+        self.decisions.append(decision)
+        decision_logger.info(decision.as_json())
+
     async def _list_tools(self, ctx: Any, params: Any) -> types.ListToolsResult:
+        claims = _claims(ctx)
         return types.ListToolsResult(
             tools=[
                 types.Tool(
@@ -170,6 +201,9 @@ class LocalGateway:
                     input_schema=tool.definition["inputSchema"],
                 )
                 for tool in self.tools.values()
+                if self.policy is None
+                or not self.policy.enforce
+                or self.policy.may_list(claims, tool.name).allowed
             ]
         )
 
@@ -180,6 +214,13 @@ class LocalGateway:
         arguments = dict(params.arguments or {})
         request = getattr(ctx, "request", None)
         self.calls.append(CallRecord(tool.name, arguments, _authorization(request.scope) if request else ""))
+        if (
+            self.policy is not None
+            and not self.policy.authorize_call(_claims(ctx), tool.name, arguments).allowed
+            and self.policy.enforce  # LOG_ONLY: decided and logged, not enforced
+        ):
+            return _tool_error(DENIED)
+        self.invocations[tool.target] += 1
         try:
             result = await asyncio.wait_for(
                 asyncio.to_thread(tool.handler, arguments, lambda_context(tool, self.timeout_seconds)),
@@ -200,6 +241,11 @@ def _authorization(scope: Scope) -> str:
     )
 
 
+def _claims(ctx: Any) -> dict[str, Any]:
+    request = getattr(ctx, "request", None)
+    return dict(request.scope.get("state", {}).get("claims", {})) if request is not None else {}
+
+
 def _tool_error(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
 
@@ -213,11 +259,18 @@ def build_gateway(
     env = dict(os.environ if env is None else env)
     manifest = manifest or REPO / "agentcore" / "agentcore.json"
     auth = load_auth_settings({**env, "AGENTCORE_MANIFEST": str(manifest)}, gateway=GATEWAY_NAME)
-    return LocalGateway(
-        auth,
-        manifest_tools(manifest, GATEWAY_NAME, handlers),
-        float(env.get("GATEWAY_TOOL_TIMEOUT_SECONDS", "10")),
-    )
+    from scripts.localdev.orders import account_tools_handler
+
+    handlers = {**account_tools_handler(env), **(handlers or {})}
+    tools = manifest_tools(manifest, GATEWAY_NAME, handlers)
+    gateway = LocalGateway(auth, tools, float(env.get("GATEWAY_TOOL_TIMEOUT_SECONDS", "10")))
+    attached = manifest_policies(json.loads(manifest.read_text()), GATEWAY_NAME)
+    if attached is not None:
+        definitions = [(tool.name, tool.definition["inputSchema"]) for tool in tools]
+        gateway.policy = PolicyEngine(
+            attached[1], definitions, LOCAL_GATEWAY_ARN, gateway.record, enforce=attached[0] == "ENFORCE"
+        )
+    return gateway
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -227,8 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--ready-file", type=Path, help="write the URL here as JSON once serving")
+    parser.add_argument("--decision-log", type=Path, help="append each policy decision here (JSON lines)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.decision_log:  # the bare JSON lines
+        decision_logger.addHandler(logging.FileHandler(args.decision_log, encoding="utf-8"))
     gateway = build_gateway()
 
     def announce(port: int) -> None:

@@ -43,6 +43,11 @@ moto gaps, measured on moto 5.2.5:
 10. Updating a stack whose Condition left resources out fails (``Fn::GetAtt references undefined
     resource PreSignUpRole``): the front-door test, which updates the prerequisites stack, deploys it
     with self sign-up on.
+11. ``AWS::DynamoDB::Table`` (OrdersTable): moto applies the key schema, billing mode and deletion
+    protection, but not ``PointInTimeRecoverySpecification`` (DescribeContinuousBackups says
+    DISABLED) nor ``SSESpecification`` (no SSEDescription); those two are checked on the template
+    and by cfn-lint. moto does not evaluate IAM either: the AccountTools role's Query/GetItem-only
+    policy is checked on the template.
 
 Run ``python -m scripts.localdev.moto_stack --serve-moto PORT`` (from the repository) for the bridged server.
 """
@@ -77,6 +82,8 @@ SSM_NAMES = (
     "cognito_token_url",
     "cognito_auth_scope",
     "warranty_check_lambda_arn",
+    "account_tools_lambda_arn",
+    "orders_table_name",
 )
 
 

@@ -95,6 +95,11 @@ def deploy_prerequisites(moto_url: str, tmp: Path, *extra: str) -> dict[str, Any
 
 def ssm_values(prefix: str, moto_url: str) -> dict[str, str]:
     """Every String parameter under `prefix`, keyed by its name without the prefix."""
-    found = boto_client("ssm", moto_url).get_parameters_by_path(Path=prefix, Recursive=True)["Parameters"]
+    pages = (
+        boto_client("ssm", moto_url)
+        .get_paginator("get_parameters_by_path")
+        .paginate(Path=prefix, Recursive=True)
+    )
+    found = [p for page in pages for p in page["Parameters"]]  # at most 10 a page
     assert {p["Type"] for p in found} <= {"String"}
     return {p["Name"].removeprefix(prefix): p["Value"] for p in found}

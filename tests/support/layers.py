@@ -49,6 +49,7 @@ SERVER_FIXTURES = frozenset(
         "memory_api",
         "local_memory_api",
         "web_search",
+        "orders_table",
     }
 )
 

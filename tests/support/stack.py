@@ -19,6 +19,8 @@ from tests.support.processes import REPO, VENV_BIN, free_port, start_process, st
 MACHINE_CLIENT = "cs-machine-client"
 USER_CLIENT = "cs-web-client"
 SCOPE = "customersupport/invoke"
+# The test issuer's users (username -> sub); tests/conftest.py seeds their demo orders.
+ISSUER_SUBS = {"alice": "sub-alice", "bob": "sub-bob"}
 
 
 def auth_env(issuer: Any) -> dict[str, str]:

@@ -1,0 +1,1 @@
+../WarrantyCheck/handler.py

@@ -67,7 +67,7 @@ def package(cli: str, project: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def no_fetch_env(root: Path) -> dict[str, str]:
-    """uv may look for interpreters (PATH, an empty managed folder) but never download one."""
+    """For uv: look for interpreters (PATH, an empty managed folder), never download one."""
     return {"UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON_INSTALL_DIR": str(root / "no-managed-pythons")}
 
 
@@ -85,7 +85,7 @@ def unfindable_version(env: dict[str, str]) -> str:
         )
         if version != MACHINE and found.returncode != 0:
             return version
-    missing(f"every Python of {RUNTIME_VERSIONS} is installed here; none is left to show a bundle without one")
+    missing(f"every Python of {RUNTIME_VERSIONS} is here; none is left to show a bundle without one")
 
 
 def test_package_for_the_machines_python_ships_checked_hash_bytecode_for_every_module(

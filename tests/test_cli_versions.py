@@ -59,7 +59,8 @@ def ensure_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def assert_explains_1x(stderr: str, fake: Path) -> None:
     assert f"{fake} is the agentcore CLI 1.0.0" in stderr, stderr
-    for needed in ("tested with v0", '"version": 2', "`build`", "agentcore migrate", "none of that is tested here"):
+    explained = ("tested with v0", '"version": 2', "`build`", "agentcore migrate", "none of that is tested")
+    for needed in explained:
         assert needed in stderr, (needed, stderr)
     assert "npm install -g @aws/agentcore@0" in stderr
 
@@ -89,7 +90,10 @@ def test_a_1x_cli_named_by_agentcore_cli_is_refused_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("version", "help_text"),
-    [("agentcore starter toolkit", "Usage: agentcore [OPTIONS] COMMAND"), ("0.1.28", "Commands: configure launch")],
+    [
+        ("agentcore starter toolkit", "Usage: agentcore [OPTIONS] COMMAND"),
+        ("0.1.28", "Commands: configure launch"),
+    ],
     ids=["no-semver", "v0-without-validate"],
 )
 def test_a_non_npm_agentcore_on_path_is_passed_over_in_one_line(

@@ -59,7 +59,8 @@ def build_bundle(dest: Path, uv: str, bytecode: bool = False) -> Path:
                 zf.writestr(str(path.relative_to(staging)), path.read_bytes())
     shutil.rmtree(staging)
     if bytecode:
-        subprocess.run([BASE_PYTHON, str(BYTECODE_SCRIPT), str(bundle)], check=True, timeout=INSTALL_TIMEOUT_SECONDS)
+        add = [BASE_PYTHON, str(BYTECODE_SCRIPT), str(bundle)]
+        subprocess.run(add, check=True, timeout=INSTALL_TIMEOUT_SECONDS)
     return bundle
 
 

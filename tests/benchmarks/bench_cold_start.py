@@ -16,13 +16,16 @@ base interpreter with nothing else on its path. The CLI's bundle ships no `.pyc`
 runtime session starts in a fresh microVM, so those rows compile every imported module on start
 (PYTHONDONTWRITEBYTECODE keeps each run as fresh as the first). The last row is the agent's bundle
 with the checked-hash bytecode `scripts/agentcore package` adds (scripts/bundle_bytecode.py).
-The last column divides each agent row's first turn by the dev-venv agent's.
+The last column divides each agent row's first turn by the dev-venv agent's. On a shared machine
+the wall-clock figures move with the load; the CPU column (the server process's user + system time
+from spawn to exit, median) moves far less.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -70,13 +73,30 @@ def as_deployed(env: dict[str, str], script: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(script.parent), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) used by this process's waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def interpreter_start(python: str, runs: int) -> float:
+    """Median wall seconds for ``python -c pass``: what the interpreter itself costs before any import."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([python, "-c", "pass"], check=True, timeout=START_TIMEOUT_SECONDS)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
 def cold_start(
     script: Path, env: dict[str, str], token: str | None, python: str = sys.executable
-) -> tuple[float, float]:
-    """Seconds from spawn to /ping answering and to the first complete turn."""
+) -> tuple[float, float, float]:
+    """Seconds from spawn to /ping answering and to the first complete turn; the server's CPU seconds."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    cpu_before = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [python, script.name],
@@ -110,7 +130,7 @@ def cold_start(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return listening, answered
+    return listening, answered, children_cpu() - cpu_before
 
 
 def main() -> None:
@@ -174,11 +194,11 @@ def measure(runs: int, bare_bundle: Path, agent_bundle: Path, bytecode_bundle: P
                     cold_start(bytecode_bundle, as_deployed(agent_env, bytecode_bundle), token, BASE_PYTHON)
                 )
 
-    def med(samples: list[tuple[float, float]], i: int) -> float:
+    def med(samples: list[tuple[float, float, float]], i: int) -> float:
         return statistics.median(s[i] for s in samples)
 
     print(f"cold start, median of {runs} paired runs (spawn → /ping answers, spawn → first turn answered)")
-    print(f"{'server':<48}{'listening':>12}{'first turn':>13}{'ratio':>8}{'/dev venv':>11}")
+    print(f"{'server':<48}{'listening':>12}{'first turn':>13}{'ratio':>8}{'/dev venv':>11}{'cpu':>9}")
     rows = (
         ("bare BedrockAgentCoreApp (baseline)", bare),
         ("CustomerSupport main.py (dev venv)", agent),
@@ -192,9 +212,15 @@ def measure(runs: int, bare_bundle: Path, agent_bundle: Path, bytecode_bundle: P
         ratio = med(samples, 1) / med(baseline, 1)
         dev = f"{med(samples, 1) / med(agent, 1):>10.2f}x" if name.startswith(("Customer", "  ")) else ""
         listening, answered = med(samples, 0) * 1000, med(samples, 1) * 1000
-        print(f"{name:<48}{listening:>10.0f}ms{answered:>11.0f}ms{ratio:>7.2f}x{dev}")
+        cpu = f"{med(samples, 2) * 1000:>7.0f}ms"
+        print(f"{name:<48}{listening:>10.0f}ms{answered:>11.0f}ms{ratio:>7.2f}x{dev or ' ' * 11}{cpu}")
     print("as deployed: unpacked CodeZip bundles; the CLI's zip has no bytecode, `scripts/agentcore package`")
     print("adds checked-hash .pyc files for the runtime's Python (the 'with bytecode' row)")
+    base_start, venv_start = interpreter_start(BASE_PYTHON, runs), interpreter_start(sys.executable, runs)
+    print(
+        f"`python -c pass`: {base_start * 1000:.0f} ms for the base interpreter (as deployed rows), ", end=""
+    )
+    print(f"{venv_start * 1000:.0f} ms for the venv's (its site-packages hooks are part of the difference)")
 
 
 if __name__ == "__main__":

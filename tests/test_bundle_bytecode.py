@@ -5,7 +5,9 @@ checked-hash ``.pyc`` files compiled by an interpreter of the manifest's ``runti
 of the project whose runtime is this machine's Python gets valid bytecode for every module; a copy
 whose runtime is a version uv cannot find here gets none, and one line says why. (The bundle is
 built for arm64 and cannot start here; tests/test_container_contract.py starts the same bytecode
-on a host-platform bundle and shows its first turn compiles nothing.)
+on a host-platform bundle and shows its first turn compiles nothing.) `deploy`, which zips inside
+the CDK app, says in one line that it ships none; `package --help` touches no bundle (a stand-in v0
+CLI serves those two).
 """
 
 from __future__ import annotations
@@ -125,3 +127,47 @@ def test_package_for_a_python_uv_cannot_find_ships_no_bytecode_and_says_so(cli: 
         names = zf.namelist()
     assert "main.py" in names
     assert [n for n in names if n.endswith(".pyc") or "__pycache__" in n] == []
+
+
+def fake_v0_cli(directory: Path) -> Path:
+    """A stand-in for the npm CLI v0 that records its arguments (the wrapper is under test)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "agentcore"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{directory}/calls"\n'
+        'case "$1" in --version) echo 0.30.0 ;; *) echo "  validate  Validate the project" ;; esac\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_deploy_says_in_one_line_that_it_ships_no_bytecode(tmp_path: Path) -> None:
+    fake = fake_v0_cli(tmp_path / "bin")
+    result = subprocess.run(
+        [str(REPO / "scripts" / "agentcore"), "deploy", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AGENTCORE_CLI": str(fake)},
+    )
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "bytecode" in line]
+    assert len(said) == 1 and "deployed bundle carries no bytecode" in said[0], result.stderr
+    assert (fake.parent / "calls").read_text().splitlines()[-1] == "deploy --dry-run"
+
+
+def test_package_help_touches_no_bundle(tmp_path: Path) -> None:
+    fake = fake_v0_cli(tmp_path / "bin")
+    project = project_copy(tmp_path, MACHINE)
+    stale = project / "agentcore" / "CustomerSupport.zip"
+    stale.write_bytes(b"not a zip: the wrapper must not open it")
+    result = subprocess.run(
+        [str(REPO / "scripts" / "agentcore"), "package", "-d", str(project), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AGENTCORE_CLI": str(fake)},
+    )
+    assert result.returncode == 0 and "bytecode" not in result.stderr, result.stderr
+    assert stale.read_bytes() == b"not a zip: the wrapper must not open it"

@@ -43,16 +43,40 @@ ensure_python_deps() {
   (cd "$REPO_ROOT" && uv sync --frozen --quiet --compile-bytecode) || die "uv sync failed"
 }
 
-# The agentcore CLI: $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI, else a
+# The agentcore CLI: $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI v0, else a
 # project-local install under .local/agentcore-cli (scripts/install-agentcore-cli.sh). Prints its path.
+# A CLI of major version 1 or later is refused (returns 1 with the reason): 1.x has another project
+# format and other commands, and failing here is clearer than failing halfway through a script.
+# Any other `agentcore` (e.g. the starter toolkit's Python one) is passed over, saying so.
 ensure_agentcore_cli() {
-  local candidate
-  for candidate in "${AGENTCORE_CLI:-}" "$(command -v agentcore 2>/dev/null || true)"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" --help 2>/dev/null | grep -q ' validate'; then
-      printf '%s\n' "$candidate"; return 0
+  local candidate version on_path
+  on_path=$(command -v agentcore 2>/dev/null || true)
+  for candidate in "${AGENTCORE_CLI:-}" "$on_path"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    # Each probe is bounded (60 s): a hung binary must not hang every script.
+    version=$(timeout 60 "$candidate" --version 2>/dev/null | tail -n 1) || true
+    case "$version" in
+      0.*) if timeout 60 "$candidate" --help 2>/dev/null | grep -q ' validate'; then
+             printf '%s\n' "$candidate"; return 0
+           fi ;;
+      [1-9]*.*) refuse_agentcore_major "$candidate" "$version"; return 1 ;;
+    esac
+    if [ "$candidate" = "$on_path" ]; then
+      say "ignoring $candidate: not the npm @aws/agentcore CLI v0 (the starter toolkit's?); using the project's own v0 in .local/agentcore-cli"
+    else
+      say "ignoring AGENTCORE_CLI=$candidate: not the npm @aws/agentcore CLI v0"
     fi
   done
   bash "$REPO_ROOT/scripts/install-agentcore-cli.sh" | tail -n 1
+}
+
+# refuse_agentcore_major PATH VERSION: why this project does not run the CLI 1.x.
+refuse_agentcore_major() {
+  say "$1 is the agentcore CLI $2; this project is tested with v0 ($AGENTCORE_CLI_VERSION) only."
+  say "  CLI 1.x uses project format \"version\": 2 (this project is version 1), replaces \`validate\` and"
+  say "  \`package\` with \`build\`, and converts a v0 project with \`agentcore migrate\`; none of that is tested here."
+  say "  Use v0: npm install -g @aws/agentcore@0, or AGENTCORE_CLI=\"\$(scripts/install-agentcore-cli.sh | tail -n 1)\""
+  say "  (a project-local v0 in .local/agentcore-cli; AGENTCORE_CLI wins over PATH)."
 }
 
 # One local stack at a time: demo.sh, webchat.sh and dev-stack.sh share .local/dev-stack and

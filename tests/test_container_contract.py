@@ -4,7 +4,8 @@ The synthesized template's entry point (`opentelemetry-instrument main.py`) is r
 unzipped bundle with the template's environment variables (AUTH_*, gateway URL, memory id),
 pointed at the local issuer, gateway and AgentCore Memory stand-in. It must serve /ping and an
 authenticated streamed invocation, and stop within 5 s of SIGTERM. Without ``app.run()`` in
-main.py nothing listens and these tests fail.
+main.py nothing listens and these tests fail. The same bundle with the bytecode `scripts/agentcore
+package` adds must answer its first turn without compiling a single module.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     uv = shutil.which("uv")
     assert uv, "uv must be on PATH (scripts/test.sh puts it there)"
     return unpacked_bundle(tmp_path_factory.mktemp("bundle"), uv)
+
+
+@pytest.fixture(scope="module")
+def bytecode_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same bundle with the checked-hash bytecode scripts/bundle_bytecode.py adds, unzipped."""
+    uv = shutil.which("uv")
+    assert uv, "uv must be on PATH (scripts/test.sh puts it there)"
+    return unpacked_bundle(tmp_path_factory.mktemp("bundle-bytecode"), uv, bytecode=True)
 
 
 def runtime_command(bundle: Path) -> list[str]:
@@ -196,3 +205,59 @@ def test_bad_port_stops_start_up_with_a_clear_message(bundle_dir: Path, tmp_path
     assert result.returncode == 2
     assert "PORT: expected a TCP port number (1-65535), got 'eighty'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def bytecode_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every .pyc file under ``root``: (size, mtime in ns).
+
+    Only bytecode counts: a machine's own start-up hooks may touch other files (here a site .pth
+    adds a CA certificate to every certifi bundle it finds), and the runtime has none of those.
+    """
+    return {
+        str(path.relative_to(root)): (stat.st_size, stat.st_mtime_ns)
+        for path in root.rglob("*.pyc")
+        for stat in [path.stat()]
+    }
+
+
+def answer_first_turn(bundle: Path, env: dict[str, str], issuer: Any, log: Path) -> None:
+    """Start the bundle as the runtime does, answer one authenticated turn, stop it."""
+    runtime = RuntimeProcess(bundle, env, log)
+    try:
+        token = issuer.user_tokens(issuer.user("alice"), USER_CLIENT)["access"]
+        response = httpx.post(
+            f"{runtime.url}/invocations",
+            json={"prompt": "Check the warranty for PROD-002"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
+            timeout=60,
+        )
+        reply = Reply.parse(response)
+        assert response.status_code == 200 and not reply.errors, log.read_text()[-3000:]
+        assert "Smart Watch" in reply.text
+    finally:
+        runtime.terminate()
+
+
+def test_first_turn_from_a_bundle_with_bytecode_compiles_nothing(
+    bytecode_bundle_dir: Path, issuer: Any, gateway: Any, local_memory: Any, tmp_path: Path
+) -> None:
+    """Python writes a .pyc beside every module it compiles from source; this run may write them.
+
+    So a module without bytecode, with bytecode of another Python version, or with bytecode whose
+    source hash no longer matches, leaves a new or changed file in the tree.
+    """
+    env = template_env(issuer, gateway, local_memory.url)
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    before = bytecode_state(bytecode_bundle_dir)
+    answer_first_turn(bytecode_bundle_dir, env, issuer, tmp_path / "with-bytecode.log")
+    after = bytecode_state(bytecode_bundle_dir)
+    changed = sorted(name for name in after.keys() | before.keys() if after.get(name) != before.get(name))
+    assert changed == [], [(name, before.get(name), after.get(name)) for name in changed[:10]]
+
+    # The check can fail: the same tree without its bytecode gains a .pyc for each module it imports.
+    control = tmp_path / "no-bytecode"
+    shutil.copytree(bytecode_bundle_dir, control, ignore=shutil.ignore_patterns("__pycache__"))
+    before = bytecode_state(control)
+    answer_first_turn(control, env, issuer, tmp_path / "without-bytecode.log")
+    written = sorted(bytecode_state(control).keys() - before.keys())
+    assert before == {} and len(written) > 500, written[:10]

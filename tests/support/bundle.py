@@ -5,7 +5,9 @@
 --python-platform aarch64-manylinux2014 --only-binary :all:``, copies the code folder minus
 .git/.venv/__pycache__/.pytest_cache/node_modules and .env files, and zips the staging folder
 (file modes are not kept). Here the same steps run for this machine's platform and Python, so the
-bundle can be started as the runtime starts it.
+bundle can be started as the runtime starts it. ``bytecode=True`` then adds what `scripts/agentcore
+package` adds: checked-hash ``.pyc`` files from scripts/bundle_bytecode.py, compiled by the
+interpreter that runs the bundle.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 
 from scripts.localdev.paths import AGENT_CODE, REPO
 
+BASE_PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")  # the runtime's interpreter here
+BYTECODE_SCRIPT = REPO / "scripts" / "bundle_bytecode.py"
 EXCLUDED = {".git", ".venv", "__pycache__", ".pytest_cache", ".DS_Store", "node_modules"}
 INSTALL_TIMEOUT_SECONDS = 600
 
@@ -32,7 +36,7 @@ def host_platform() -> str:
     return f"{platform.machine()}-manylinux2014"
 
 
-def build_bundle(dest: Path, uv: str) -> Path:
+def build_bundle(dest: Path, uv: str, bytecode: bool = False) -> Path:
     """Write ``dest/CustomerSupport.zip`` for the host platform and this interpreter; returns it."""
     staging = dest / "staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -54,12 +58,15 @@ def build_bundle(dest: Path, uv: str) -> Path:
                 # No external attributes: the CLI's zip (fflate) keeps no file modes either.
                 zf.writestr(str(path.relative_to(staging)), path.read_bytes())
     shutil.rmtree(staging)
+    if bytecode:
+        add = [BASE_PYTHON, str(BYTECODE_SCRIPT), str(bundle)]
+        subprocess.run(add, check=True, timeout=INSTALL_TIMEOUT_SECONDS)
     return bundle
 
 
-def unpacked_bundle(dest: Path, uv: str) -> Path:
+def unpacked_bundle(dest: Path, uv: str, bytecode: bool = False) -> Path:
     """Build the bundle under ``dest`` and unzip it to ``dest/task``, as the runtime unpacks it."""
     target = dest / "task"
-    with zipfile.ZipFile(build_bundle(dest, uv)) as zf:
+    with zipfile.ZipFile(build_bundle(dest, uv, bytecode)) as zf:
         zf.extractall(target)
     return target

@@ -373,7 +373,7 @@ def test_without_the_agentcore_cli_it_writes_checks_and_fails(
     assert run.returncode == 1
     (line,) = run.stderr.splitlines()
     assert line.startswith("configure: error: agentcore validate was not run: no agentcore CLI")
-    assert "npm install -g @aws/agentcore" in line and "AGENTCORE_CLI" in line
+    assert "npm install -g @aws/agentcore@0" in line and "AGENTCORE_CLI" in line
     # What it could do, it did: the values are written and the project's own checks passed.
     assert json.loads(manifest_bytes(project)) == json.loads(configure_expected(deployed, project))
     assert "manifest check: OK" in run.stdout

@@ -52,7 +52,7 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def bytecode_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same bundle with the checked-hash bytecode scripts/bundle_bytecode.py adds, unzipped."""
+    """The same bundle with the checked-hash bytecode scripts/deploy/bundle_bytecode.py adds, unzipped."""
     uv = shutil.which("uv")
     assert uv, "uv must be on PATH (scripts/test.sh puts it there)"
     return unpacked_bundle(tmp_path_factory.mktemp("bundle-bytecode"), uv, bytecode=True)

@@ -27,7 +27,7 @@
 #
 # The agentcore CLI is $AGENTCORE_CLI, else `agentcore` on PATH if it is the npm CLI (the Python starter
 # toolkit also installs an `agentcore`, without `validate`). Without it the manifest is still written and
-# checked, then the script exits 1 saying how to install it (npm install -g @aws/agentcore) - unless
+# checked, then the script exits 1 saying how to install it (npm install -g @aws/agentcore@0) - unless
 # --skip-validate is given. A failing check or validate also exits 1; the values written stay (they are
 # what SSM holds, and a re-run after the fix is a no-op).
 #
@@ -181,7 +181,7 @@ for candidate in "${AGENTCORE_CLI:-}" "$(command -v agentcore 2>/dev/null || tru
   fi
 done
 [[ -n "$cli" ]] || die "agentcore validate was not run: no agentcore CLI (npm @aws/agentcore) found;\
- install it with 'npm install -g @aws/agentcore' or set AGENTCORE_CLI, then run 'agentcore validate' in\
+ install it with 'npm install -g @aws/agentcore@0' or set AGENTCORE_CLI, then run 'agentcore validate' in\
  $PROJECT ($MANIFEST is written and passed scripts/deploy/manifest.py check; --skip-validate skips this step)"
 if ! (cd "$PROJECT" && "$cli" validate) >"$WORK_DIR/validate.out" 2>&1; then
   cat "$WORK_DIR/validate.out" >&2

@@ -41,7 +41,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Installing what the demo needs"
 ensure_python_deps
-CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @aws/agentcore, or set AGENTCORE_CLI)"
+CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install -g @aws/agentcore@0, or set AGENTCORE_CLI)"
 say "agentcore CLI $("$CLI" --version | tail -n 1): $CLI"
 
 step "Starting the local issuer, gateway and web search"

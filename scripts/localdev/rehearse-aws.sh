@@ -59,7 +59,7 @@ trap 'exit 143' TERM
 
 # -- setup (the only part that may use a package registry, and only when something is missing) --
 ensure_python_deps
-CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install -g @aws/agentcore, or set AGENTCORE_CLI)"
+CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install -g @aws/agentcore@0, or set AGENTCORE_CLI)"
 command -v curl >/dev/null 2>&1 || die "curl is required"
 PY="$REPO_ROOT/.venv/bin/python"
 

@@ -63,7 +63,7 @@ trap 'exit 130' INT TERM
 
 say "preparing: Python packages, the agentcore CLI, the web chat's build"
 ensure_python_deps
-CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install @aws/agentcore, or set AGENTCORE_CLI)"
+CLI=$(ensure_agentcore_cli) || die "the agentcore CLI is required (npm install -g @aws/agentcore@0, or set AGENTCORE_CLI)"
 ensure_webchat_build
 
 port=${port:-$(free_port)}

@@ -15,7 +15,7 @@ and the bare app with bedrock-agentcore installed the same way, each unpacked an
 base interpreter with nothing else on its path. The CLI's bundle ships no `.pyc` files, and every
 runtime session starts in a fresh microVM, so those rows compile every imported module on start
 (PYTHONDONTWRITEBYTECODE keeps each run as fresh as the first). The last row is the agent's bundle
-with the checked-hash bytecode `scripts/agentcore package` adds (scripts/bundle_bytecode.py).
+with the checked-hash bytecode `scripts/agentcore package` adds (scripts/deploy/bundle_bytecode.py).
 The last column divides each agent row's first turn by the dev-venv agent's. On a shared machine
 the wall-clock figures move with the load; the CPU column (the server process's user + system time
 from spawn to exit, median) moves far less.

@@ -6,7 +6,7 @@
 .git/.venv/__pycache__/.pytest_cache/node_modules and .env files, and zips the staging folder
 (file modes are not kept). Here the same steps run for this machine's platform and Python, so the
 bundle can be started as the runtime starts it. ``bytecode=True`` then adds what `scripts/agentcore
-package` adds: checked-hash ``.pyc`` files from scripts/bundle_bytecode.py, compiled by the
+package` adds: checked-hash ``.pyc`` files from scripts/deploy/bundle_bytecode.py, compiled by the
 interpreter that runs the bundle.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from scripts.localdev.paths import AGENT_CODE, REPO
 
 BASE_PYTHON = str(Path(sys.base_prefix) / "bin" / "python3")  # the runtime's interpreter here
-BYTECODE_SCRIPT = REPO / "scripts" / "bundle_bytecode.py"
+BYTECODE_SCRIPT = REPO / "scripts" / "deploy" / "bundle_bytecode.py"
 EXCLUDED = {".git", ".venv", "__pycache__", ".pytest_cache", ".DS_Store", "node_modules"}
 INSTALL_TIMEOUT_SECONDS = 600
 

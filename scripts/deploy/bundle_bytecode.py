@@ -1,6 +1,6 @@
 """Add checked-hash bytecode, compiled by the running interpreter, to a CodeZip bundle.
 
-    python3.13 scripts/bundle_bytecode.py agentcore/CustomerSupport.zip
+    python3.13 scripts/deploy/bundle_bytecode.py agentcore/CustomerSupport.zip
 
 Run it with an interpreter of the runtime's Python version (``scripts/agentcore package`` picks
 one): the ``.pyc`` files it writes carry that interpreter's tag (``cpython-313``) and are ignored

@@ -4,10 +4,12 @@ What it does, in the order a request meets it:
 
 1. CORS (starlette ``CORSMiddleware``) for exactly one origin, the web chat's; a preflight from any
    other origin is refused (400) and no ``Access-Control-Allow-Origin`` is sent to it.
-2. Authorizer: the bearer token is verified with the agent's own verifier (``auth`` in
-   app/CustomerSupport: RS256 via the issuer's JWKS, ``iss``, expiry, ``client_id`` allow-list and
-   the OAuth scope the method requires), the twin of the Lambda authorizer the template deploys.
-   Missing token → 401, refused → 401/403, identity provider down → 503.
+2. Authorizer: the deployed Lambda authorizer's own code decides (scripts/localdev/edge_authorizer.py
+   runs app/FrontDoorAuthorizer/handler.py): the same statuses and bodies as API Gateway + that
+   function (401 for a missing, malformed or invalid token, 403 for a genuine token not for this
+   API, 500 when the JWKS is unreachable), the same case-sensitive ``Bearer`` pattern. With an
+   edge-grant key (``EDGE_GRANT_KEYS``, as the agent) the request reaches the agent with the
+   function's single-use grant, so customers cannot skip these limits by calling the agent directly.
 3. Per-user limits keyed by the verified token's ``sub`` (never by anything the client states):
    a throttle (``ThrottleRateLimit`` requests/second sustained, ``ThrottleBurstLimit`` at once) and
    a quota (``QuotaLimitPerDay`` requests per UTC day), the template's parameter names and defaults.
@@ -15,9 +17,10 @@ What it does, in the order a request meets it:
    shape); other users are unaffected. Counting uses the ``limits`` library (in-memory storage,
    entries expire with their window, so state stays bounded).
 4. ``POST /invocations`` is proxied to ``{upstream}/invocations`` forwarding only ``Authorization``
-   and the session-id header, and streamed back chunk by chunk (never buffered). Every wait is
-   bounded: connect ``CONNECT_TIMEOUT``, the gap between two streamed chunks ``READ_TIMEOUT``
-   (a turn may last longer in total, as with ``ResponseTransferMode: STREAM``).
+   and the session-id header (plus the grant), and streamed back chunk by chunk (never buffered).
+   Every wait is bounded: the request body must arrive within ``BODY_TIMEOUT`` (else 408, the
+   agent's own bound), connect ``CONNECT_TIMEOUT``, the gap between two streamed chunks
+   ``READ_TIMEOUT`` (a turn may last longer in total, as with ``ResponseTransferMode: STREAM``).
 
 ``limits.ThrottleRateLimit`` and ``ThrottleBurstLimit`` describe API Gateway's token bucket; the
 twin approximates it with a moving window of ``burst`` requests per ``burst / rate`` seconds (same
@@ -25,12 +28,13 @@ burst, same long-run rate). README.md lists what else the twin does not reproduc
 
 Run: ``python -m scripts.localdev.frontdoor --upstream http://127.0.0.1:8080 --origin
 http://127.0.0.1:5173 [--port N] [--parameter ThrottleRateLimit=2 ...]`` (AUTH_* variables, as for
-the agent, choose the issuer and the allowed clients).
+the agent, choose the issuer and the allowed clients; ``EDGE_GRANT_KEYS`` the grant key).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
@@ -54,12 +58,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scripts.localdev.edge_authorizer import EdgeAuthorizer
 from scripts.localdev.paths import agent_code_on_path
 
 agent_code_on_path()
 
-from auth import AuthError, JwtVerifier  # noqa: E402 - needs the agent code on sys.path
-from auth.asgi import identify_scope, send_json  # noqa: E402
+from auth.asgi import send_json  # noqa: E402 - needs the agent code on sys.path
+from auth.edge import EDGE_GRANT_HEADER  # noqa: E402
 from settings import AuthSettings  # noqa: E402
 
 logger = logging.getLogger("localdev.frontdoor")
@@ -76,7 +81,9 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 300.0  # longest silence between two streamed chunks (a tool call, a slow model)
 WRITE_TIMEOUT = 30.0
+BODY_TIMEOUT = 10.0  # the agent's BODY_TIMEOUT_SECONDS: a stalled upload holds nothing for longer
 DAY = 86400
+STATE_GRANT = "frontdoor.edge_grant"  # where the limits hand the authorizer's grant to the proxy
 
 
 @dataclass(frozen=True)
@@ -116,11 +123,11 @@ class Limits:
 
 
 class PerUserLimits:
-    """ASGI middleware: verify the caller, then apply the throttle and the quota of their ``sub``."""
+    """ASGI middleware: the authorizer's decision, then the throttle and the quota of the ``sub``."""
 
-    def __init__(self, app: ASGIApp, verifier: JwtVerifier, limits: Limits) -> None:
+    def __init__(self, app: ASGIApp, authorizer: EdgeAuthorizer, limits: Limits) -> None:
         self.app = app
-        self.verifier = verifier
+        self.authorizer = authorizer
         self.limits = limits
         storage = MemoryStorage()
         self._throttle = MovingWindowRateLimiter(storage)
@@ -134,19 +141,22 @@ class PerUserLimits:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        try:
-            identity = await identify_scope(self.verifier, scope)
-        except AuthError as err:
-            # API Gateway answers authorizer refusals with {"message": ...}; so does the twin.
-            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
-            await send_json(send, err.status, {"message": err.message}, extra)
+        values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+        if len(values) > 1:  # proxies disagree on which copy wins: refuse rather than pick one
+            await send_json(send, 400, {"message": "Send exactly one Authorization header"})
             return
-        refusal = await self._consume(identity.actor_id)
+        decision = await self.authorizer.decide(values[0].decode("latin-1") if values else None)
+        if decision.status != 200:
+            await send_json(send, decision.status, decision.body)
+            return
+        refusal = await self._consume(decision.sub)
         if refusal is not None:
             message, retry_after = refusal
             headers = [(b"retry-after", str(retry_after).encode())]
             await send_json(send, 429, {"message": message, "retryAfterSeconds": retry_after}, headers)
             return
+        if decision.grant is not None:
+            scope.setdefault("state", {})[STATE_GRANT] = decision.grant
         await self.app(scope, receive, send)
 
     async def _consume(self, sub: str) -> tuple[str, int] | None:
@@ -191,13 +201,20 @@ class InvocationsProxy:
 
     async def handle(self, request: Request) -> Response:
         """Relay one invocation (a bound method: starlette treats callable objects as ASGI apps)."""
-        body = await _bounded_body(request, self.max_body)
+        try:
+            body = await asyncio.wait_for(_bounded_body(request, self.max_body), BODY_TIMEOUT)
+        except asyncio.TimeoutError:
+            message = f"Body not received within {BODY_TIMEOUT:g} seconds"
+            return JSONResponse({"message": message}, status_code=408, headers={"connection": "close"})
         if body is None:
             return JSONResponse({"message": "Request too large"}, status_code=413)
         headers = {
             name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
         }
         headers.update(self.fixed_headers)
+        grant = request.scope.get("state", {}).get(STATE_GRANT)
+        if grant is not None:  # set by the authorizer step only; a client's own copy is never forwarded
+            headers[EDGE_GRANT_HEADER] = grant
         upstream = self.client.build_request("POST", self.url, content=body, headers=headers)
         try:
             response = await self.client.send(upstream, stream=True)
@@ -257,13 +274,15 @@ def build_invocations(
     read_timeout: float = READ_TIMEOUT,
     max_body: int = MAX_BODY_BYTES,
     fixed_headers: Mapping[str, str] | None = None,
+    edge_key: bytes | None = None,
 ) -> Starlette:
     """``/invocations`` with the front door's policy: CORS ▸ authorizer + per-user limits ▸ proxy.
 
     The one implementation behind both local fronts: this module's server and the web chat's
     (scripts/localdev/webfront.py mounts it). ``origin`` None: no cross-origin caller is admitted.
     ``auth`` None: no authorizer and no limits (the agent's own authorizer still decides), for
-    relay-only tests. ``app.state.proxy`` holds the upstream client for the host to close.
+    relay-only tests. ``edge_key``: mint the authorizer's grant for the agent (None: no grant).
+    ``app.state.proxy`` holds the upstream client for the host to close.
     """
     proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers)
     middleware = [
@@ -277,7 +296,8 @@ def build_invocations(
         )
     ]
     if auth is not None:
-        middleware.append(Middleware(PerUserLimits, verifier=JwtVerifier(auth), limits=limits or Limits()))
+        authorizer = edge_authorizer(auth, edge_key)
+        middleware.append(Middleware(PerUserLimits, authorizer=authorizer, limits=limits or Limits()))
     app = Starlette(
         routes=[Route("/invocations", proxy.handle, methods=["POST"])],
         middleware=middleware,
@@ -287,15 +307,35 @@ def build_invocations(
     return app
 
 
+def edge_authorizer(auth: AuthSettings, edge_key: bytes | None) -> EdgeAuthorizer:
+    """The deployed authorizer's decision for these settings (exactly one scope: RequiredScope)."""
+    if not auth.discovery_url or len(auth.allowed_scopes) != 1:
+        raise ValueError("the front door needs a discovery URL and exactly one required scope")
+    return EdgeAuthorizer(
+        auth.discovery_url,
+        auth.allowed_clients,
+        auth.allowed_scopes[0],
+        edge_key,
+        auth.jwks_cache_ttl_seconds,
+    )
+
+
 def build_frontdoor(
     upstream: str,
     origin: str,
     auth: AuthSettings,
     limits: Limits | None = None,
     read_timeout: float = READ_TIMEOUT,
+    edge_key: bytes | None = None,
 ) -> Starlette:
     """The front door as one ASGI app: CORS ▸ authorizer + per-user limits ▸ streaming proxy."""
-    return build_invocations(upstream, origin, auth, limits, read_timeout=read_timeout)
+    return build_invocations(upstream, origin, auth, limits, read_timeout=read_timeout, edge_key=edge_key)
+
+
+def edge_key_from_env(env: Mapping[str, str]) -> bytes | None:
+    """The grant key the agent verifies with: the first of EDGE_GRANT_KEYS (None: no grants)."""
+    keys = [k.strip() for k in env.get("EDGE_GRANT_KEYS", "").split(",") if k.strip()]
+    return keys[0].encode() if keys else None
 
 
 def auth_settings_from_env(env: Mapping[str, str]) -> AuthSettings:
@@ -338,7 +378,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--parameter takes NAME=VALUE")
     try:
         limits = Limits.from_parameters(pairs)
-        app = build_frontdoor(args.upstream, args.origin, auth_settings_from_env(os.environ), limits)
+        auth = auth_settings_from_env(os.environ)
+        app = build_frontdoor(
+            args.upstream, args.origin, auth, limits, edge_key=edge_key_from_env(os.environ)
+        )
     except ValueError as err:
         parser.error(str(err))
 

@@ -50,7 +50,6 @@ import json
 import logging
 import os
 import secrets
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -133,17 +132,20 @@ class ExpiringJWKClient(jwt.PyJWKClient):
         )
         self.min_refresh_seconds = min_refresh_seconds
         self._refreshed_at = float("-inf")
-        self._refresh_lock = threading.Lock()
+
+    def fetch_data(self) -> Any:
+        """Fetch the JWKS (on expiry or for an unknown kid), noting when."""
+        self._refreshed_at = time.monotonic()
+        return super().fetch_data()
 
     def get_signing_key(self, kid: str) -> jwt.PyJWK:
-        """The key for `kid` from the (expiring) cached set, refetched at most once per interval."""
+        """The key for `kid` from the (expiring) cached set; unknown: refetch at most once per interval."""
         key = self.match_kid(self.get_signing_keys(), kid)
         if key is not None:
             return key
-        with self._refresh_lock:
-            due = time.monotonic() - self._refreshed_at >= self.min_refresh_seconds
-            if due:
-                self._refreshed_at = time.monotonic()
+        # No lock: a Lambda environment serves one request at a time (the twin's threads may race
+        # into one extra fetch, no more).
+        due = time.monotonic() - self._refreshed_at >= self.min_refresh_seconds
         key = self.match_kid(self.get_signing_keys(refresh=True), kid) if due else None
         if key is None:
             raise jwt.PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')

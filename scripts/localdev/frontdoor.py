@@ -188,9 +188,11 @@ class InvocationsProxy:
         read_timeout: float = READ_TIMEOUT,
         max_body: int = MAX_BODY_BYTES,
         fixed_headers: Mapping[str, str] | None = None,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.url = upstream.rstrip("/") + "/invocations"
         self.max_body = max_body
+        self.body_timeout = body_timeout
         # Set by the proxy itself, never taken from the caller (e.g. the web front's content type).
         self.fixed_headers = dict(fixed_headers or {})
         timeout = httpx.Timeout(
@@ -202,9 +204,9 @@ class InvocationsProxy:
     async def handle(self, request: Request) -> Response:
         """Relay one invocation (a bound method: starlette treats callable objects as ASGI apps)."""
         try:
-            body = await asyncio.wait_for(_bounded_body(request, self.max_body), BODY_TIMEOUT)
+            body = await asyncio.wait_for(_bounded_body(request, self.max_body), self.body_timeout)
         except asyncio.TimeoutError:
-            message = f"Body not received within {BODY_TIMEOUT:g} seconds"
+            message = f"Body not received within {self.body_timeout:g} seconds"
             return JSONResponse({"message": message}, status_code=408, headers={"connection": "close"})
         if body is None:
             return JSONResponse({"message": "Request too large"}, status_code=413)
@@ -275,6 +277,7 @@ def build_invocations(
     max_body: int = MAX_BODY_BYTES,
     fixed_headers: Mapping[str, str] | None = None,
     edge_key: bytes | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """``/invocations`` with the front door's policy: CORS ▸ authorizer + per-user limits ▸ proxy.
 
@@ -284,7 +287,7 @@ def build_invocations(
     relay-only tests. ``edge_key``: mint the authorizer's grant for the agent (None: no grant).
     ``app.state.proxy`` holds the upstream client for the host to close.
     """
-    proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers)
+    proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers, body_timeout)
     middleware = [
         Middleware(
             CORSMiddleware,
@@ -327,9 +330,18 @@ def build_frontdoor(
     limits: Limits | None = None,
     read_timeout: float = READ_TIMEOUT,
     edge_key: bytes | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """The front door as one ASGI app: CORS ▸ authorizer + per-user limits ▸ streaming proxy."""
-    return build_invocations(upstream, origin, auth, limits, read_timeout=read_timeout, edge_key=edge_key)
+    return build_invocations(
+        upstream,
+        origin,
+        auth,
+        limits,
+        read_timeout=read_timeout,
+        edge_key=edge_key,
+        body_timeout=body_timeout,
+    )
 
 
 def edge_key_from_env(env: Mapping[str, str]) -> bytes | None:

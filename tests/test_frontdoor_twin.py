@@ -22,6 +22,7 @@ import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from auth.edge import EDGE_GRANT_HEADER
 from scripts.localdev.edge_authorizer import HANDLER, IDENTITY_PATTERN
 from scripts.localdev.frontdoor import build_frontdoor
 from scripts.localdev.serving import BackgroundServer
@@ -175,3 +176,23 @@ def test_a_stalled_body_is_408_after_the_timeout_and_the_door_stays_up(issuer: A
         f"{twin}/invocations", json={"prompt": "hi"}, headers={"Authorization": "Bearer x"}, timeout=5
     )
     assert late.status_code == 401
+
+
+def test_the_template_wires_the_grant_and_turns_the_authorizer_cache_off_for_it() -> None:
+    resources = cfn_yaml.load(str(TEMPLATE))["Resources"]
+    mapping = resources["InvocationsMethod"]["Properties"]["Integration"]["RequestParameters"]
+    assert mapping[f"integration.request.header.{EDGE_GRANT_HEADER}"] == "context.authorizer.edgeGrant"
+    ttl = resources["Authorizer"]["Properties"]["AuthorizerResultTtlInSeconds"]
+    assert ttl == {"Fn::If": ["HasEdgeGrant", 0, {"Ref": "AuthorizerCacheSeconds"}]}
+    env = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EDGE_GRANT_SECRET_ID"] == {
+        "Fn::If": ["HasEdgeGrant", {"Ref": "EdgeGrantSecretArn"}, {"Ref": "AWS::NoValue"}]
+    }
+    statement = resources["AuthorizerEdgeGrantPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == [
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": {"Ref": "EdgeGrantSecretArn"},
+        }
+    ]

@@ -24,7 +24,7 @@
 #                       (python 3.13, arm64) from app/FrontDoorAuthorizer/requirements.txt.
 #   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
 #                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds, StageName,
-#                       LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100).
+#                       LogRetentionInDays, PriceClass, EdgeGrantSecretArn (e.g. --parameter QuotaLimitPerDay=100).
 #   --prerequisites-stack  The stack of scripts/deploy/deploy-prerequisites.sh (default: customersupport-
 #                       prerequisites). The site's URL is added to its web client's callback and
 #                       sign-out URLs (a parameter update of that stack, nothing else changes), so
@@ -59,7 +59,7 @@ SITE_DIR=""
 BUNDLE=""
 PREREQ_STACK="customersupport-prerequisites"
 OVERRIDES=()
-ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds StageName LogRetentionInDays PriceClass "
+ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds StageName LogRetentionInDays PriceClass EdgeGrantSecretArn "
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -73,6 +73,10 @@ def test_method_streams_to_the_runtime_with_two_headers(template: dict[str, Any]
     assert integration["RequestParameters"] == {
         "integration.request.header.Authorization": "method.request.header.Authorization",
         f"integration.request.header.{SESSION}": f"method.request.header.{SESSION}",
+        # The authorizer's edge grant (tests/test_frontdoor_twin.py), never a client's header.
+        "integration.request.header.X-Amzn-Bedrock-AgentCore-Runtime-Custom-Edge-Grant": (
+            "context.authorizer.edgeGrant"
+        ),
     }
     assert method["RequestParameters"] == {
         "method.request.header.Authorization": True,
@@ -87,7 +91,10 @@ def test_authorizer_checks_access_tokens_and_picks_the_usage_key(template: dict[
     (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
     assert authorizer["Type"] == "TOKEN"
     assert authorizer["IdentitySource"] == "method.request.header.Authorization"
-    assert authorizer["AuthorizerResultTtlInSeconds"] == {"Ref": "AuthorizerCacheSeconds"}
+    # Cached decisions unless single-use edge grants are on (tests/test_frontdoor_twin.py).
+    assert authorizer["AuthorizerResultTtlInSeconds"] == {
+        "Fn::If": ["HasEdgeGrant", 0, {"Ref": "AuthorizerCacheSeconds"}]
+    }
     api = template["Resources"]["Api"]["Properties"]
     assert api["ApiKeySourceType"] == "AUTHORIZER"  # a client's x-api-key header counts for nothing
     env = template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]

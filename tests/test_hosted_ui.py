@@ -241,9 +241,22 @@ def test_refresh_rotates_and_retires_the_old_token(issuer: LocalIssuer) -> None:
     assert claims(issuer, body["id_token"])["sub"] == SAM.sub
     # auth_time is when the user signed in, not when the token was refreshed (clients check it)
     assert claims(issuer, body["id_token"])["auth_time"] == claims(issuer, first["id_token"])["auth_time"]
-    assert refresh(issuer, first["refresh_token"]).json() == {"error": "invalid_grant"}
     assert refresh(issuer, body["refresh_token"]).status_code == 200
     assert issuer.hosted_ui.counts["refresh"] == 2
+
+
+def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(issuer: LocalIssuer) -> None:
+    stolen = signed_in_tokens(issuer)["refresh_token"]
+    second = refresh(issuer, stolen).json()["refresh_token"]  # the app rotates on...
+    current = refresh(issuer, second).json()["refresh_token"]  # ...and on
+    elsewhere = signed_in_tokens(issuer)["refresh_token"]  # the same user on another device
+    revoked = issuer.hosted_ui.counts["family_revoked"]
+    # Someone replays the first, rotated-away token: refused, and the family it belongs to ends.
+    assert refresh(issuer, stolen).json() == {"error": "invalid_grant"}
+    assert issuer.hosted_ui.counts["family_revoked"] == revoked + 1
+    assert refresh(issuer, current).json() == {"error": "invalid_grant"}  # the app must sign in again
+    assert refresh(issuer, second).json() == {"error": "invalid_grant"}
+    assert refresh(issuer, elsewhere).status_code == 200  # another sign-in's family is untouched
 
 
 def test_without_rotation_the_refresh_token_stays(issuer: LocalIssuer) -> None:
@@ -401,3 +414,39 @@ def test_without_self_sign_up_there_is_no_sign_up_page(issuer: LocalIssuer) -> N
         timeout=10,
     )
     assert posted.status_code == 400 and issuer.user("x@example.com") is None
+
+
+# ------------------------------------------------------------------------------------- security headers
+
+
+def test_every_hosted_ui_page_carries_the_security_headers(open_issuer: LocalIssuer) -> None:
+    base = open_issuer.base_url
+    _, challenge = pkce()
+    params = authorize_params(challenge)
+    with httpx.Client(timeout=10) as browser:
+        pages = {
+            "sign-in page": browser.get(f"{base}/oauth2/authorize", params=params),
+            "sign-up page": browser.get(f"{base}/signup", params=params),
+            "error page": browser.get(f"{base}/oauth2/authorize", params={**params, "client_id": "nope"}),
+            "failed sign-in": browser.post(
+                f"{base}/login", data={**params, "username": "x", "password": "y"}
+            ),
+            "sign-up refused": browser.post(
+                f"{base}/signup", data={**params, "email": "a@b.c", "password": "p"}
+            ),
+            "sign-out redirect": browser.get(
+                f"{base}/logout", params={"client_id": WEB.client_id, "logout_uri": APP}
+            ),
+            "token error": browser.post(f"{base}/oauth2/token", data={"grant_type": "password"}),
+        }
+    for name, response in pages.items():
+        headers = response.headers
+        assert headers["x-frame-options"] == "DENY", name
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], name
+        assert "default-src 'none'" in headers["content-security-policy"], name
+        assert (headers["x-content-type-options"], headers["referrer-policy"]) == (
+            "nosniff",
+            "no-referrer",
+        ), name
+    assert pages["sign-in page"].status_code == 200 and "<form" in pages["sign-in page"].text
+    assert pages["sign-out redirect"].status_code == 302

@@ -58,6 +58,8 @@ write_issuer_config() {
   (umask 077 && python3 - "$STATE/issuer-config.json" "${WEBCHAT_URL:-}" $DEMO_USERS <<PY
 import json, os, secrets, sys, uuid
 config_file, webchat_url, users = sys.argv[1], sys.argv[2], sys.argv[3:]
+# The stack's AWS credentials: only calls signed with them may read a client secret (DescribeUserPoolClient).
+api_secret = secrets.token_urlsafe(32)
 clients = [
     {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
     {"client_id": "$USER_CLIENT", "user_login": True},
@@ -75,6 +77,7 @@ json.dump({
     "users": [{"username": u, "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())} for u in users],
     # The issuer reads ORGANIZATION_DOMAIN itself, as the PreSignUp Lambda does.
     "self_sign_up": os.environ.get("WEBCHAT_SELF_SIGN_UP") == "1",
+    "api_credentials": {"local": api_secret},
 }, open(config_file, "w"), indent=1)
 PY
   )
@@ -128,7 +131,9 @@ TRACE_FILE=$STATE/traces.jsonl
 ENV
 
   # What scripts/deploy/fetch-token.sh needs; the local issuer answers the Cognito API calls.
-  cat >"$STATE/token.env" <<ENV
+  local api_secret
+  api_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_credentials"]["local"])' "$STATE/issuer-config.json")
+  (umask 077 && cat >"$STATE/token.env") <<ENV
 export COGNITO_POOL_ID=$POOL_ID
 export COGNITO_CLIENT_ID=$MACHINE_CLIENT
 export COGNITO_USER_CLIENT_ID=$USER_CLIENT
@@ -136,7 +141,7 @@ export COGNITO_TOKEN_URL=$(json_get "$STATE/issuer.ready" token_url)
 export COGNITO_AUTH_SCOPE=$SCOPE
 export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$issuer_base
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=$api_secret
 export AWS_CLI="$REPO_ROOT/.venv/bin/aws"
 ENV
 

@@ -53,6 +53,7 @@ from starlette.routing import Route
 
 from scripts.localdev.cognito_api import cognito_api
 from scripts.localdev.hosted_ui import HostedUI
+from scripts.localdev.page_headers import PageHeaders
 from scripts.localdev.pool import USER_SCOPE, Client, IssuerConfig, SigningKeys, User
 from scripts.localdev.record import record_issued
 
@@ -198,7 +199,10 @@ class LocalIssuer:
             ],
             # Browser apps on another origin read discovery/JWKS and call token/revoke, as they
             # do with Cognito; no credentials (cookies) ride on those calls.
-            middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])],
+            middleware=[
+                Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"]),
+                Middleware(PageHeaders),  # anti-framing, nosniff, CSP, referrer on every page
+            ],
         )
 
     async def _discovery(self, request: Request) -> Response:

@@ -64,6 +64,9 @@ class IssuerConfig:
     # of organization_domain (None: the ORGANIZATION_DOMAIN variable) by the PreSignUp trigger's code.
     self_sign_up: bool = False
     organization_domain: str | None = None
+    # AWS access key id -> secret key whose SigV4 signature admits DescribeUserPoolClient (which
+    # returns client secrets); none: nobody may read a secret through the Cognito API.
+    api_credentials: dict[str, str] = field(default_factory=dict, repr=False)
 
     def client(self, client_id: str) -> Client | None:
         """The app client of that id, if any."""
@@ -89,6 +92,7 @@ class IssuerConfig:
             users=[User(**u) for u in data.get("users", [])],
             self_sign_up=bool(data.get("self_sign_up", False)),
             organization_domain=data.get("organization_domain"),
+            api_credentials={str(k): str(v) for k, v in (data.get("api_credentials") or {}).items()},
         )
 
     @classmethod

@@ -356,7 +356,7 @@ def test_sign_up_admits_the_organizations_domain_and_the_new_user_signs_in(open_
     tokens = redeem(open_issuer, code_from(signed_in), verifier)
     assert tokens.status_code == 200, tokens.text
     access = claims(open_issuer, tokens.json()["access_token"])
-    assert access["username"] == "Ann@Example.com" and access["sub"] not in {SAM.sub, ""}
+    assert access["username"] == "ann@example.com" and access["sub"] not in {SAM.sub, ""}  # one spelling
     assert open_issuer.hosted_ui.counts["signup"] == 1
 
 
@@ -391,6 +391,64 @@ def test_sign_up_refusals_use_cognitos_words_and_create_nobody(
     assert refused.status_code == 200 and alert_of(refused).startswith(message)
     assert '<label for="email">Email</label>' in refused.text  # the form again
     assert [u.username for u in open_issuer.config.users] == [SAM.username]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@evil.com@example.com",
+        "a@evil.com, b@example.com",
+        "a@evil.com b@example.com",
+        "<a@evil.com>@example.com",
+        "a@example.com\nbcc@evil.com",
+        "dup@example.com.",
+        '"a@evil.com"@example.com',
+        "ana@bücher.example",
+    ],
+)
+def test_the_issues_hostile_addresses_are_refused_by_the_sign_up_page(
+    open_issuer: LocalIssuer, email: str
+) -> None:
+    with httpx.Client(timeout=10) as browser:
+        refused = sign_up(browser, open_issuer, email, "Pw-long-enough-123")
+    assert alert_of(refused).startswith("PreSignUp failed with error ")
+    assert [u.username for u in open_issuer.config.users] == [SAM.username]
+
+
+def test_one_mailbox_is_one_account_whatever_its_case(open_issuer: LocalIssuer) -> None:
+    with httpx.Client(timeout=10) as browser:
+        assert (
+            "Your account is ready"
+            in sign_up(browser, open_issuer, "dup@example.com", "Pw-long-enough-1").text
+        )
+        for spelling in ("Dup@example.com", "dup@Example.Com", "DUP@EXAMPLE.COM"):
+            again = sign_up(browser, open_issuer, spelling, "Pw-long-enough-2")
+            assert alert_of(again) == "An account with the given email already exists."
+    assert [u.username for u in open_issuer.config.users] == [SAM.username, "dup@example.com"]
+    assert open_issuer.config.user("DUP@example.com") is open_issuer.config.users[1]  # sign-in ignores case
+
+
+def test_an_email_changed_after_sign_up_gets_no_more_tokens(open_issuer: LocalIssuer) -> None:
+    password = "Pw-" + secrets.token_urlsafe(12)
+    with httpx.Client(timeout=10) as browser:
+        sign_up(browser, open_issuer, "cy@example.com", password)
+        verifier, challenge = pkce()
+        page = browser.get(f"{open_issuer.base_url}/oauth2/authorize", params=authorize_params(challenge))
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        signed_in = browser.post(
+            f"{open_issuer.base_url}/login",
+            data={**fields, "username": "cy@example.com", "password": password},
+        )
+    tokens = redeem(open_issuer, code_from(signed_in), verifier).json()
+    first = refresh(open_issuer, tokens["refresh_token"])
+    assert first.status_code == 200
+    user = open_issuer.config.user("cy@example.com")
+    assert user is not None
+    user.email = "cy@elsewhere.net"  # changed after sign-up (Cognito runs no PreSignUp for that)
+    revoked = open_issuer.hosted_ui.counts["family_revoked"]
+    renewed = refresh(open_issuer, first.json()["refresh_token"])  # the current token, not a reused one
+    assert (renewed.status_code, renewed.json()) == (400, {"error": "invalid_grant"})
+    assert open_issuer.hosted_ui.counts["family_revoked"] == revoked  # refused by the address rule
 
 
 def test_an_existing_account_cannot_be_signed_up_twice(open_issuer: LocalIssuer) -> None:

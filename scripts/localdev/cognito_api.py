@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scripts.localdev.hosted_ui import token_refusal_for
 from scripts.localdev.pool import TokenMinter
 from scripts.localdev.sigv4 import signed_by_known_credentials
 
@@ -60,6 +61,9 @@ def _initiate_auth(issuer: TokenMinter, body: dict[str, Any]) -> Response:
     user = issuer.config.user(str(params.get("USERNAME", "")))
     if user is None or not secrets.compare_digest(user.password, str(params.get("PASSWORD", ""))):
         return _cognito_error("NotAuthorizedException", "Incorrect username or password.")
+    refusal = token_refusal_for(issuer, user)  # the pool's pre token generation trigger
+    if refusal is not None:
+        return _cognito_error("UserLambdaValidationException", refusal)
     tokens = issuer.user_tokens(user, client.client_id)
     return _cognito_json(
         {

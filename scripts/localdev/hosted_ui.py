@@ -149,7 +149,7 @@ class HostedUI:
 
     async def signup(self, request: Request) -> Response:
         """POST /signup: apply the domain rule (the PreSignUp handler), then create the user."""
-        from scripts.localdev.signup_policy import sign_up_refusal
+        from scripts.localdev.signup_policy import canonical_email, sign_up_refusal
 
         form = await request.form()
         params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
@@ -165,13 +165,14 @@ class HostedUI:
         refusal = sign_up_refusal(email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
         if refusal is None and len(password) < MIN_PASSWORD_LENGTH:
             refusal = "Password did not conform with policy: Password not long enough"
-        if refusal is None and self.issuer.config.user(email) is not None:
+        # One account per mailbox: the username is the canonical address (Dup@ and dup@ are one).
+        if refusal is None and self.issuer.config.user(canonical_email(email)) is not None:
             refusal = "An account with the given email already exists."
         if refusal is None and len(self.issuer.config.users) >= MAX_SIGNED_UP_USERS:
             refusal = "Sign-up is not available right now. Please try again later."
         if refusal is not None:
             return self._form_page(SIGNUP_PAGE, params, refusal)
-        self.issuer.config.add_user(email, password)
+        self.issuer.config.add_user(canonical_email(email), password, email=canonical_email(email))
         self.counts["signup"] += 1
         return self._form_page(LOGIN_PAGE, params, notice="Your account is ready. Please sign in.")
 
@@ -306,6 +307,8 @@ class HostedUI:
     def _token_response(
         self, user: User, client: Client, grant: _Grant, refresh: str | None, nonce: str | None = None
     ) -> Response:
+        if token_refusal_for(self.issuer, user) is not None:  # the pre token generation trigger
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
         lifetime = self.issuer.access_lifetime(client)
         scopes = grant.scopes
         tokens = self.issuer.user_tokens(
@@ -349,6 +352,16 @@ class HostedUI:
     @staticmethod
     def _allowed_scopes(client: Client) -> set[str]:
         return set(client.allowed_scopes) | {"openid"}
+
+
+def token_refusal_for(issuer: TokenMinter, user: User) -> str | None:
+    """The pre token generation trigger's refusal for a signed-up user's current e-mail, or None."""
+    if user.email is None:  # configured (demo) users have no address to check
+        return None
+    from scripts.localdev.signup_policy import token_refusal
+
+    domains = issuer.config.organization_domain
+    return token_refusal(user.email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
 
 
 def _redirect(uri: str, query: dict[str, str]) -> Response:

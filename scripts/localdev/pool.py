@@ -45,11 +45,12 @@ class Client:
 
 @dataclass
 class User:
-    """A user who can log in with USER_PASSWORD_AUTH."""
+    """A user who can log in with USER_PASSWORD_AUTH (``email``: set for users who signed up)."""
 
     username: str
     password: str
     sub: str
+    email: str | None = None
 
 
 @dataclass
@@ -73,12 +74,13 @@ class IssuerConfig:
         return next((c for c in self.clients if c.client_id == client_id), None)
 
     def user(self, username: str) -> User | None:
-        """The user of that name, if any."""
-        return next((u for u in self.users if u.username == username), None)
+        """The user of that name, if any; case-insensitive, as the deployed pool (``Dup@`` is ``dup@``)."""
+        wanted = username.lower()
+        return next((u for u in self.users if u.username.lower() == wanted), None)
 
-    def add_user(self, username: str, password: str) -> User:
+    def add_user(self, username: str, password: str, email: str | None = None) -> User:
         """Register a new user (sign-up) with a fresh sub."""
-        user = User(username=username, password=password, sub=str(uuid.uuid4()))
+        user = User(username=username, password=password, sub=str(uuid.uuid4()), email=email)
         self.users.append(user)
         return user
 

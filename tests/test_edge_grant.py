@@ -227,3 +227,43 @@ def test_an_unreadable_secret_refuses_customers_with_503(aws_env: dict[str, str]
     with pytest.raises(GrantRefused) as refused:
         asyncio.run(admit())
     assert refused.value.status == 503
+
+
+# ------------------------------------------------------------------------------ every path: config
+
+
+def test_the_runtime_forwards_the_grant_header_to_the_agent() -> None:
+    import json
+
+    spec = json.loads((Path(__file__).resolve().parents[1] / "agentcore" / "agentcore.json").read_text())
+    (runtime,) = spec["runtimes"]
+    assert EDGE_GRANT_HEADER in runtime["requestHeaderAllowlist"]  # else AgentCore drops it
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "accepted"),
+    [
+        ("https://d111111abcdef8.cloudfront.net/invocations", True),  # the deployed front door
+        ("https://chat.example.com/invocations", True),  # the chat hosted elsewhere, behind a front door
+        ("", True),  # none yet
+        (
+            "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/arn%3A.../invocations?qualifier=DEFAULT",
+            False,
+        ),
+        ("https://BEDROCK-AGENTCORE.eu-west-1.amazonaws.com:443/runtimes/x/invocations", False),
+    ],
+)
+def test_the_web_chat_is_never_pointed_at_the_bare_runtime(endpoint: str, accepted: bool) -> None:
+    from scripts.deploy.webchat_config import web_config
+
+    args = (
+        "https://idp.example/.well-known/openid-configuration",
+        "client",
+        "https://auth.example",
+        endpoint,
+    )
+    if accepted:
+        assert web_config(*args)["endpoint"] == endpoint
+    else:
+        with pytest.raises(ValueError, match="front door's /invocations URL"):
+            web_config(*args)

@@ -125,7 +125,8 @@ def test_exempt_clients_and_an_unconfigured_gate_need_no_grant() -> None:
 @pytest.fixture
 def guarded_agent(agent_factory: Any) -> AgentServer:
     """A real agent process that requires grants of KEY from customers; the machine client is exempt."""
-    return agent_factory(EDGE_GRANT_KEYS=KEY, EDGE_EXEMPT_CLIENTS=MACHINE_CLIENT)  # type: ignore[no-any-return]
+    server: AgentServer = agent_factory(EDGE_GRANT_KEYS=KEY, EDGE_EXEMPT_CLIENTS=MACHINE_CLIENT)
+    return server
 
 
 @pytest.fixture

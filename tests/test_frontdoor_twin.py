@@ -105,10 +105,10 @@ def deployed(issuer: Any) -> Callable[[str | None], int]:
     name = f"authorizer_table_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, HANDLER)
     assert spec is not None and spec.loader is not None
-    handler = importlib.util.module_from_spec(spec)
+    handler: Any = importlib.util.module_from_spec(spec)
     sys.modules[name] = handler
     spec.loader.exec_module(handler)
-    handler._config = lambda: handler.Config.from_env(env)
+    handler._config = lambda: handler.Config.from_env(env)  # the Lambda's environment, not this process's
 
     def status(authorization: str | None) -> int:
         if authorization is None or not re.fullmatch(pattern, authorization):

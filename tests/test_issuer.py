@@ -421,7 +421,7 @@ def test_client_secrets_only_to_callers_signing_with_the_stacks_credentials(issu
         timeout=10,
     )
     assert (unsigned.status_code, unsigned.json()["__type"]) == (400, "MissingAuthenticationTokenException")
-    assert M2M.client_secret not in unsigned.text
+    assert M2M.client_secret and M2M.client_secret not in unsigned.text
     signed = describe(aws_access_key_id="testing", aws_secret_access_key="testing")
     assert signed["UserPoolClient"]["ClientSecret"] == M2M.client_secret
 

@@ -268,3 +268,34 @@ def test_the_web_chat_is_never_pointed_at_the_bare_runtime(endpoint: str, accept
     else:
         with pytest.raises(ValueError, match="front door's /invocations URL"):
             web_config(*args)
+
+
+# ------------------------------------------------------------------------------ a ledger shared by microVMs
+
+
+def test_a_dynamodb_ledger_refuses_a_replay_in_another_process(aws_env: dict[str, str]) -> None:
+    from auth.edge import DynamoNonceLedger
+
+    table = f"edge-nonces-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "nonce", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "nonce", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    async def run() -> None:
+        now = time.time()
+        one, other = DynamoNonceLedger(table), DynamoNonceLedger(table)  # two sessions' microVMs
+        assert await one.claim("n-1", now + 30, now)
+        assert not await other.claim("n-1", now + 30, now)  # replayed under another session
+        assert not await one.claim("n-1", now + 30, now)
+        assert await other.claim("n-2", now + 30, now)
+        with pytest.raises(GrantRefused) as down:  # no table: fail closed with a 503
+            await DynamoNonceLedger(f"{table}-missing").claim("n-3", now + 30, now)
+        assert down.value.status == 503
+
+    asyncio.run(run())
+    item = boto3.client("dynamodb").get_item(TableName=table, Key={"nonce": {"S": "n-1"}})["Item"]
+    assert int(item["expires"]["N"]) > time.time()  # the TTL attribute lets DynamoDB drop it later
+    assert isinstance(EdgeCheck.from_env({"EDGE_NONCE_TABLE": table}).ledger, DynamoNonceLedger)

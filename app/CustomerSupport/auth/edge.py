@@ -17,7 +17,8 @@ Operators keep their machine-to-machine path: tokens whose ``client_id`` is in
 Configuration (environment, read when the service is built): ``EDGE_GRANT_KEYS`` (comma-separated
 keys, each >= 32 characters; every one verifies, for rotation) or ``EDGE_GRANT_SECRET_ID`` (a Secrets
 Manager secret: its ``AWSCURRENT`` and ``AWSPREVIOUS`` values, re-read every ``KEY_REFRESH_SECONDS``);
-``EDGE_EXEMPT_CLIENTS``. docs/edge-code.md has the design and the cloud wiring.
+``EDGE_EXEMPT_CLIENTS``; ``EDGE_NONCE_TABLE`` (a DynamoDB table as the ledger; unset: in memory, one
+process). docs/edge-code.md has the design and the cloud wiring.
 """
 
 from __future__ import annotations
@@ -101,6 +102,48 @@ class NonceLedger:
         return True
 
 
+class DynamoNonceLedger:
+    """Nonces in a DynamoDB table (``EDGE_NONCE_TABLE``): single use across every process and microVM.
+
+    One conditional ``PutItem`` per grant (partition key ``nonce``; ``expires`` is the table's TTL
+    attribute, so the table cleans itself); a nonce already there is a replay. AgentCore runs each
+    session in its own microVM, so only a shared ledger stops a grant replayed under another session.
+    """
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self._client: Any = None
+
+    async def claim(self, nonce: str, exp: float, now: float) -> bool:
+        """True the first time `nonce` is claimed anywhere; False for a replay; 503 if DynamoDB fails."""
+        try:
+            return await asyncio.to_thread(self._put, nonce, exp)
+        except OSError as err:
+            logger.warning("edge nonce ledger unavailable (%s)", err)
+            raise GrantRefused(503, "The agent is unavailable; try again shortly") from None
+
+    def _put(self, nonce: str, exp: float) -> bool:
+        import boto3  # only when a table is configured
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self._client is None:
+            timeouts = Config(connect_timeout=SECRET_TIMEOUT_SECONDS, read_timeout=SECRET_TIMEOUT_SECONDS)
+            self._client = boto3.client("dynamodb", config=timeouts)
+        item = {"nonce": {"S": nonce}, "expires": {"N": str(int(exp) + CLOCK_SKEW_SECONDS)}}
+        try:
+            self._client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(nonce)"
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise OSError(type(err).__name__) from None
+        except BotoCoreError as err:
+            raise OSError(type(err).__name__) from None
+        return True
+
+
 class KeyRing:
     """The grant keys: fixed (``EDGE_GRANT_KEYS``) or a Secrets Manager secret's current and previous."""
 
@@ -161,15 +204,16 @@ class EdgeCheck:
 
     ring: KeyRing
     exempt_clients: frozenset[str]
-    ledger: NonceLedger
+    ledger: NonceLedger | DynamoNonceLedger
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EdgeCheck:
-        """Read EDGE_GRANT_KEYS / EDGE_GRANT_SECRET_ID and EDGE_EXEMPT_CLIENTS (ValueError if bad)."""
+        """Read the EDGE_* variables of the module docstring (ValueError on a bad key)."""
         keys = [_key(k) for k in env.get("EDGE_GRANT_KEYS", "").split(",") if k.strip()]
         secret = env.get("EDGE_GRANT_SECRET_ID", "").strip() or None
         exempt = frozenset(c.strip() for c in env.get("EDGE_EXEMPT_CLIENTS", "").split(",") if c.strip())
-        return cls(KeyRing(keys, secret), exempt, NonceLedger())
+        table = env.get("EDGE_NONCE_TABLE", "").strip()
+        return cls(KeyRing(keys, secret), exempt, DynamoNonceLedger(table) if table else NonceLedger())
 
     async def admit(self, grants: list[str], claims: Mapping[str, Any], token: str | None) -> None:
         """Return if this verified caller may be served; GrantRefused otherwise."""

@@ -25,6 +25,7 @@ import functools
 import importlib.util
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -105,3 +106,9 @@ class EdgeAuthorizer:
             token = authorization.partition(" ")[2]
             grant = self.code.edge_grant(self.edge_key, sub, token, self.config.edge_grant_ttl_seconds)
         return Decision(200, {}, sub, grant)
+
+
+def edge_key_from_env(env: Mapping[str, str]) -> bytes | None:
+    """The grant key the agent verifies with: the first of EDGE_GRANT_KEYS (None: no grants)."""
+    keys = [k.strip() for k in env.get("EDGE_GRANT_KEYS", "").split(",") if k.strip()]
+    return keys[0].encode() if keys else None

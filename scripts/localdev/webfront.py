@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    from scripts.localdev.frontdoor import Limits, auth_settings_from_env, edge_key_from_env
+    from scripts.localdev.edge_authorizer import edge_key_from_env
+    from scripts.localdev.frontdoor import Limits, auth_settings_from_env
     from scripts.localdev.serving import bind_loopback, serve_on
 
     pairs = dict(p.split("=", 1) for p in args.parameter if "=" in p)

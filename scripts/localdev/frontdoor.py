@@ -48,7 +48,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from scripts.localdev.edge_authorizer import EdgeAuthorizer, edge_key_from_env
-from scripts.localdev.frontdoor_limits import STATE_GRANT, Limits, PerUserLimits
+from scripts.localdev.frontdoor_limits import STATE_GRANT, PerUserLimits
+from scripts.localdev.frontdoor_limits import Limits as Limits  # its old home: importers keep working
 from scripts.localdev.paths import agent_code_on_path
 
 agent_code_on_path()

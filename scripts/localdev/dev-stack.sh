@@ -8,6 +8,9 @@
 #   usage: scripts/localdev/dev-stack.sh up|down|status|--help
 #   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
 #          (code + PKCE, that exact callback/sign-out URL); scripts/localdev/webchat.sh sets it.
+#          With WEBCHAT_URL the agent also requires the front door's edge grant from customers
+#          (EDGE_GRANT_KEYS in .env.local, the key in .local/dev-stack/edge-grant.key for the web
+#          front; the machine client is exempt): over quota at the web front is refused everywhere.
 #          WEBCHAT_SELF_SIGN_UP=1 with ORGANIZATION_DOMAIN=example.com  a sign-up page on the local
 #          hosted UI admitting only those domains (app/PreSignUp/handler.py decides).
 #
@@ -117,7 +120,13 @@ up() {
   # The stack outlives this script: its issuer's pid holds the claim (unless a demo owns it).
   [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/localdev/dev-stack.sh up" >"$STACK_OWNER"
 
-  cat >"$ENV_LOCAL" <<ENV
+  local edge=""
+  if [ -n "${WEBCHAT_URL:-}" ]; then  # customers reach the agent only through the web front's door
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STATE/edge-grant.key")
+    edge="EDGE_GRANT_KEYS=$(cat "$STATE/edge-grant.key")
+EDGE_EXEMPT_CLIENTS=$MACHINE_CLIENT"
+  fi
+  (umask 077 && cat >"$ENV_LOCAL") <<ENV
 $MARKER; removed by 'scripts/localdev/dev-stack.sh down'
 MODEL_PROVIDER=${MODEL_PROVIDER:-offline}
 OFFLINE_MODEL_CHUNK_DELAY_SECONDS=${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0}
@@ -128,6 +137,7 @@ AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=$gateway_url
 LOCAL_MEMORY_DIR=$REPO_ROOT/.local/sessions
 WEB_SEARCH_MCP_URL=$web_search_url
 TRACE_FILE=$STATE/traces.jsonl
+$edge
 ENV
 
   # What scripts/deploy/fetch-token.sh needs; the local issuer answers the Cognito API calls.
@@ -182,7 +192,7 @@ down() {
   stop_service gateway
   stop_service issuer
   if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
-  rm -f "$STATE/token.env"
+  rm -f "$STATE/token.env" "$STATE/edge-grant.key"
   [ -n "${STACK_PARENT_PID:-}" ] || rm -f "$STACK_OWNER"
   say "dev stack stopped"
 }

@@ -73,7 +73,13 @@ def grant_mac(key: bytes, sub: str, token: str, exp: int, nonce: str) -> str:
 def check_grant(grant: str, keys: Sequence[bytes], sub: str, token: str, now: float) -> tuple[str, int]:
     """(nonce, exp) of a grant valid for this token now; GrantRefused otherwise (not yet single-use)."""
     parts = grant.split(".")
-    if len(parts) != 4 or parts[0] != VERSION or not parts[1].isdigit() or not parts[2]:
+    if (
+        not grant.isascii()
+        or len(parts) != 4
+        or parts[0] != VERSION
+        or not parts[1].isdigit()
+        or not parts[2]
+    ):
         raise GrantRefused(403, "Invalid edge grant")
     exp, nonce, mac = int(parts[1]), parts[2], parts[3]
     if not any(hmac.compare_digest(grant_mac(key, sub, token, exp, nonce), mac) for key in keys):

@@ -88,7 +88,7 @@ def test_allows_a_user_with_their_own_usage_plan_key(authorizer: Any, apigw: Any
         "Version": "2012-10-17",
         "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}],
     }
-    assert result["context"] == {"sub": "sub-alice"}
+    assert result["context"] == {"sub": "sub-alice", "edgeGrant": ""}  # no grant key configured here
     assert plan_members(apigw, plan_id) == {"test-user-sub-alice": result["usageIdentifierKey"]}
 
     bob = handler.lambda_handler(event(f"Bearer {token(issuer, 'sub-bob')}"), None)

@@ -7,9 +7,9 @@ Invocation contract (API Gateway -> TOKEN authorizer, identity source ``Authoriz
 
 * ``event`` is ``{"type": "TOKEN", "authorizationToken": "Bearer <jwt>", "methodArn": "arn:..."}``.
 * Allow: return ``{"principalId": sub, "policyDocument": <Allow execute-api:Invoke on methodArn>,
-  "usageIdentifierKey": <the user's API key value>, "context": {"sub": sub}}``. With the REST API's
-  ``ApiKeySourceType: AUTHORIZER`` and ``ApiKeyRequired`` on the method, API Gateway applies the
-  usage plan's throttle and quota of that key; a client's own ``x-api-key`` header is ignored.
+  "usageIdentifierKey": <the user's key>, "context": {"sub": sub, "edgeGrant": ...}}``. With the
+  API's ``ApiKeySourceType: AUTHORIZER`` and ``ApiKeyRequired``, API Gateway applies that key's
+  usage-plan throttle and quota; a client's own ``x-api-key`` header is ignored.
 * 401: raise ``Exception("Unauthorized")`` (the one message API Gateway maps to 401): token missing,
   malformed, badly signed, expired, from another issuer, or not an access token.
 * 403: a Deny policy for a genuine token not for this API (client not allowed, scope missing).
@@ -163,6 +163,7 @@ def _apigateway() -> Any:
 
 
 _known_users: OrderedDict[str, str] = OrderedDict()
+_edge_key_cache: dict[str, tuple[float, bytes]] = {}  # secret id -> (read at, key)
 
 
 def verify_access_token(authorization: Any, config: Config) -> dict[str, Any]:
@@ -247,9 +248,6 @@ def edge_grant(key: bytes, sub: str, token: str, ttl_seconds: int) -> str:
     return f"v1.{exp}.{nonce}.{mac}"
 
 
-_edge_key_cache: dict[str, tuple[float, bytes]] = {}
-
-
 def edge_key(config: Config) -> bytes | None:
     """The grant key (None: grants are off); the secret is re-read every EDGE_KEY_REFRESH_SECONDS."""
     if config.edge_grant_key:
@@ -294,8 +292,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result["usageIdentifierKey"] = ensure_user_key(sub, config, _apigateway())
     result["context"] = {"sub": sub}
     key = edge_key(config)  # unreadable secret: the exception makes a 500 (fail closed)
-    if key is not None:
-        token = str(event["authorizationToken"]).strip().partition(" ")[2].strip()
-        result["context"]["edgeGrant"] = edge_grant(key, sub, token, config.edge_grant_ttl_seconds)
+    token = str(event["authorizationToken"]).strip().partition(" ")[2].strip()
+    # Always set, so the template's header mapping always resolves ("" when grants are off).
+    result["context"]["edgeGrant"] = edge_grant(key, sub, token, config.edge_grant_ttl_seconds) if key else ""
     logger.info("outcome=allowed")
     return result

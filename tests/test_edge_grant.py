@@ -66,6 +66,7 @@ def test_a_grant_binds_key_user_token_expiry_and_nonce() -> None:
         "nonce edited": ([key], "sub-a", "token-a", now, f"{version}.{exp_text}.{nonce_text}x.{mac}"),
         "forged mac": ([key], "sub-a", "token-a", now, f"{version}.{exp_text}.{nonce_text}.{'A' * 43}"),
         "junk": ([key], "sub-a", "token-a", now, "not-a-grant"),
+        "absurd exp": ([key], "sub-a", "token-a", now, f"{version}.{'9' * 5000}.{nonce_text}.{mac}"),
         "non-ASCII mac": ([key], "sub-a", "token-a", now, f"{version}.{exp_text}.{nonce_text}.é{mac[1:]}"),
     }
     for case, (keys, sub, token, at, presented) in refused.items():

@@ -78,6 +78,7 @@ def check_grant(grant: str, keys: Sequence[bytes], sub: str, token: str, now: fl
         or len(parts) != 4
         or parts[0] != VERSION
         or not parts[1].isdigit()
+        or len(parts[1]) > 12  # a Unix time; longer is junk (and int() limits digit strings)
         or not parts[2]
     ):
         raise GrantRefused(403, "Invalid edge grant")

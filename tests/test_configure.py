@@ -187,7 +187,7 @@ def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: 
     assert deployed["ssm"]["account_tools_lambda_arn"] in lines[9]
     assert lines[10:] == [
         "wrote app/WebChat/config.json (web chat: issuer, client id, domain, endpoint)",
-        "  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint",
+        "  endpoint: none yet; deploy-frontdoor.sh writes the site's, or pass --web-endpoint",
         f"manifest check: OK ({project / 'agentcore' / 'agentcore.json'})",
         "agentcore validate: OK",
     ]
@@ -448,7 +448,7 @@ def test_configure_writes_the_web_chats_config_from_ssm(
     }
 
 
-def test_web_endpoint_comes_from_the_deployed_state(
+def test_web_endpoint_is_a_front_door_never_the_bare_runtime(
     deployed: dict[str, Any], moto_url: str, tmp_path: Path
 ) -> None:
     project = copy_project(tmp_path / "project")
@@ -466,11 +466,19 @@ def test_web_endpoint_comes_from_the_deployed_state(
     )
     assert run.returncode == 0, run.stderr
     config = json.loads((project / "app" / "WebChat" / "config.json").read_text())
-    assert config["endpoint"] == (
+    assert config["endpoint"] == ""  # a deployed runtime is no endpoint for customers (no per-user limits)
+    bare = configure(
+        script_env(moto_url, tmp_path),
+        "--skip-validate",
+        "--prefix",
+        deployed["prefix"],
+        "--project",
+        str(project),
+        "--web-endpoint",
         "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/"
-        "arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fcustomersupport_CustomerSupport-AbC123"
-        "/invocations?qualifier=DEFAULT"
+        "arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2FX/invocations?qualifier=DEFAULT",
     )
+    assert bare.returncode == 1 and "must be the front door's /invocations URL" in bare.stderr
     given = configure(
         script_env(moto_url, tmp_path),
         "--skip-validate",

@@ -248,6 +248,7 @@ def world(
                 Client(client_id=user_client_id, user_login=True),
             ],
             users=[User(username=username, password=password, sub=str(uuid.uuid4()))],
+            api_credentials={"testing": "testing"},  # the credentials the script runs with
         )
     )
     spy = RequestSpy(issuer.app())

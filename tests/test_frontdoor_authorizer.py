@@ -88,7 +88,7 @@ def test_allows_a_user_with_their_own_usage_plan_key(authorizer: Any, apigw: Any
         "Version": "2012-10-17",
         "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}],
     }
-    assert result["context"] == {"sub": "sub-alice"}
+    assert result["context"] == {"sub": "sub-alice", "edgeGrant": ""}  # no grant key configured here
     assert plan_members(apigw, plan_id) == {"test-user-sub-alice": result["usageIdentifierKey"]}
 
     bob = handler.lambda_handler(event(f"Bearer {token(issuer, 'sub-bob')}"), None)
@@ -192,3 +192,87 @@ def test_usage_plan_name_must_be_unambiguous(
     apigw.create_usage_plan(name="plan-twice")
     with pytest.raises(RuntimeError, match="exactly one usage plan named 'plan-twice', found 2"):
         _load().lambda_handler(event(f"Bearer {token(issuer, 'sub-alice')}"), None)
+
+
+# -------------------------------------------------------------------- keys expire; the edge grant
+
+
+def test_a_key_withdrawn_from_the_jwks_stops_being_trusted_after_the_ttl(
+    authorizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts.localdev.issuer import LocalIssuer
+    from scripts.localdev.pool import IssuerConfig
+    from scripts.localdev.serving import BackgroundServer
+
+    rotating = LocalIssuer(IssuerConfig())
+    with BackgroundServer(rotating.app()) as server:
+        rotating.base_url = server.url
+        monkeypatch.setenv("ISSUER", rotating.issuer)
+        monkeypatch.setenv("JWKS_CACHE_SECONDS", "1")
+        monkeypatch.setenv("JWKS_MIN_REFRESH_SECONDS", "0.5")
+        handler = _load()
+        old = token(rotating, "sub-alice")
+        assert handler.lambda_handler(event(f"Bearer {old}"), None)["principalId"] == "sub-alice"
+        rotating.keys.add()
+        del rotating.keys._keys[0]  # the pool withdraws the key that signed `old`
+        assert handler.lambda_handler(event(f"Bearer {old}"), None)["principalId"] == "sub-alice"  # cached
+        time.sleep(1.2)
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            handler.lambda_handler(event(f"Bearer {old}"), None)
+        new = token(rotating, "sub-alice")
+        assert handler.lambda_handler(event(f"Bearer {new}"), None)["principalId"] == "sub-alice"
+    assert rotating.jwks_requests == 2
+
+
+def test_unknown_key_ids_refetch_the_jwks_at_most_once_per_interval(
+    authorizer: Any, issuer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWKS_MIN_REFRESH_SECONDS", "1")
+    handler = _load()
+    handler.lambda_handler(event(f"Bearer {token(issuer, 'sub-alice')}"), None)
+    before = issuer.jwks_requests
+
+    def junk() -> None:
+        forged = issuer.sign({"sub": "x", "iss": issuer.issuer}, kid=uuid.uuid4().hex)
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            handler.lambda_handler(event(f"Bearer {forged}"), None)
+
+    for _ in range(20):
+        junk()
+    assert issuer.jwks_requests == before  # fetched just now: junk key ids cause no fetch
+    time.sleep(1.1)
+    for _ in range(20):
+        junk()
+    assert issuer.jwks_requests == before + 1  # then one fetch per interval, whatever the count
+
+
+def test_allow_carries_a_grant_the_agent_accepts(
+    authorizer: Any, issuer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth.edge import check_grant
+
+    key = "k" * 40
+    monkeypatch.setenv("EDGE_GRANT_KEY", key)
+    handler = _load()
+    bearer = token(issuer, "sub-alice")
+    grant = handler.lambda_handler(event(f"Bearer {bearer}"), None)["context"]["edgeGrant"]
+    assert check_grant(grant, [key.encode()], "sub-alice", bearer, time.time())
+    again = handler.lambda_handler(event(f"Bearer {bearer}"), None)["context"]["edgeGrant"]
+    assert again != grant  # a fresh nonce every time: the agent admits each grant once
+
+
+def test_the_grant_key_comes_from_secrets_manager(
+    authorizer: Any, issuer: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth.edge import check_grant
+
+    name = f"edge-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(Name=name, SecretString="s" * 40)
+    monkeypatch.setenv("EDGE_GRANT_SECRET_ID", name)
+    bearer = token(issuer, "sub-alice")
+    grant = _load().lambda_handler(event(f"Bearer {bearer}"), None)["context"]["edgeGrant"]
+    assert check_grant(grant, [b"s" * 40], "sub-alice", bearer, time.time())
+    monkeypatch.setenv("EDGE_GRANT_SECRET_ID", f"{name}-missing")
+    with pytest.raises(Exception) as failed:  # no key, no Allow: API Gateway answers 500
+        _load().lambda_handler(event(f"Bearer {bearer}"), None)
+    assert str(failed.value) != "Unauthorized"

@@ -41,6 +41,9 @@ WAF_TEMPLATE = REPO / "scripts" / "deploy" / "edge-waf.yaml"
 SCRIPT = REPO / "scripts" / "deploy" / "deploy-frontdoor.sh"
 RUNTIME_ARN = f"arn:aws:bedrock-agentcore:{REGION}:{ACCOUNT}:runtime/CustomerSupport-AbC123xyz"
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+EDGE_GRANT = (
+    "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Edge-Grant"  # the authorizer's grant (docs/edge-code.md)
+)
 SCOPE = "customersupport/invoke"
 
 
@@ -298,6 +301,8 @@ def test_method_streams_to_the_runtime_with_two_headers(template: dict[str, Any]
     assert integration["RequestParameters"] == {
         "integration.request.header.Authorization": "method.request.header.Authorization",
         f"integration.request.header.{SESSION}": f"method.request.header.{SESSION}",
+        # The authorizer's edge grant (tests/test_frontdoor_twin.py), never a client's header.
+        f"integration.request.header.{EDGE_GRANT}": "context.authorizer.edgeGrant",
     }
     assert method["RequestParameters"] == {
         "method.request.header.Authorization": True,
@@ -312,7 +317,10 @@ def test_authorizer_checks_access_tokens_and_picks_the_usage_key(template: dict[
     (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
     assert authorizer["Type"] == "TOKEN"
     assert authorizer["IdentitySource"] == "method.request.header.Authorization"
-    assert authorizer["AuthorizerResultTtlInSeconds"] == {"Ref": "AuthorizerCacheSeconds"}
+    # Cached decisions unless single-use edge grants are on (tests/test_frontdoor_twin.py).
+    assert authorizer["AuthorizerResultTtlInSeconds"] == {
+        "Fn::If": ["HasEdgeGrant", 0, {"Ref": "AuthorizerCacheSeconds"}]
+    }
     api = template["Resources"]["Api"]["Properties"]
     assert api["ApiKeySourceType"] == "AUTHORIZER"  # a client's x-api-key header counts for nothing
     env = template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
@@ -578,8 +586,17 @@ def test_script_deploys_every_resource_and_prints_the_site(
     assert out["SiteUrl"].startswith("https://") and out["SiteUrl"].endswith(".cloudfront.net")
     assert "client from " in run.stderr and "web_client_id" in run.stderr  # preferred over user_client_id
     created = client("cloudformation", moto_tls).describe_stack_resources(StackName=deployed["stack"])
-    types = {r["LogicalResourceId"]: r["ResourceType"] for r in created["StackResources"]}
-    assert types == {logical: r["Type"] for logical, r in template["Resources"].items()}
+    # moto lists a resource its Condition left out as an entry without id or type.
+    types = {
+        r["LogicalResourceId"]: r["ResourceType"]
+        for r in created["StackResources"]
+        if "LogicalResourceId" in r
+    }
+    # Deployed without EdgeGrantSecretArn: the grant key's policy is left out (HasEdgeGrant false).
+    expected = {
+        k: r["Type"] for k, r in template["Resources"].items() if r.get("Condition") != "HasEdgeGrant"
+    }
+    assert types == expected and "AuthorizerEdgeGrantPolicy" in template["Resources"]
 
 
 def test_deployed_api_method_integration_and_authorizer(
@@ -620,6 +637,7 @@ def test_deployed_api_method_integration_and_authorizer(
     assert integration["requestParameters"] == {
         "integration.request.header.Authorization": "method.request.header.Authorization",
         f"integration.request.header.{SESSION}": f"method.request.header.{SESSION}",
+        f"integration.request.header.{EDGE_GRANT}": "context.authorizer.edgeGrant",
     }
 
 

@@ -241,9 +241,22 @@ def test_refresh_rotates_and_retires_the_old_token(issuer: LocalIssuer) -> None:
     assert claims(issuer, body["id_token"])["sub"] == SAM.sub
     # auth_time is when the user signed in, not when the token was refreshed (clients check it)
     assert claims(issuer, body["id_token"])["auth_time"] == claims(issuer, first["id_token"])["auth_time"]
-    assert refresh(issuer, first["refresh_token"]).json() == {"error": "invalid_grant"}
     assert refresh(issuer, body["refresh_token"]).status_code == 200
     assert issuer.hosted_ui.counts["refresh"] == 2
+
+
+def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(issuer: LocalIssuer) -> None:
+    stolen = signed_in_tokens(issuer)["refresh_token"]
+    second = refresh(issuer, stolen).json()["refresh_token"]  # the app rotates on...
+    current = refresh(issuer, second).json()["refresh_token"]  # ...and on
+    elsewhere = signed_in_tokens(issuer)["refresh_token"]  # the same user on another device
+    revoked = issuer.hosted_ui.counts["family_revoked"]
+    # Someone replays the first, rotated-away token: refused, and the family it belongs to ends.
+    assert refresh(issuer, stolen).json() == {"error": "invalid_grant"}
+    assert issuer.hosted_ui.counts["family_revoked"] == revoked + 1
+    assert refresh(issuer, current).json() == {"error": "invalid_grant"}  # the app must sign in again
+    assert refresh(issuer, second).json() == {"error": "invalid_grant"}
+    assert refresh(issuer, elsewhere).status_code == 200  # another sign-in's family is untouched
 
 
 def test_without_rotation_the_refresh_token_stays(issuer: LocalIssuer) -> None:
@@ -343,7 +356,7 @@ def test_sign_up_admits_the_organizations_domain_and_the_new_user_signs_in(open_
     tokens = redeem(open_issuer, code_from(signed_in), verifier)
     assert tokens.status_code == 200, tokens.text
     access = claims(open_issuer, tokens.json()["access_token"])
-    assert access["username"] == "Ann@Example.com" and access["sub"] not in {SAM.sub, ""}
+    assert access["username"] == "ann@example.com" and access["sub"] not in {SAM.sub, ""}  # one spelling
     assert open_issuer.hosted_ui.counts["signup"] == 1
 
 
@@ -380,6 +393,64 @@ def test_sign_up_refusals_use_cognitos_words_and_create_nobody(
     assert [u.username for u in open_issuer.config.users] == [SAM.username]
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a@evil.com@example.com",
+        "a@evil.com, b@example.com",
+        "a@evil.com b@example.com",
+        "<a@evil.com>@example.com",
+        "a@example.com\nbcc@evil.com",
+        "dup@example.com.",
+        '"a@evil.com"@example.com',
+        "ana@bücher.example",
+    ],
+)
+def test_the_issues_hostile_addresses_are_refused_by_the_sign_up_page(
+    open_issuer: LocalIssuer, email: str
+) -> None:
+    with httpx.Client(timeout=10) as browser:
+        refused = sign_up(browser, open_issuer, email, "Pw-long-enough-123")
+    assert alert_of(refused).startswith("PreSignUp failed with error ")
+    assert [u.username for u in open_issuer.config.users] == [SAM.username]
+
+
+def test_one_mailbox_is_one_account_whatever_its_case(open_issuer: LocalIssuer) -> None:
+    with httpx.Client(timeout=10) as browser:
+        assert (
+            "Your account is ready"
+            in sign_up(browser, open_issuer, "dup@example.com", "Pw-long-enough-1").text
+        )
+        for spelling in ("Dup@example.com", "dup@Example.Com", "DUP@EXAMPLE.COM"):
+            again = sign_up(browser, open_issuer, spelling, "Pw-long-enough-2")
+            assert alert_of(again) == "An account with the given email already exists."
+    assert [u.username for u in open_issuer.config.users] == [SAM.username, "dup@example.com"]
+    assert open_issuer.config.user("DUP@example.com") is open_issuer.config.users[1]  # sign-in ignores case
+
+
+def test_an_email_changed_after_sign_up_gets_no_more_tokens(open_issuer: LocalIssuer) -> None:
+    password = "Pw-" + secrets.token_urlsafe(12)
+    with httpx.Client(timeout=10) as browser:
+        sign_up(browser, open_issuer, "cy@example.com", password)
+        verifier, challenge = pkce()
+        page = browser.get(f"{open_issuer.base_url}/oauth2/authorize", params=authorize_params(challenge))
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        signed_in = browser.post(
+            f"{open_issuer.base_url}/login",
+            data={**fields, "username": "cy@example.com", "password": password},
+        )
+    tokens = redeem(open_issuer, code_from(signed_in), verifier).json()
+    first = refresh(open_issuer, tokens["refresh_token"])
+    assert first.status_code == 200
+    user = open_issuer.config.user("cy@example.com")
+    assert user is not None
+    user.email = "cy@elsewhere.net"  # changed after sign-up (Cognito runs no PreSignUp for that)
+    revoked = open_issuer.hosted_ui.counts["family_revoked"]
+    renewed = refresh(open_issuer, first.json()["refresh_token"])  # the current token, not a reused one
+    assert (renewed.status_code, renewed.json()) == (400, {"error": "invalid_grant"})
+    assert open_issuer.hosted_ui.counts["family_revoked"] == revoked  # refused by the address rule
+
+
 def test_an_existing_account_cannot_be_signed_up_twice(open_issuer: LocalIssuer) -> None:
     with httpx.Client(timeout=10) as browser:
         assert sign_up(browser, open_issuer, "bo@example.com", "Pw-long-enough-1").status_code == 200
@@ -401,3 +472,39 @@ def test_without_self_sign_up_there_is_no_sign_up_page(issuer: LocalIssuer) -> N
         timeout=10,
     )
     assert posted.status_code == 400 and issuer.user("x@example.com") is None
+
+
+# ------------------------------------------------------------------------------------- security headers
+
+
+def test_every_hosted_ui_page_carries_the_security_headers(open_issuer: LocalIssuer) -> None:
+    base = open_issuer.base_url
+    _, challenge = pkce()
+    params = authorize_params(challenge)
+    with httpx.Client(timeout=10) as browser:
+        pages = {
+            "sign-in page": browser.get(f"{base}/oauth2/authorize", params=params),
+            "sign-up page": browser.get(f"{base}/signup", params=params),
+            "error page": browser.get(f"{base}/oauth2/authorize", params={**params, "client_id": "nope"}),
+            "failed sign-in": browser.post(
+                f"{base}/login", data={**params, "username": "x", "password": "y"}
+            ),
+            "sign-up refused": browser.post(
+                f"{base}/signup", data={**params, "email": "a@b.c", "password": "p"}
+            ),
+            "sign-out redirect": browser.get(
+                f"{base}/logout", params={"client_id": WEB.client_id, "logout_uri": APP}
+            ),
+            "token error": browser.post(f"{base}/oauth2/token", data={"grant_type": "password"}),
+        }
+    for name, response in pages.items():
+        headers = response.headers
+        assert headers["x-frame-options"] == "DENY", name
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], name
+        assert "default-src 'none'" in headers["content-security-policy"], name
+        assert (headers["x-content-type-options"], headers["referrer-policy"]) == (
+            "nosniff",
+            "no-referrer",
+        ), name
+    assert pages["sign-in page"].status_code == 200 and "<form" in pages["sign-in page"].text
+    assert pages["sign-out redirect"].status_code == 302

@@ -35,7 +35,12 @@ CLAIMS = {"iss", "sub", "client_id", "token_use", "scope", "exp", "iat", "auth_t
 
 
 def make_config(**changes: Any) -> IssuerConfig:
-    values: dict[str, Any] = {"pool_id": POOL, "clients": [M2M, NO_SCOPES, USER_LOGIN], "users": [ALEX]}
+    values: dict[str, Any] = {
+        "pool_id": POOL,
+        "clients": [M2M, NO_SCOPES, USER_LOGIN],
+        "users": [ALEX],
+        "api_credentials": {"testing": "testing"},  # what the aws CLI and boto3 sign with below
+    }
     return IssuerConfig(**{**values, **changes})
 
 
@@ -395,6 +400,37 @@ def test_boto3_describe_user_pool_client(idp: Any) -> None:
     public = idp.describe_user_pool_client(UserPoolId=POOL, ClientId=USER_LOGIN.client_id)
     assert public["UserPoolClient"]["ClientName"] == "web"
     assert "ClientSecret" not in public["UserPoolClient"]
+
+
+def test_client_secrets_only_to_callers_signing_with_the_stacks_credentials(issuer: LocalIssuer) -> None:
+    def describe(**credentials: Any) -> Any:
+        client = boto3.client(
+            "cognito-idp", endpoint_url=issuer.base_url, region_name="us-east-1", **credentials
+        )
+        return client.describe_user_pool_client(UserPoolId=POOL, ClientId=M2M.client_id)
+
+    for wrong in ({"aws_access_key_id": "testing", "aws_secret_access_key": "guessed"},
+                  {"aws_access_key_id": "someone", "aws_secret_access_key": "testing"}):  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            describe(**wrong)
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    unsigned = httpx.post(
+        issuer.base_url,
+        headers={"X-Amz-Target": "AWSCognitoIdentityProviderService.DescribeUserPoolClient"},
+        json={"UserPoolId": POOL, "ClientId": M2M.client_id},
+        timeout=10,
+    )
+    assert (unsigned.status_code, unsigned.json()["__type"]) == (400, "MissingAuthenticationTokenException")
+    assert M2M.client_secret and M2M.client_secret not in unsigned.text
+    signed = describe(aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert signed["UserPoolClient"]["ClientSecret"] == M2M.client_secret
+
+
+def test_without_api_credentials_no_secret_is_ever_described() -> None:
+    from scripts.localdev.sigv4 import signed_by_known_credentials
+
+    assert IssuerConfig.from_dict({}).api_credentials == {}
+    assert not signed_by_known_credentials("POST", "http://127.0.0.1/", {"authorization": "x"}, b"", {})
 
 
 @pytest.mark.parametrize(

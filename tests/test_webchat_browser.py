@@ -106,6 +106,7 @@ def test_access_token_is_refreshed_mid_conversation(open_tab: Any, stack: Stack)
     stack.client.access_token_validity = 5  # the app refreshes 3 s before expiry
     try:
         tab = open_tab()
+        revoked = stack.issuer.hosted_ui.counts["family_revoked"]
         sign_in(tab, stack, "alice")
         refreshes = stack.issuer.hosted_ui.counts["refresh"]
         send(tab, "My name is Rosalind")
@@ -113,11 +114,16 @@ def test_access_token_is_refreshed_mid_conversation(open_tab: Any, stack: Stack)
         time.sleep(6)  # past the first access token's expiry; the agent allows no leeway
         send(tab, "Do you remember my name?")
         assert "your name is Rosalind" in answer(tab, 2)
+        time.sleep(6)  # and again: the second refresh must present the rotated refresh token
+        send(tab, "Do you remember my name?")
+        assert "your name is Rosalind" in answer(tab, 3)
     finally:
         stack.client.access_token_validity = 300
-    assert stack.issuer.hosted_ui.counts["refresh"] > refreshes
-    first, second = (r.headers["authorization"] for r in tab.invocations)
-    assert first != second  # a new access token...
+    assert stack.issuer.hosted_ui.counts["refresh"] >= refreshes + 2
+    # Reusing the retired token would have revoked the whole family (and signed the tab out).
+    assert stack.issuer.hosted_ui.counts["family_revoked"] == revoked
+    first, second, third = (r.headers["authorization"] for r in tab.invocations)
+    assert len({first, second, third}) == 3  # a new access token each time...
     sessions = {r.headers["x-amzn-bedrock-agentcore-runtime-session-id"] for r in tab.invocations}
     assert len(sessions) == 1  # ...in the same conversation
     assert_no_token_kept(tab)

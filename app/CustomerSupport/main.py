@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 
+from auth.edge import EdgeGrantGate
 from guard import STATE_IDENTITY, STATE_PROMPT, STATE_SESSION, InvocationGuard
 from settings import ServerSettings, Settings, load_server_settings, load_settings
 
@@ -76,6 +77,8 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 
 
 app = BedrockAgentCoreApp(lifespan=lifespan)
+# Added first, so it runs inside the guard: customer tokens need the front door's grant (auth/edge.py).
+app.add_middleware(EdgeGrantGate, service=get_service, identity_key=STATE_IDENTITY)
 app.add_middleware(InvocationGuard, service=get_service)
 
 

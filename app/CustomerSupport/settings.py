@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auth.config import AUTH_VARS, AuthSettings, find_manifest, load_auth_settings
+from auth.edge_config import EDGE_VARS
 from envvars import (
     COUNT,
     OPTIONAL_PATH,
@@ -191,7 +192,11 @@ TRACE_FILE = Var(
     "TRACE_FILE", OPTIONAL_PATH, None, "local runs: append one JSON line per turn here", field="trace_file"
 )
 
-ENV_VARS: tuple[Var[Any], ...] = (*(v for v in globals().values() if isinstance(v, Var)), *AUTH_VARS)
+ENV_VARS: tuple[Var[Any], ...] = (
+    *(v for v in globals().values() if isinstance(v, Var)),
+    *AUTH_VARS,
+    *EDGE_VARS,
+)
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the environment (``os.environ`` by default) once; ConfigError names a bad variable."""
     env = os.environ if env is None else env
     direct = {var.field: var.read(env) for var in ENV_VARS if var.field is not None}
+    for var in EDGE_VARS:  # read again by auth/edge.py when the service is built; a bad value stops start-up
+        var.read(env)
     return Settings(
         **direct,
         region=AWS_REGION.read(env) or AWS_DEFAULT_REGION.read(env),

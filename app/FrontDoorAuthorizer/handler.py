@@ -1,45 +1,56 @@
 """FrontDoorAuthorizer: API Gateway Lambda authorizer of the front door (scripts/deploy/frontdoor.yaml).
 
-It does what a Cognito user-pool authorizer with an OAuth scope on the method does, and one thing
-that authorizer cannot: choose the caller's own usage-plan API key, so API Gateway throttles and
-meters every user separately without the customer ever handling a key.
+It does what a Cognito user-pool authorizer with an OAuth scope does, and what it cannot: choose the
+caller's own usage-plan API key, so API Gateway throttles and meters every user separately.
 
 Invocation contract (API Gateway -> TOKEN authorizer, identity source ``Authorization``):
 
 * ``event`` is ``{"type": "TOKEN", "authorizationToken": "Bearer <jwt>", "methodArn": "arn:..."}``.
 * Allow: return ``{"principalId": sub, "policyDocument": <Allow execute-api:Invoke on methodArn>,
-  "usageIdentifierKey": <the user's API key value>, "context": {"sub": sub}}``. With the REST API's
-  ``ApiKeySourceType: AUTHORIZER`` and ``ApiKeyRequired`` on the method, API Gateway applies the
-  usage plan's throttle and quota of that key; a client's own ``x-api-key`` header is ignored.
-* 401: raise ``Exception("Unauthorized")`` (the one message API Gateway maps to 401) when the token
-  is missing, malformed, badly signed, expired, from another issuer, or not an access token.
-* 403: return a Deny policy when the token is genuine but not for this API (client id not allowed,
-  required scope missing).
-* Any other failure (JWKS or API Gateway unreachable) propagates and API Gateway answers 500: the
-  door fails closed.
+  "usageIdentifierKey": <the user's key>, "context": {"sub": sub, "edgeGrant": ...}}``. With the
+  API's ``ApiKeySourceType: AUTHORIZER`` and ``ApiKeyRequired``, API Gateway applies that key's
+  usage-plan throttle and quota; a client's own ``x-api-key`` header is ignored.
+* 401: raise ``Exception("Unauthorized")`` (the one message API Gateway maps to 401): token missing,
+  malformed, badly signed, expired, from another issuer, or not an access token.
+* 403: a Deny policy for a genuine token not for this API (client not allowed, scope missing).
+* Any other failure (JWKS, API Gateway or the secret unreachable) propagates: 500, the door fails closed.
 
 Checks, as the Cognito authorizer makes them: RS256 signature by a key of the pool's JWKS
-(``{ISSUER}/.well-known/jwks.json``, cached), ``iss`` = the pool's issuer, ``exp`` (no leeway
+(``{ISSUER}/.well-known/jwks.json``), ``iss`` = the pool's issuer, ``exp`` (no leeway
 beyond 60 s), ``token_use == "access"``, ``client_id`` in ``ALLOWED_CLIENT_IDS``, ``REQUIRED_SCOPE``
 among ``scope``. Then the user's key: named ``API_KEY_NAME_PREFIX + sub``, its value derived from the
 usage plan id and ``sub`` (not a secret: with the AUTHORIZER key source no client can present a key),
-created and added to the usage plan the first time a user is seen (idempotent: a concurrent or
-earlier creation is found and reused). Disable a user's key in API Gateway to lock that user out.
+created and added to the plan on first sight (idempotent). Disable a user's key to lock them out.
+
+JWKS cached ``JWKS_CACHE_SECONDS`` (300, as the agent's verifier: a withdrawn key stops being trusted);
+an unknown ``kid`` refetches at most once per ``JWKS_MIN_REFRESH_SECONDS`` (10).
+
+Edge grant: with ``EDGE_GRANT_SECRET_ID`` (Secrets Manager, ``AWSCURRENT`` re-read every 300 s) or
+``EDGE_GRANT_KEY``, an Allow carries ``context.edgeGrant``, a single-use HMAC grant over ``sub``, this
+token, an expiry ``EDGE_GRANT_TTL_SECONDS`` (30) ahead and a nonce; the template maps it into the header
+``X-Amzn-Bedrock-AgentCore-Runtime-Custom-Edge-Grant`` and the agent (app/CustomerSupport/auth/edge.py)
+refuses customer tokens without a fresh one: the usage plan cannot be skipped by calling the runtime
+directly. Single use needs an uncached authorizer result (TTL 0). docs/edge-code.md has the design.
 
 Configuration (environment): ``USER_POOL_ID`` and ``AWS_REGION`` (or ``ISSUER`` directly),
 ``ALLOWED_CLIENT_IDS`` (comma-separated), ``REQUIRED_SCOPE``, ``USAGE_PLAN_NAME`` (the template
 passes the name: the plan's id would make a dependency cycle plan → stage → method → authorizer →
-function) or ``USAGE_PLAN_ID``, ``API_KEY_NAME_PREFIX``. Dependencies: PyJWT with ``cryptography`` (bundled by
-scripts/deploy/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
+function) or ``USAGE_PLAN_ID``, ``API_KEY_NAME_PREFIX``. Dependencies: PyJWT with ``cryptography``
+(bundled by scripts/deploy/deploy-frontdoor.sh) and boto3 (in the Lambda runtime).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import hashlib
+import hmac
+import json
 import logging
 import os
+import secrets
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +62,8 @@ ALGORITHM = "RS256"
 LEEWAY_SECONDS = 60
 JWKS_TIMEOUT_SECONDS = 5
 KNOWN_USERS_MAX = 10_000  # bounded per execution environment
+EDGE_GRANT_PURPOSE = "customersupport-edge-grant"  # the agent's auth/edge.py checks the same message
+EDGE_KEY_REFRESH_SECONDS = 300.0
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -76,6 +89,11 @@ class Config:
     required_scope: str
     usage_plan: str  # an id, or ``name:<plan name>`` looked up once
     api_key_name_prefix: str
+    jwks_cache_seconds: float = 300.0
+    jwks_min_refresh_seconds: float = 10.0
+    edge_grant_secret_id: str | None = None
+    edge_grant_key: str | None = None  # tests and the local twin; deployments use the secret
+    edge_grant_ttl_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Config:
@@ -92,6 +110,11 @@ class Config:
             required_scope=env["REQUIRED_SCOPE"],
             usage_plan=env.get("USAGE_PLAN_ID") or f"name:{env['USAGE_PLAN_NAME']}",
             api_key_name_prefix=env.get("API_KEY_NAME_PREFIX", "user-"),
+            jwks_cache_seconds=float(env.get("JWKS_CACHE_SECONDS", 300)),
+            jwks_min_refresh_seconds=float(env.get("JWKS_MIN_REFRESH_SECONDS", 10)),
+            edge_grant_secret_id=env.get("EDGE_GRANT_SECRET_ID") or None,
+            edge_grant_key=env.get("EDGE_GRANT_KEY") or None,
+            edge_grant_ttl_seconds=int(env.get("EDGE_GRANT_TTL_SECONDS", 30)),
         )
 
 
@@ -100,10 +123,38 @@ def _config() -> Config:
     return Config.from_env()
 
 
+class ExpiringJWKClient(jwt.PyJWKClient):
+    """The JWK set cached `lifespan` s (``cache_keys=True`` would trust a withdrawn key forever)."""
+
+    def __init__(self, uri: str, lifespan: float, min_refresh_seconds: float) -> None:
+        super().__init__(
+            uri, cache_keys=False, cache_jwk_set=True, lifespan=lifespan, timeout=JWKS_TIMEOUT_SECONDS
+        )
+        self.min_refresh_seconds = min_refresh_seconds
+        self._refreshed_at = float("-inf")
+
+    def fetch_data(self) -> Any:
+        """Fetch the JWKS (on expiry or for an unknown kid), noting when."""
+        self._refreshed_at = time.monotonic()
+        return super().fetch_data()
+
+    def get_signing_key(self, kid: str) -> jwt.PyJWK:
+        """The key for `kid` from the (expiring) cached set; unknown: refetch at most once per interval."""
+        key = self.match_kid(self.get_signing_keys(), kid)
+        if key is not None:
+            return key
+        # No lock: a Lambda environment serves one request at a time (the twin's threads may race
+        # into one extra fetch, no more).
+        due = time.monotonic() - self._refreshed_at >= self.min_refresh_seconds
+        key = self.match_kid(self.get_signing_keys(refresh=True), kid) if due else None
+        if key is None:
+            raise jwt.PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
+        return key
+
+
 @functools.lru_cache(maxsize=4)
-def _jwks_client(issuer: str) -> jwt.PyJWKClient:
-    # Keys are cached for the life of the execution environment; an unknown kid triggers a refetch.
-    return jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json", cache_keys=True, timeout=JWKS_TIMEOUT_SECONDS)
+def _jwks_client(issuer: str, lifespan: float, min_refresh_seconds: float) -> jwt.PyJWKClient:
+    return ExpiringJWKClient(f"{issuer}/.well-known/jwks.json", lifespan, min_refresh_seconds)
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,6 +163,7 @@ def _apigateway() -> Any:
 
 
 _known_users: OrderedDict[str, str] = OrderedDict()
+_edge_key_cache: dict[str, tuple[float, bytes]] = {}  # secret id -> (read at, key)
 
 
 def verify_access_token(authorization: Any, config: Config) -> dict[str, Any]:
@@ -122,7 +174,8 @@ def verify_access_token(authorization: Any, config: Config) -> dict[str, Any]:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
     try:
-        key = _jwks_client(config.issuer).get_signing_key_from_jwt(token.strip())
+        jwks = _jwks_client(config.issuer, config.jwks_cache_seconds, config.jwks_min_refresh_seconds)
+        key = jwks.get_signing_key_from_jwt(token.strip())
         claims = jwt.decode(
             token.strip(),
             key.key,
@@ -186,6 +239,30 @@ def ensure_user_key(sub: str, config: Config, client: Any) -> str:
     return value
 
 
+def edge_grant(key: bytes, sub: str, token: str, ttl_seconds: int) -> str:
+    """A single-use grant for this user and token: ``v1.<exp>.<nonce>.<mac>`` (see the docstring)."""
+    exp, nonce = int(time.time()) + ttl_seconds, secrets.token_urlsafe(16)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    message = json.dumps([EDGE_GRANT_PURPOSE, "v1", sub, digest, exp, nonce], separators=(",", ":")).encode()
+    mac = base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).rstrip(b"=").decode()
+    return f"v1.{exp}.{nonce}.{mac}"
+
+
+def edge_key(config: Config) -> bytes | None:
+    """The grant key (None: grants are off); the secret is re-read every EDGE_KEY_REFRESH_SECONDS."""
+    if config.edge_grant_key:
+        return config.edge_grant_key.strip().encode()
+    if not config.edge_grant_secret_id:
+        return None
+    secret = config.edge_grant_secret_id
+    cached = _edge_key_cache.get(secret)
+    if cached is None or time.monotonic() - cached[0] > EDGE_KEY_REFRESH_SECONDS:
+        client = boto3.client("secretsmanager")  # once per EDGE_KEY_REFRESH_SECONDS at most
+        value = str(client.get_secret_value(SecretId=secret)["SecretString"]).strip()
+        cached = _edge_key_cache[secret] = (time.monotonic(), value.encode())
+    return cached[1]
+
+
 def policy(principal: str, effect: str, resource: str) -> dict[str, Any]:
     """An authorizer result with one statement on `resource`."""
     return {
@@ -214,5 +291,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = policy(sub, "Allow", method_arn)
     result["usageIdentifierKey"] = ensure_user_key(sub, config, _apigateway())
     result["context"] = {"sub": sub}
+    key = edge_key(config)  # unreadable secret: the exception makes a 500 (fail closed)
+    token = str(event["authorizationToken"]).strip().partition(" ")[2].strip()
+    # Always set, so the template's header mapping always resolves ("" when grants are off).
+    result["context"]["edgeGrant"] = edge_grant(key, sub, token, config.edge_grant_ttl_seconds) if key else ""
     logger.info("outcome=allowed")
     return result

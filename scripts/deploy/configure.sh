@@ -9,8 +9,9 @@
 #   --region         AWS region (default: $AWS_REGION, then $AWS_DEFAULT_REGION, then the CLI profile).
 #   --project        Project root holding agentcore/agentcore.json (default: this repository).
 #   --skip-validate  Do not run `agentcore validate` (for machines without the agentcore CLI).
-#   --web-endpoint   Where the web chat sends messages (default: the deployed runtime's invocation
-#                    URL, found in agentcore/.cli/deployed-state.json after `agentcore deploy`).
+#   --web-endpoint   Where the web chat sends messages: a front door's /invocations URL (default:
+#                    none; scripts/deploy/deploy-frontdoor.sh writes the site's). Never the runtime's
+#                    own URL: it has no per-user limits and refuses customers (docs/edge-code.md).
 #
 # Reads <prefix>cognito_discovery_url, client_id, user_client_id, warranty_check_lambda_arn and
 # account_tools_lambda_arn in one

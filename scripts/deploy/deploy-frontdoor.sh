@@ -26,8 +26,9 @@
 #   --parameter         A template parameter, repeatable: ThrottleRateLimit, ThrottleBurstLimit,
 #                       QuotaLimitPerDay, IntegrationTimeoutMillis, AuthorizerCacheSeconds,
 #                       AuthorizerReservedConcurrency, StageThrottleRateLimit, StageThrottleBurstLimit,
-#                       StageName, LogRetentionInDays, PriceClass (e.g. --parameter QuotaLimitPerDay=100),
-#                       or the flood guard's RequestsPerIpPer5Minutes (edge-waf.yaml).
+#                       StageName, LogRetentionInDays, PriceClass, EdgeGrantSecretArn
+#                       (e.g. --parameter QuotaLimitPerDay=100), or the flood guard's
+#                       RequestsPerIpPer5Minutes (edge-waf.yaml).
 #   --prerequisites-stack  The stack of scripts/deploy/deploy-prerequisites.sh (default: customersupport-
 #                       prerequisites). The site's URL is added to its web client's callback and
 #                       sign-out URLs (a parameter update of that stack, nothing else changes), so
@@ -71,7 +72,7 @@ BUNDLE=""
 PREREQ_STACK="customersupport-prerequisites"
 ROTATE_SECRET=""
 OVERRIDES=()
-ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds AuthorizerReservedConcurrency StageThrottleRateLimit StageThrottleBurstLimit StageName LogRetentionInDays PriceClass "
+ALLOWED_PARAMETERS=" ThrottleRateLimit ThrottleBurstLimit QuotaLimitPerDay IntegrationTimeoutMillis AuthorizerCacheSeconds AuthorizerReservedConcurrency StageThrottleRateLimit StageThrottleBurstLimit StageName LogRetentionInDays PriceClass EdgeGrantSecretArn "
 WAF_PARAMETERS=" RequestsPerIpPer5Minutes "
 WAF_OVERRIDES=()
 

@@ -3,10 +3,11 @@
 The one writer of the file app/WebChat/src reads (``issuer``, ``clientId``, ``domain``, ``endpoint``,
 ``scope``): ``scripts/deploy/configure.sh`` calls it with the values it read from SSM (the local copy,
 app/WebChat/config.json), ``scripts/deploy/deploy-frontdoor.sh`` with ``--output`` and the front door's
-``/invocations`` URL (the copy in the site bucket). Without ``--endpoint`` the deployed runtime's
-invocation URL is taken from ``agentcore/.cli/deployed-state.json`` (written by ``agentcore
-deploy``); before a deployment the endpoint stays empty and the script says so. The scope asks for
-the API scope (``--api-scope``, default customersupport/invoke), which the front door requires.
+``/invocations`` URL (the copy in the site bucket). The endpoint is always a front door (the
+deployed one, or one you host the chat behind): never the runtime's own URL, which has no per-user
+limits and refuses customer tokens that did not pass the front door (docs/edge-code.md). Without
+``--endpoint`` it stays empty and the script says so. The scope asks for the API scope
+(``--api-scope``, default customersupport/invoke), which the front door requires.
 
 Usage: python3 scripts/deploy/webchat_config.py (--project DIR | --output FILE) --discovery-url URL
                                          --client-id ID --domain URL [--endpoint URL] [--api-scope S]
@@ -20,26 +21,18 @@ import json
 import re
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import urlsplit
 
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
-RUNTIME_ARN = re.compile(r"arn:aws[a-z-]*:bedrock-agentcore:([a-z0-9-]+):\d{12}:runtime/[A-Za-z0-9_-]+")
+RUNTIME_HOST = re.compile(r"bedrock-agentcore(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?(:443)?$")
 CONFIG_PATH = Path("app") / "WebChat" / "config.json"
 API_SCOPE = "customersupport/invoke"
 SIGN_IN_SCOPES = "openid profile email"
 
 
-def runtime_endpoint(project: Path) -> str:
-    """The deployed runtime's /invocations URL, or "" when nothing is deployed yet."""
-    state = project / "agentcore" / ".cli" / "deployed-state.json"
-    found = RUNTIME_ARN.search(state.read_text(encoding="utf-8")) if state.is_file() else None
-    if found is None:
-        return ""
-    region, arn = found.group(1), found.group(0)
-    return (
-        f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/"
-        f"{quote(arn, safe='')}/invocations?qualifier=DEFAULT"
-    )
+def is_runtime_endpoint(endpoint: str) -> bool:
+    """Whether `endpoint` is an AgentCore runtime's own URL (the data plane), not a front door."""
+    return bool(RUNTIME_HOST.match(urlsplit(endpoint).netloc.lower()))
 
 
 def web_config(
@@ -52,6 +45,11 @@ def web_config(
         raise ValueError("the Managed Login domain must be an https URL")
     if endpoint and not endpoint.startswith("https://"):
         raise ValueError("the endpoint must be an https URL")
+    if endpoint and is_runtime_endpoint(endpoint):
+        raise ValueError(
+            "the endpoint must be the front door's /invocations URL, not the runtime's: the runtime has no "
+            "per-user limits and refuses customers who did not come through the front door"
+        )
     if not client_id or re.search(r"[\s,]", client_id):
         raise ValueError("the web client id must not be empty or hold whitespace or commas")
     if not re.fullmatch(r"[A-Za-z0-9._/:-]+", api_scope):
@@ -77,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", default="")
     parser.add_argument("--api-scope", default=API_SCOPE)
     args = parser.parse_args(argv)
-    endpoint = args.endpoint or (runtime_endpoint(args.project) if args.project else "")
+    endpoint = args.endpoint
     try:
         config = web_config(args.discovery_url, args.client_id, args.domain, endpoint, args.api_scope)
     except ValueError as error:
@@ -88,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.output or CONFIG_PATH} (web chat: issuer, client id, domain, endpoint)")
     if not endpoint:
-        print("  endpoint: nothing deployed yet; run again after 'agentcore deploy', or pass --web-endpoint")
+        print("  endpoint: none yet; deploy-frontdoor.sh writes the site's, or pass --web-endpoint")
     return 0
 
 

@@ -1,7 +1,10 @@
 """The local issuer's Cognito JSON API (``X-Amz-Target``), enough for the aws CLI.
 
-``InitiateAuth`` (USER_PASSWORD_AUTH) and ``DescribeUserPoolClient``, shaped like Cognito's
-answers and errors, reached through ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
+``InitiateAuth`` (USER_PASSWORD_AUTH, public as in Cognito) and ``DescribeUserPoolClient``, shaped
+like Cognito's answers and errors, reached through ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
+``DescribeUserPoolClient`` returns a machine client's secret, so, like Cognito (an IAM-authorised
+admin API), it answers only SigV4-signed calls by the issuer's ``api_credentials`` (sigv4.py):
+others get Cognito's ``UnrecognizedClientException`` / ``MissingAuthenticationTokenException``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scripts.localdev.hosted_ui import token_refusal_for
 from scripts.localdev.pool import TokenMinter
+from scripts.localdev.sigv4 import signed_by_known_credentials
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 
@@ -23,8 +28,9 @@ async def cognito_api(issuer: TokenMinter, request: Request) -> Response:
     target = request.headers.get("x-amz-target", "")
     if not target.startswith(COGNITO_TARGET_PREFIX):
         return _cognito_error("UnknownOperationException", "Unknown operation")
+    raw = await request.body()
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = json.loads(raw or b"{}")
     except json.JSONDecodeError:
         return _cognito_error("InvalidParameterException", "Request body is not JSON")
     if not isinstance(body, dict):
@@ -33,6 +39,14 @@ async def cognito_api(issuer: TokenMinter, request: Request) -> Response:
     if operation == "InitiateAuth":
         return _initiate_auth(issuer, body)
     if operation == "DescribeUserPoolClient":
+        if "authorization" not in request.headers:
+            return _cognito_error("MissingAuthenticationTokenException", "Missing Authentication Token")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        credentials = issuer.config.api_credentials
+        if not signed_by_known_credentials("POST", str(request.url), headers, raw, credentials):
+            return _cognito_error(
+                "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         return _describe_user_pool_client(issuer, body)
     return _cognito_error("UnknownOperationException", f"{operation} is not supported locally")
 
@@ -47,6 +61,9 @@ def _initiate_auth(issuer: TokenMinter, body: dict[str, Any]) -> Response:
     user = issuer.config.user(str(params.get("USERNAME", "")))
     if user is None or not secrets.compare_digest(user.password, str(params.get("PASSWORD", ""))):
         return _cognito_error("NotAuthorizedException", "Incorrect username or password.")
+    refusal = token_refusal_for(issuer, user)  # the pool's pre token generation trigger
+    if refusal is not None:
+        return _cognito_error("UserLambdaValidationException", refusal)
     tokens = issuer.user_tokens(user, client.client_id)
     return _cognito_json(
         {

@@ -11,6 +11,9 @@
 #   usage: scripts/localdev/dev-stack.sh up|down|status|--help
 #   env:   WEBCHAT_URL=http://127.0.0.1:PORT/  also registers the web chat's hosted-UI client
 #          (code + PKCE, that exact callback/sign-out URL); scripts/localdev/webchat.sh sets it.
+#          With WEBCHAT_URL the agent also requires the front door's edge grant from customers
+#          (EDGE_GRANT_KEYS in .env.local, the key in .local/dev-stack/edge-grant.key for the web
+#          front; the machine client is exempt): over quota at the web front is refused everywhere.
 #          WEBCHAT_SELF_SIGN_UP=1 with ORGANIZATION_DOMAIN=example.com  a sign-up page on the local
 #          hosted UI admitting only those domains (app/PreSignUp/handler.py decides).
 #
@@ -61,6 +64,8 @@ write_issuer_config() {
   (umask 077 && python3 - "$STATE/issuer-config.json" "${WEBCHAT_URL:-}" $DEMO_USERS <<PY
 import json, os, secrets, sys, uuid
 config_file, webchat_url, users = sys.argv[1], sys.argv[2], sys.argv[3:]
+# The stack's AWS credentials: only calls signed with them may read a client secret (DescribeUserPoolClient).
+api_secret = secrets.token_urlsafe(32)
 clients = [
     {"client_id": "$MACHINE_CLIENT", "client_secret": secrets.token_urlsafe(32), "allowed_scopes": ["$SCOPE"]},
     {"client_id": "$USER_CLIENT", "user_login": True},
@@ -78,6 +83,7 @@ json.dump({
     "users": [{"username": u, "password": secrets.token_urlsafe(16), "sub": str(uuid.uuid4())} for u in users],
     # The issuer reads ORGANIZATION_DOMAIN itself, as the PreSignUp Lambda does.
     "self_sign_up": os.environ.get("WEBCHAT_SELF_SIGN_UP") == "1",
+    "api_credentials": {"local": api_secret},
 }, open(config_file, "w"), indent=1)
 PY
   )
@@ -125,7 +131,13 @@ up() {
   # The stack outlives this script: its issuer's pid holds the claim (unless a demo owns it).
   [ -n "${STACK_PARENT_PID:-}" ] || printf '%s %s\n' "$(cat "$STATE/issuer.pid")" "scripts/localdev/dev-stack.sh up" >"$STACK_OWNER"
 
-  cat >"$ENV_LOCAL" <<ENV
+  local edge=""
+  if [ -n "${WEBCHAT_URL:-}" ]; then  # customers reach the agent only through the web front's door
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STATE/edge-grant.key")
+    edge="EDGE_GRANT_KEYS=$(cat "$STATE/edge-grant.key")
+EDGE_EXEMPT_CLIENTS=$MACHINE_CLIENT"
+  fi
+  (umask 077 && cat >"$ENV_LOCAL") <<ENV
 $MARKER; removed by 'scripts/localdev/dev-stack.sh down'
 MODEL_PROVIDER=${MODEL_PROVIDER:-offline}
 OFFLINE_MODEL_CHUNK_DELAY_SECONDS=${OFFLINE_MODEL_CHUNK_DELAY_SECONDS:-0}
@@ -136,10 +148,13 @@ AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=$gateway_url
 LOCAL_MEMORY_DIR=$REPO_ROOT/.local/sessions
 WEB_SEARCH_MCP_URL=$web_search_url
 TRACE_FILE=$STATE/traces.jsonl
+$edge
 ENV
 
   # What scripts/deploy/fetch-token.sh needs; the local issuer answers the Cognito API calls.
-  cat >"$STATE/token.env" <<ENV
+  local api_secret
+  api_secret=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_credentials"]["local"])' "$STATE/issuer-config.json")
+  (umask 077 && cat >"$STATE/token.env") <<ENV
 export COGNITO_POOL_ID=$POOL_ID
 export COGNITO_CLIENT_ID=$MACHINE_CLIENT
 export COGNITO_USER_CLIENT_ID=$USER_CLIENT
@@ -147,7 +162,7 @@ export COGNITO_TOKEN_URL=$(json_get "$STATE/issuer.ready" token_url)
 export COGNITO_AUTH_SCOPE=$SCOPE
 export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$issuer_base
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=$api_secret
 export AWS_CLI="$REPO_ROOT/.venv/bin/aws"
 ENV
 
@@ -190,7 +205,7 @@ down() {
   stop_service orders
   stop_service issuer
   if [ -f "$ENV_LOCAL" ] && grep -q "^$MARKER" "$ENV_LOCAL"; then rm -f "$ENV_LOCAL"; fi
-  rm -f "$STATE/token.env"
+  rm -f "$STATE/token.env" "$STATE/edge-grant.key"
   [ -n "${STACK_PARENT_PID:-}" ] || rm -f "$STACK_OWNER"
   say "dev stack stopped"
 }

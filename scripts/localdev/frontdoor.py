@@ -4,47 +4,41 @@ What it does, in the order a request meets it:
 
 1. CORS (starlette ``CORSMiddleware``) for exactly one origin, the web chat's; a preflight from any
    other origin is refused (400) and no ``Access-Control-Allow-Origin`` is sent to it.
-2. Authorizer: the bearer token is verified with the agent's own verifier (``auth`` in
-   app/CustomerSupport: RS256 via the issuer's JWKS, ``iss``, expiry, ``client_id`` allow-list and
-   the OAuth scope the method requires), the twin of the Lambda authorizer the template deploys.
-   Missing token → 401, refused → 401/403, identity provider down → 503.
+2. Authorizer: the deployed Lambda authorizer's own code decides (scripts/localdev/edge_authorizer.py
+   runs app/FrontDoorAuthorizer/handler.py): the same statuses and bodies as API Gateway + that
+   function (401 for a missing, malformed or invalid token, 403 for a genuine token not for this
+   API, 500 when the JWKS is unreachable), the same case-sensitive ``Bearer`` pattern. With an
+   edge-grant key (``EDGE_GRANT_KEYS``, as the agent) the request reaches the agent with the
+   function's single-use grant, so customers cannot skip these limits by calling the agent directly.
 3. Per-user limits keyed by the verified token's ``sub`` (never by anything the client states):
    a throttle (``ThrottleRateLimit`` requests/second sustained, ``ThrottleBurstLimit`` at once) and
    a quota (``QuotaLimitPerDay`` requests per UTC day), the template's parameter names and defaults.
    Over a limit → 429, a ``Retry-After`` header and ``{"message": ...}`` (API Gateway's body
-   shape); other users are unaffected. Counting uses the ``limits`` library (in-memory storage,
-   entries expire with their window, so state stays bounded).
+   shape); other users are unaffected (frontdoor_limits.py).
 4. ``POST /invocations`` is proxied to ``{upstream}/invocations`` forwarding only ``Authorization``
-   and the session-id header, and streamed back chunk by chunk (never buffered). Every wait is
-   bounded: connect ``CONNECT_TIMEOUT``, the gap between two streamed chunks ``READ_TIMEOUT``
-   (a turn may last longer in total, as with ``ResponseTransferMode: STREAM``).
+   and the session-id header (plus the grant), and streamed back chunk by chunk (never buffered).
+   Every wait is bounded: the request body must arrive within ``BODY_TIMEOUT`` (else 408, the
+   agent's own bound), connect ``CONNECT_TIMEOUT``, the gap between two streamed chunks
+   ``READ_TIMEOUT`` (a turn may last longer in total, as with ``ResponseTransferMode: STREAM``).
 
-``limits.ThrottleRateLimit`` and ``ThrottleBurstLimit`` describe API Gateway's token bucket; the
-twin approximates it with a moving window of ``burst`` requests per ``burst / rate`` seconds (same
-burst, same long-run rate). README.md lists what else the twin does not reproduce.
+The throttle approximates API Gateway's token bucket (frontdoor_limits.py). README.md lists the rest.
 
 Run: ``python -m scripts.localdev.frontdoor --upstream http://127.0.0.1:8080 --origin
 http://127.0.0.1:5173 [--port N] [--parameter ThrottleRateLimit=2 ...]`` (AUTH_* variables, as for
-the agent, choose the issuer and the allowed clients).
+the agent, choose the issuer and the allowed clients; ``EDGE_GRANT_KEYS`` the grant key).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
 
 import httpx
-from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
@@ -52,14 +46,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scripts.localdev.edge_authorizer import EdgeAuthorizer, edge_key_from_env
+from scripts.localdev.frontdoor_limits import STATE_GRANT, PerUserLimits
+from scripts.localdev.frontdoor_limits import Limits as Limits  # its old home: importers keep working
 from scripts.localdev.paths import agent_code_on_path
 
 agent_code_on_path()
 
-from auth import AuthError, JwtVerifier  # noqa: E402 - needs the agent code on sys.path
-from auth.asgi import identify_scope, send_json  # noqa: E402
+from auth.edge import EDGE_GRANT_HEADER  # noqa: E402 - needs the agent code on sys.path
 from settings import AuthSettings  # noqa: E402
 
 logger = logging.getLogger("localdev.frontdoor")
@@ -76,97 +71,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 300.0  # longest silence between two streamed chunks (a tool call, a slow model)
 WRITE_TIMEOUT = 30.0
-DAY = 86400
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-user limits under the template's parameter names; defaults equal the template's."""
-
-    ThrottleRateLimit: float = 1.0
-    ThrottleBurstLimit: int = 5
-    QuotaLimitPerDay: int = 200
-
-    @classmethod
-    def from_parameters(cls, values: Mapping[str, str]) -> Limits:
-        """Build from ``Name=value`` strings (as given to ``--parameter`` or the deploy script)."""
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(values) - set(known)
-        if unknown:
-            raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-        parsed: dict[str, Any] = {}
-        for name, raw in values.items():
-            try:
-                parsed[name] = float(raw) if known[name] == "float" else int(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from None
-        limits = cls(**parsed)
-        if limits.ThrottleRateLimit <= 0 or limits.ThrottleBurstLimit < 1 or limits.QuotaLimitPerDay < 1:
-            raise ValueError("ThrottleRateLimit must be > 0, ThrottleBurstLimit and QuotaLimitPerDay >= 1")
-        return limits
-
-    def throttle_item(self) -> RateLimitItem:
-        """``burst`` requests per ``burst / rate`` seconds: the token bucket's burst and long-run rate."""
-        window = max(1, round(self.ThrottleBurstLimit / self.ThrottleRateLimit))
-        return RateLimitItemPerSecond(self.ThrottleBurstLimit, window)
-
-    def quota_item(self) -> RateLimitItem:
-        """``QuotaLimitPerDay`` per day (the caller keys it by UTC date, as ``Quota.Period: DAY``)."""
-        return RateLimitItemPerDay(self.QuotaLimitPerDay)
-
-
-class PerUserLimits:
-    """ASGI middleware: verify the caller, then apply the throttle and the quota of their ``sub``."""
-
-    def __init__(self, app: ASGIApp, verifier: JwtVerifier, limits: Limits) -> None:
-        self.app = app
-        self.verifier = verifier
-        self.limits = limits
-        storage = MemoryStorage()
-        self._throttle = MovingWindowRateLimiter(storage)
-        self._quota = FixedWindowRateLimiter(storage)
-        self._throttle_item = limits.throttle_item()
-        self._quota_item = limits.quota_item()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Throttle and count real requests per verified user; 429 over a limit."""
-        # Preflights never reach here (CORSMiddleware answers them); only real requests count.
-        if scope["type"] != "http" or scope["method"] == "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        try:
-            identity = await identify_scope(self.verifier, scope)
-        except AuthError as err:
-            # API Gateway answers authorizer refusals with {"message": ...}; so does the twin.
-            extra = [(b"www-authenticate", b"Bearer")] if err.status == 401 else []
-            await send_json(send, err.status, {"message": err.message}, extra)
-            return
-        refusal = await self._consume(identity.actor_id)
-        if refusal is not None:
-            message, retry_after = refusal
-            headers = [(b"retry-after", str(retry_after).encode())]
-            await send_json(send, 429, {"message": message, "retryAfterSeconds": retry_after}, headers)
-            return
-        await self.app(scope, receive, send)
-
-    async def _consume(self, sub: str) -> tuple[str, int] | None:
-        """Count one request for `sub`; (message, seconds to wait) when a limit refuses it."""
-        if not await self._throttle.hit(self._throttle_item, "throttle", sub):
-            return "Too Many Requests", await _retry_after(
-                self._throttle, self._throttle_item, "throttle", sub
-            )
-        # limits' fixed window starts at the first hit; keying it by the UTC date makes it a calendar
-        # day like the usage plan's (the old day's entry simply expires).
-        now = int(time.time())
-        if not await self._quota.hit(self._quota_item, "quota", str(now // DAY), sub):
-            return "Limit Exceeded", DAY - now % DAY
-        return None
-
-
-async def _retry_after(limiter: Any, item: RateLimitItem, *key: str) -> int:
-    """Whole seconds until `limiter` admits one more request for `key` (at least 1)."""
-    stats = await limiter.get_window_stats(item, *key)
-    return max(1, math.ceil(stats.reset_time - time.time()))
+BODY_TIMEOUT = 10.0  # the agent's BODY_TIMEOUT_SECONDS: a stalled upload holds nothing for longer
 
 
 class InvocationsProxy:
@@ -178,9 +83,11 @@ class InvocationsProxy:
         read_timeout: float = READ_TIMEOUT,
         max_body: int = MAX_BODY_BYTES,
         fixed_headers: Mapping[str, str] | None = None,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.url = upstream.rstrip("/") + "/invocations"
         self.max_body = max_body
+        self.body_timeout = body_timeout
         # Set by the proxy itself, never taken from the caller (e.g. the web front's content type).
         self.fixed_headers = dict(fixed_headers or {})
         timeout = httpx.Timeout(
@@ -191,13 +98,20 @@ class InvocationsProxy:
 
     async def handle(self, request: Request) -> Response:
         """Relay one invocation (a bound method: starlette treats callable objects as ASGI apps)."""
-        body = await _bounded_body(request, self.max_body)
+        try:
+            body = await asyncio.wait_for(_bounded_body(request, self.max_body), self.body_timeout)
+        except asyncio.TimeoutError:
+            message = f"Body not received within {self.body_timeout:g} seconds"
+            return JSONResponse({"message": message}, status_code=408, headers={"connection": "close"})
         if body is None:
             return JSONResponse({"message": "Request too large"}, status_code=413)
         headers = {
             name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers
         }
         headers.update(self.fixed_headers)
+        grant = request.scope.get("state", {}).get(STATE_GRANT)
+        if grant is not None:  # set by the authorizer step only; a client's own copy is never forwarded
+            headers[EDGE_GRANT_HEADER] = grant
         upstream = self.client.build_request("POST", self.url, content=body, headers=headers)
         try:
             response = await self.client.send(upstream, stream=True)
@@ -257,15 +171,18 @@ def build_invocations(
     read_timeout: float = READ_TIMEOUT,
     max_body: int = MAX_BODY_BYTES,
     fixed_headers: Mapping[str, str] | None = None,
+    edge_key: bytes | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """``/invocations`` with the front door's policy: CORS ▸ authorizer + per-user limits ▸ proxy.
 
     The one implementation behind both local fronts: this module's server and the web chat's
     (scripts/localdev/webfront.py mounts it). ``origin`` None: no cross-origin caller is admitted.
     ``auth`` None: no authorizer and no limits (the agent's own authorizer still decides), for
-    relay-only tests. ``app.state.proxy`` holds the upstream client for the host to close.
+    relay-only tests. ``edge_key``: mint the authorizer's grant for the agent (None: no grant).
+    ``app.state.proxy`` holds the upstream client for the host to close.
     """
-    proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers)
+    proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers, body_timeout)
     middleware = [
         Middleware(
             CORSMiddleware,
@@ -277,7 +194,8 @@ def build_invocations(
         )
     ]
     if auth is not None:
-        middleware.append(Middleware(PerUserLimits, verifier=JwtVerifier(auth), limits=limits or Limits()))
+        authorizer = edge_authorizer(auth, edge_key)
+        middleware.append(Middleware(PerUserLimits, authorizer=authorizer, limits=limits or Limits()))
     app = Starlette(
         routes=[Route("/invocations", proxy.handle, methods=["POST"])],
         middleware=middleware,
@@ -287,15 +205,38 @@ def build_invocations(
     return app
 
 
+def edge_authorizer(auth: AuthSettings, edge_key: bytes | None) -> EdgeAuthorizer:
+    """The deployed authorizer's decision for these settings (exactly one scope: RequiredScope)."""
+    if not auth.discovery_url or len(auth.allowed_scopes) != 1:
+        raise ValueError("the front door needs a discovery URL and exactly one required scope")
+    return EdgeAuthorizer(
+        auth.discovery_url,
+        auth.allowed_clients,
+        auth.allowed_scopes[0],
+        edge_key,
+        auth.jwks_cache_ttl_seconds,
+    )
+
+
 def build_frontdoor(
     upstream: str,
     origin: str,
     auth: AuthSettings,
     limits: Limits | None = None,
     read_timeout: float = READ_TIMEOUT,
+    edge_key: bytes | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """The front door as one ASGI app: CORS ▸ authorizer + per-user limits ▸ streaming proxy."""
-    return build_invocations(upstream, origin, auth, limits, read_timeout=read_timeout)
+    return build_invocations(
+        upstream,
+        origin,
+        auth,
+        limits,
+        read_timeout=read_timeout,
+        edge_key=edge_key,
+        body_timeout=body_timeout,
+    )
 
 
 def auth_settings_from_env(env: Mapping[str, str]) -> AuthSettings:
@@ -338,7 +279,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--parameter takes NAME=VALUE")
     try:
         limits = Limits.from_parameters(pairs)
-        app = build_frontdoor(args.upstream, args.origin, auth_settings_from_env(os.environ), limits)
+        key = edge_key_from_env(os.environ)
+        app = build_frontdoor(
+            args.upstream, args.origin, auth_settings_from_env(os.environ), limits, edge_key=key
+        )
     except ValueError as err:
         parser.error(str(err))
 

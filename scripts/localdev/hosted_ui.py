@@ -5,7 +5,9 @@
   the browser already has a hosted-UI session (a cookie on the issuer's origin, like Cognito's);
 - ``POST /oauth2/token`` grants ``authorization_code`` (single-use codes that expire in minutes)
   and ``refresh_token`` (rotated by default: every refresh returns a new refresh token and retires
-  the old; ``Client.refresh_token_rotation=False`` keeps one refresh token, as Cognito's endpoint);
+  the old; ``Client.refresh_token_rotation=False`` keeps one refresh token, as Cognito's endpoint).
+  A retired refresh token presented again means it was stolen (or the app kept the old one): the
+  whole family (every token rotated from the same sign-in) is revoked, as Cognito does;
 - ``POST /oauth2/revoke`` revokes a refresh token; ``GET /logout`` ends the hosted-UI session and
   returns to a registered sign-out URL;
 - with self sign-up on (``IssuerConfig.self_sign_up``, the prerequisites' ``SelfSignUp``): a
@@ -60,6 +62,7 @@ class _Grant:
     code_challenge: str = ""
     nonce: str | None = None
     auth_time: int = 0  # when the user signed in; refreshed tokens keep it, as Cognito's do
+    family: str = ""  # refresh tokens rotated from one sign-in share it (reuse revokes them all)
 
 
 class _Bounded(OrderedDict[str, Any]):
@@ -85,9 +88,18 @@ class HostedUI:
         self.codes: _Bounded = _Bounded()
         self.refresh_tokens: _Bounded = _Bounded()
         self.sessions: _Bounded = _Bounded()
+        self.retired: _Bounded = _Bounded()  # rotated-away refresh token -> its family
         self.code_lifetime = CODE_LIFETIME_SECONDS
         # Counters for tests: proof that a browser app refreshed, revoked, signed out.
-        self.counts = {"code": 0, "refresh": 0, "revoke": 0, "logout": 0, "login_page": 0, "signup": 0}
+        self.counts = {
+            "code": 0,
+            "refresh": 0,
+            "revoke": 0,
+            "logout": 0,
+            "login_page": 0,
+            "signup": 0,
+            "family_revoked": 0,
+        }
 
     # -- /oauth2/authorize and /login ----------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
@@ -137,7 +149,7 @@ class HostedUI:
 
     async def signup(self, request: Request) -> Response:
         """POST /signup: apply the domain rule (the PreSignUp handler), then create the user."""
-        from scripts.localdev.signup_policy import sign_up_refusal
+        from scripts.localdev.signup_policy import canonical_email, sign_up_refusal
 
         form = await request.form()
         params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
@@ -153,13 +165,14 @@ class HostedUI:
         refusal = sign_up_refusal(email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
         if refusal is None and len(password) < MIN_PASSWORD_LENGTH:
             refusal = "Password did not conform with policy: Password not long enough"
-        if refusal is None and self.issuer.config.user(email) is not None:
+        # One account per mailbox: the username is the canonical address (Dup@ and dup@ are one).
+        if refusal is None and self.issuer.config.user(canonical_email(email)) is not None:
             refusal = "An account with the given email already exists."
         if refusal is None and len(self.issuer.config.users) >= MAX_SIGNED_UP_USERS:
             refusal = "Sign-up is not available right now. Please try again later."
         if refusal is not None:
             return self._form_page(SIGNUP_PAGE, params, refusal)
-        self.issuer.config.add_user(email, password)
+        self.issuer.config.add_user(canonical_email(email), password, email=canonical_email(email))
         self.counts["signup"] += 1
         return self._form_page(LOGIN_PAGE, params, notice="Your account is ready. Please sign in.")
 
@@ -257,11 +270,15 @@ class HostedUI:
             if client.refresh_token_rotation
             else self.refresh_tokens.get(presented)
         )
+        if grant is None and presented in self.retired:  # reuse of a rotated token: end the family
+            self._revoke_family(self.retired.pop(presented))
         if grant is None or grant.client_id != client.client_id or grant.expires_at < time.time():
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         user = self.issuer.config.user(grant.username)
         if user is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        if client.refresh_token_rotation:
+            self.retired.put(presented, grant.family)
         self.counts["refresh"] += 1
         refresh = self._new_refresh_token(client, grant) if client.refresh_token_rotation else None
         return self._token_response(user, client, grant, refresh)
@@ -277,13 +294,21 @@ class HostedUI:
                 grant.scopes,
                 time.time() + client.refresh_token_validity,
                 auth_time=grant.auth_time,
+                family=grant.family or secrets.token_hex(8),  # a code starts a new family
             ),
         )
         return token
 
+    def _revoke_family(self, family: str) -> None:
+        for token in [t for t, g in self.refresh_tokens.items() if g.family == family]:
+            del self.refresh_tokens[token]
+        self.counts["family_revoked"] += 1
+
     def _token_response(
         self, user: User, client: Client, grant: _Grant, refresh: str | None, nonce: str | None = None
     ) -> Response:
+        if token_refusal_for(self.issuer, user) is not None:  # the pre token generation trigger
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
         lifetime = self.issuer.access_lifetime(client)
         scopes = grant.scopes
         tokens = self.issuer.user_tokens(
@@ -327,6 +352,16 @@ class HostedUI:
     @staticmethod
     def _allowed_scopes(client: Client) -> set[str]:
         return set(client.allowed_scopes) | {"openid"}
+
+
+def token_refusal_for(issuer: TokenMinter, user: User) -> str | None:
+    """The pre token generation trigger's refusal for a signed-up user's current e-mail, or None."""
+    if user.email is None:  # configured (demo) users have no address to check
+        return None
+    from scripts.localdev.signup_policy import token_refusal
+
+    domains = issuer.config.organization_domain
+    return token_refusal(user.email, None if domains is None else {"ORGANIZATION_DOMAIN": domains})
 
 
 def _redirect(uri: str, query: dict[str, str]) -> Response:

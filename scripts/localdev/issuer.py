@@ -10,8 +10,8 @@ It speaks the parts of Amazon Cognito this project relies on:
   ``authorization_code`` with PKCE, ``refresh_token`` with rotation, ``/oauth2/revoke`` and
   ``/logout`` (see ``hosted_ui.py``);
 - the Cognito JSON API (``X-Amz-Target``) for ``InitiateAuth`` (USER_PASSWORD_AUTH) and
-  ``DescribeUserPoolClient``, so the aws CLI works against it through
-  ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
+  ``DescribeUserPoolClient`` (only for calls SigV4-signed with ``api_credentials``: it returns
+  client secrets), so the aws CLI works against it through ``AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER``.
 
 Tokens are shaped like Cognito's access and ID tokens. Clients and users come from a JSON file::
 
@@ -22,7 +22,7 @@ Tokens are shaped like Cognito's access and ID tokens. Clients and users come fr
                   "callback_urls": ["http://127.0.0.1:8765/"], "logout_urls": ["http://127.0.0.1:8765/"],
                   "access_token_validity": 300, "refresh_token_validity": 86400}],
      "users": [{"username": "alex", "password": "...", "sub": "..."}],
-     "self_sign_up": false, "organization_domain": "example.com"}
+     "self_sign_up": false, "organization_domain": "example.com", "api_credentials": {"AKID": "secret"}}
 
 With ``self_sign_up`` the hosted UI has a sign-up page (``/signup``) that admits only e-mail
 addresses the PreSignUp trigger (app/PreSignUp/handler.py, run as is) admits.
@@ -53,6 +53,7 @@ from starlette.routing import Route
 
 from scripts.localdev.cognito_api import cognito_api
 from scripts.localdev.hosted_ui import HostedUI
+from scripts.localdev.page_headers import PageHeaders
 from scripts.localdev.pool import USER_SCOPE, Client, IssuerConfig, SigningKeys, User
 from scripts.localdev.record import record_issued
 
@@ -198,7 +199,10 @@ class LocalIssuer:
             ],
             # Browser apps on another origin read discovery/JWKS and call token/revoke, as they
             # do with Cognito; no credentials (cookies) ride on those calls.
-            middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])],
+            middleware=[
+                Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"]),
+                Middleware(PageHeaders),  # anti-framing, nosniff, CSP, referrer on every page
+            ],
         )
 
     async def _discovery(self, request: Request) -> Response:

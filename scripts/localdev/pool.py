@@ -45,11 +45,12 @@ class Client:
 
 @dataclass
 class User:
-    """A user who can log in with USER_PASSWORD_AUTH."""
+    """A user who can log in with USER_PASSWORD_AUTH (``email``: set for users who signed up)."""
 
     username: str
     password: str
     sub: str
+    email: str | None = None
 
 
 @dataclass
@@ -64,18 +65,22 @@ class IssuerConfig:
     # of organization_domain (None: the ORGANIZATION_DOMAIN variable) by the PreSignUp trigger's code.
     self_sign_up: bool = False
     organization_domain: str | None = None
+    # AWS access key id -> secret key whose SigV4 signature admits DescribeUserPoolClient (which
+    # returns client secrets); none: nobody may read a secret through the Cognito API.
+    api_credentials: dict[str, str] = field(default_factory=dict, repr=False)
 
     def client(self, client_id: str) -> Client | None:
         """The app client of that id, if any."""
         return next((c for c in self.clients if c.client_id == client_id), None)
 
     def user(self, username: str) -> User | None:
-        """The user of that name, if any."""
-        return next((u for u in self.users if u.username == username), None)
+        """The user of that name, if any; case-insensitive, as the deployed pool (``Dup@`` is ``dup@``)."""
+        wanted = username.lower()
+        return next((u for u in self.users if u.username.lower() == wanted), None)
 
-    def add_user(self, username: str, password: str) -> User:
+    def add_user(self, username: str, password: str, email: str | None = None) -> User:
         """Register a new user (sign-up) with a fresh sub."""
-        user = User(username=username, password=password, sub=str(uuid.uuid4()))
+        user = User(username=username, password=password, sub=str(uuid.uuid4()), email=email)
         self.users.append(user)
         return user
 
@@ -89,6 +94,7 @@ class IssuerConfig:
             users=[User(**u) for u in data.get("users", [])],
             self_sign_up=bool(data.get("self_sign_up", False)),
             organization_domain=data.get("organization_domain"),
+            api_credentials={str(k): str(v) for k, v in (data.get("api_credentials") or {}).items()},
         )
 
     @classmethod

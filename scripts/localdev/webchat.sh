@@ -87,6 +87,8 @@ PY
 say "starting the web front (with the front door's policy)"
 rm -f "$STATE/webfront.ready"
 DISCOVERY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["discovery_url"])' "$REPO_ROOT/.local/dev-stack/issuer.ready")
+# The same edge-grant key as the agent's (dev-stack.sh made it): the agent serves customers only via this door.
+EDGE_GRANT_KEYS="$(cat "$REPO_ROOT/.local/dev-stack/edge-grant.key")" \
 AUTH_DISCOVERY_URL="$DISCOVERY" AUTH_ALLOWED_CLIENTS=local-browser-client FRONTDOOR_SCOPE=customersupport/invoke \
   setsid uv run --frozen python -m scripts.localdev.webfront --agent "http://127.0.0.1:$AGENT_PORT" \
   --config "$STATE/config.json" --port "$port" --ready-file "$STATE/webfront.ready" ${limits[@]+"${limits[@]}"} \

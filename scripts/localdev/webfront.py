@@ -105,6 +105,7 @@ def build_webfront(
     app_origin: str | None = None,
     auth: AuthSettings | None = None,
     limits: Limits | None = None,
+    edge_key: bytes | None = None,
 ) -> Starlette:
     """The web front's ASGI app.
 
@@ -124,6 +125,7 @@ def build_webfront(
         read_timeout=READ_TIMEOUT,
         max_body=MAX_BODY_BYTES,
         fixed_headers=AGENT_HEADERS,
+        edge_key=edge_key,
     )
     config_body = json.dumps(app_config)
 
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
+    from scripts.localdev.edge_authorizer import edge_key_from_env
     from scripts.localdev.frontdoor import Limits, auth_settings_from_env
     from scripts.localdev.serving import bind_loopback, serve_on
 
@@ -189,7 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     sock = bind_loopback(args.port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = json.loads(args.config.read_text())
-    app = build_webfront(args.agent, config, args.dist, app_origin=url, auth=auth, limits=limits)
+    edge_key = edge_key_from_env(os.environ)
+    app = build_webfront(
+        args.agent, config, args.dist, app_origin=url, auth=auth, limits=limits, edge_key=edge_key
+    )
     print(f"webchat_url: {url}/", flush=True)
     if args.ready_file:
         args.ready_file.write_text(json.dumps({"webchat_url": f"{url}/"}))

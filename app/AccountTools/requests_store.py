@@ -39,6 +39,10 @@ class TicketLimitReached(Exception):
     """The customer already has the maximum number of open tickets."""
 
 
+class Conflict(Exception):
+    """A concurrent transaction on the same items won; nothing was written (the caller may retry)."""
+
+
 def return_id(customer_id: str, order_id: str, line: int) -> str:
     """The deterministic id of the return of (customer, order, line): RMA-<12 hex>."""
     digest = hashlib.sha256(f"{customer_id}\n{order_id}\n{line}".encode()).hexdigest()
@@ -47,6 +51,13 @@ def return_id(customer_id: str, order_id: str, line: int) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _conflict(err: ClientError) -> bool:
+    reasons = err.response.get("CancellationReasons", [])
+    return err.response.get("Error", {}).get("Code") == "TransactionConflictException" or any(
+        r.get("Code") == "TransactionConflict" for r in reasons
+    )
 
 
 def _cancelled_by_condition(err: ClientError, index: int) -> bool:
@@ -100,6 +111,8 @@ class RequestStore:
         try:
             self._client.transact_write_items(TransactItems=[put, self._audit_put(customer_id, audit)])
         except ClientError as err:
+            if _conflict(err):
+                raise Conflict() from None
             if not _cancelled_by_condition(err, 0):
                 raise
             existing = self.get(customer_id, str(item[SORT_KEY]))
@@ -152,6 +165,8 @@ class RequestStore:
                 TransactItems=[raise_counter, put, self._audit_put(customer_id, audit)]
             )
         except ClientError as err:
+            if _conflict(err):
+                raise Conflict() from None
             if _cancelled_by_condition(err, 0):
                 raise TicketLimitReached() from None
             raise

@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from orders_store import PARTITION_KEY, OrderStore
-from requests_store import SORT_KEY, RequestStore, TicketLimitReached, return_id
+from requests_store import SORT_KEY, Conflict, RequestStore, TicketLimitReached, return_id
 from returns import CENT, load_policy, quote
 from warranty_check import ToolError
 
@@ -108,6 +108,20 @@ def run_write_tool(
     today: date,
 ) -> dict[str, Any]:
     """One call of a tool in WRITE_TOOLS; raises ToolError for caller-fixable problems."""
+    try:
+        return _run(name, arguments, customer_id, find_order, requests, today)
+    except Conflict:
+        raise ToolError("busy", "Another request on this account is in progress; nothing was done. Try again.") from None
+
+
+def _run(
+    name: str,
+    arguments: dict[str, Any],
+    customer_id: str,
+    find_order: Callable[[dict[str, Any]], dict[str, Any]],
+    requests: RequestStore,
+    today: date,
+) -> dict[str, Any]:
     if name == "list_my_returns":
         returns, truncated = requests.list_returns(customer_id)
         return {"returns": [_shown(r) for r in returns], "count": len(returns), "truncated": truncated}

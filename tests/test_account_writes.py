@@ -16,17 +16,25 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.test_account_tools import TODAY, context, handler
+from tests.test_account_tools import CODE, TODAY, context, handler
 
-from orders_store import OrderStore  # noqa: E402,I001 - on sys.path through tests.test_account_tools
-from requests_store import RequestStore  # noqa: E402
+if str(CODE) not in sys.path:  # the Lambda's code folder, as tests.test_account_tools puts it
+    sys.path.insert(0, str(CODE))
+from orders_store import OrderStore
+from requests_store import RequestStore
 
 SECRET_SUMMARY = "My card 4111 1111 1111 1111 was charged twice"
 
 
 @pytest.fixture
 def stores(orders_table: dict[str, str]) -> tuple[OrderStore, RequestStore, dict[str, Any]]:
-    from scripts.localdev.orders import REGION, LOCAL_CREDENTIALS, companion_names, local_requests, local_store
+    from scripts.localdev.orders import (
+        LOCAL_CREDENTIALS,
+        REGION,
+        companion_names,
+        local_requests,
+        local_store,
+    )
 
     url, name = orders_table["ORDERS_ENDPOINT_URL"], orders_table["ORDERS_TABLE_NAME"]
     resource = boto3.resource("dynamodb", endpoint_url=url, region_name=REGION, **LOCAL_CREDENTIALS)
@@ -51,7 +59,9 @@ def delivered(order_id: str, days_ago: int, *lines: tuple[str, int]) -> dict[str
     }
 
 
-def call(stores: tuple[OrderStore, RequestStore, Any], tool: str, today: date = TODAY, **arguments: Any) -> Any:
+def call(
+    stores: tuple[OrderStore, RequestStore, Any], tool: str, today: date = TODAY, **arguments: Any
+) -> Any:
     return handler.lambda_handler(arguments, context(tool), today=today, store=stores[0], requests=stores[1])
 
 
@@ -62,8 +72,16 @@ def partition(table: Any, sub: str) -> list[dict[str, Any]]:
 
 def test_a_return_of_the_callers_own_order_is_authorized_and_audited(stores: Any) -> None:
     sub = customer(stores[0], delivered("ORD-7001", 5, ("PROD-005", 1), ("PROD-004", 2)))
-    result = call(stores, "start_return", customer_id=sub, order_id="ord-7001", line=2, refund_amount=109.98,
-                  session_id="3f0c9a7e-1d2b-4c5d-8e9f-0a1b2c3d4e5f", trace_id="Root=1-6756a1b2-0123456789abcdef01234567")
+    result = call(
+        stores,
+        "start_return",
+        customer_id=sub,
+        order_id="ord-7001",
+        line=2,
+        refund_amount=109.98,
+        session_id="3f0c9a7e-1d2b-4c5d-8e9f-0a1b2c3d4e5f",
+        trace_id="Root=1-6756a1b2-0123456789abcdef01234567",
+    )
     assert result["created"] is True
     rma = result["return"]
     assert rma["return_id"].startswith("RMA-") and len(rma["return_id"]) == 16
@@ -87,7 +105,7 @@ def test_a_return_of_the_callers_own_order_is_authorized_and_audited(stores: Any
 def test_another_customers_order_is_not_found_and_nothing_is_written(stores: Any) -> None:
     owner = customer(stores[0], delivered("ORD-7101", 2, ("PROD-005", 1)))
     intruder = customer(stores[0])
-    arguments = {"customer_id": intruder, "line": 1, "refund_amount": 129.99}
+    arguments: dict[str, Any] = {"customer_id": intruder, "line": 1, "refund_amount": 129.99}
     foreign = call(stores, "start_return", order_id="ORD-7101", **arguments)
     missing = call(stores, "start_return", order_id="ORD-7999", **arguments)
     assert foreign["error_code"] == "order_not_found"
@@ -103,7 +121,9 @@ def test_asking_twice_yields_the_same_return(stores: Any) -> None:
     sub = customer(stores[0], delivered("ORD-7201", 3, ("PROD-004", 2)))
     first = call(stores, "start_return", customer_id=sub, order_id="ORD-7201", line=1, refund_amount=109.98)
     # Again, even with other arguments (one unit): the first return stands, nothing new is written.
-    again = call(stores, "start_return", customer_id=sub, order_id="ORD-7201", line=1, quantity=1, refund_amount=54.99)
+    again = call(
+        stores, "start_return", customer_id=sub, order_id="ORD-7201", line=1, quantity=1, refund_amount=54.99
+    )
     assert first["created"] is True and again == {"return": first["return"], "created": False}
     assert len(partition(stores[2]["REQUESTS_TABLE_NAME"], sub)) == 1
     assert len(partition(stores[2]["AUDIT_TABLE_NAME"], sub)) == 1
@@ -116,12 +136,21 @@ def test_asking_twice_yields_the_same_return(stores: Any) -> None:
 
 @pytest.mark.parametrize(
     ("refund_amount", "code"),
-    [(129.98, "refund_mismatch"), (0, "refund_mismatch"), ("129.990", "created"), (129.999, "refund_mismatch"),
-     (-5, "invalid_refund_amount"), ("lots", "invalid_refund_amount"), (None, "missing_refund_amount")],
+    [
+        (129.98, "refund_mismatch"),
+        (0, "refund_mismatch"),
+        ("129.990", "created"),
+        (129.999, "refund_mismatch"),
+        (-5, "invalid_refund_amount"),
+        ("lots", "invalid_refund_amount"),
+        (None, "missing_refund_amount"),
+    ],
 )
 def test_the_refund_must_be_the_one_computed_here(stores: Any, refund_amount: Any, code: str) -> None:
     sub = customer(stores[0], delivered("ORD-7301", 3, ("PROD-005", 1)))
-    result = call(stores, "start_return", customer_id=sub, order_id="ORD-7301", line=1, refund_amount=refund_amount)
+    result = call(
+        stores, "start_return", customer_id=sub, order_id="ORD-7301", line=1, refund_amount=refund_amount
+    )
     assert result.get("error_code", "created" if result.get("created") else None) == code
     if code != "created":
         assert "129.99" in result["error"] or code != "refund_mismatch"
@@ -139,8 +168,15 @@ def test_an_ineligible_return_is_refused_and_nothing_is_written(stores: Any) -> 
 def test_tickets_are_bounded_per_customer(stores: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_OPEN_TICKETS", "2")
     sub = customer(stores[0], delivered("ORD-7501", 3, ("PROD-005", 1)))
-    first = call(stores, "create_support_ticket", customer_id=sub, summary=SECRET_SUMMARY, order_id="ORD-7501",
-                 session_id="s-1", trace_id="t-1")
+    first = call(
+        stores,
+        "create_support_ticket",
+        customer_id=sub,
+        summary=SECRET_SUMMARY,
+        order_id="ORD-7501",
+        session_id="s-1",
+        trace_id="t-1",
+    )
     second = call(stores, "create_support_ticket", customer_id=sub, summary="Second question")
     third = call(stores, "create_support_ticket", customer_id=sub, summary="Third question")
     assert first["ticket"]["ticket_id"].startswith("TCK-") and first["ticket"]["status"] == "open"
@@ -170,16 +206,23 @@ def test_the_bound_is_the_stored_counter_checked_inside_the_write(stores: Any) -
     stores[2]["REQUESTS_TABLE_NAME"].put_item(
         Item={"customer_id": sub, "record_id": "COUNTER#open_tickets", "open_tickets": 3}
     )
-    assert call(stores, "create_support_ticket", customer_id=sub, summary="q")["error_code"] == "ticket_limit_reached"
+    assert (
+        call(stores, "create_support_ticket", customer_id=sub, summary="q")["error_code"]
+        == "ticket_limit_reached"
+    )
     assert len(partition(stores[2]["REQUESTS_TABLE_NAME"], sub)) == 1
     assert partition(stores[2]["AUDIT_TABLE_NAME"], sub) == []
 
 
 @pytest.mark.parametrize(
     ("arguments", "code"),
-    [({"summary": ""}, "missing_summary"), ({"summary": "x" * 501}, "invalid_summary"),
-     ({"summary": "bell \x07"}, "invalid_summary"), ({"summary": "ok", "session_id": "bad id"}, "invalid_session_id"),
-     ({"summary": "ok", "trace_id": 7}, "invalid_trace_id")],
+    [
+        ({"summary": ""}, "missing_summary"),
+        ({"summary": "x" * 501}, "invalid_summary"),
+        ({"summary": "bell \x07"}, "invalid_summary"),
+        ({"summary": "ok", "session_id": "bad id"}, "invalid_session_id"),
+        ({"summary": "ok", "trace_id": 7}, "invalid_trace_id"),
+    ],
 )
 def test_bad_ticket_input_is_a_clear_error(stores: Any, arguments: dict[str, Any], code: str) -> None:
     sub = customer(stores[0])

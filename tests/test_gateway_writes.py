@@ -60,8 +60,14 @@ def writes_gateway(issuer: Any, moto_server: str) -> Iterator[Any]:
 
 def test_alice_returns_her_own_order_once(writes_gateway: Any, issuer: Any) -> None:
     token = user_token(issuer, "alice")
-    arguments = {"customer_id": "sub-alice", "order_id": "ORD-3101", "line": 1, "refund_amount": 129.99,
-                 "session_id": "sess-1", "trace_id": "trace-1"}
+    arguments = {
+        "customer_id": "sub-alice",
+        "order_id": "ORD-3101",
+        "line": 1,
+        "refund_amount": 129.99,
+        "session_id": "sess-1",
+        "trace_id": "trace-1",
+    }
     is_error, text = call(writes_gateway, token, RETURN, arguments)
     assert not is_error, text
     first = json.loads(text)
@@ -75,21 +81,28 @@ def test_alice_returns_her_own_order_once(writes_gateway: Any, issuer: Any) -> N
 def test_alices_token_with_bobs_id_is_denied_before_the_lambda(writes_gateway: Any, issuer: Any) -> None:
     token = user_token(issuer, "alice")
     before = writes_gateway.invocations["AccountTools"]
-    for tool, arguments in [
+    calls: list[tuple[str, dict[str, Any]]] = [
         (RETURN, {"customer_id": "sub-bob", "order_id": "ORD-4101", "line": 1, "refund_amount": 129.99}),
         ("AccountTools___list_my_returns", {"customer_id": "sub-bob"}),
         ("AccountTools___create_support_ticket", {"customer_id": "sub-bob", "summary": "help"}),
-    ]:
+    ]
+    for tool, arguments in calls:
         assert call(writes_gateway, token, tool, arguments) == (True, DENIED)
     assert writes_gateway.invocations["AccountTools"] == before
     # Bob's own token, same call: his return is made (the Lambda ran once).
-    is_error, text = call(writes_gateway, user_token(issuer, "bob"), RETURN,
-                    {"customer_id": "sub-bob", "order_id": "ORD-4101", "line": 1, "refund_amount": 129.99})
+    is_error, text = call(
+        writes_gateway,
+        user_token(issuer, "bob"),
+        RETURN,
+        {"customer_id": "sub-bob", "order_id": "ORD-4101", "line": 1, "refund_amount": 129.99},
+    )
     assert not is_error and json.loads(text)["created"] is True
     assert writes_gateway.invocations["AccountTools"] == before + 1
 
 
-def test_a_refund_above_the_limit_is_denied_by_name_without_the_lambda(writes_gateway: Any, issuer: Any) -> None:
+def test_a_refund_above_the_limit_is_denied_by_name_without_the_lambda(
+    writes_gateway: Any, issuer: Any
+) -> None:
     token = user_token(issuer, "alice")
     before = writes_gateway.invocations["AccountTools"]
     arguments = {"customer_id": "sub-alice", "order_id": "ORD-3102", "line": 1, "refund_amount": 749.97}
@@ -108,6 +121,10 @@ def test_a_refund_above_the_limit_is_denied_by_name_without_the_lambda(writes_ga
 
 def test_a_ticket_for_a_person(writes_gateway: Any, issuer: Any) -> None:
     token = user_token(issuer, "alice")
-    is_error, text = call(writes_gateway, token, "AccountTools___create_support_ticket",
-                          {"customer_id": "sub-alice", "summary": "Refund above the limit", "order_id": "ORD-3102"})
+    is_error, text = call(
+        writes_gateway,
+        token,
+        "AccountTools___create_support_ticket",
+        {"customer_id": "sub-alice", "summary": "Refund above the limit", "order_id": "ORD-3102"},
+    )
     assert not is_error and json.loads(text)["ticket"]["ticket_id"].startswith("TCK-")

@@ -164,7 +164,11 @@ CALLS = [
     ("alice", "Other___tool", {}, "DENY", ()),
 ]
 
-OWNER, MACHINES, LIMIT = "AccountToolsOnlyForTheirOwner", "NoAccountToolsForMachineTokens", "ReturnsAboveTheLimitNeedAPerson"
+OWNER, MACHINES, LIMIT = (
+    "AccountToolsOnlyForTheirOwner",
+    "NoAccountToolsForMachineTokens",
+    "ReturnsAboveTheLimitNeedAPerson",
+)
 RETURN = "AccountTools___start_return"
 A_RETURN = {"customer_id": "sub-alice", "order_id": "ORD-3001", "line": 1}
 WRITES = [
@@ -181,7 +185,13 @@ WRITES = [
     ("alice", RETURN, {**A_RETURN, "refund_amount": "100"}, "DENY", ()),  # a string is not a number
     ("alice", RETURN, A_RETURN, "DENY", ()),  # refund_amount is required
     ("alice", RETURN, {**A_RETURN, "refund_amount": 10, "approved": True}, "DENY", ()),  # not in the schema
-    ("alice", RETURN, {**A_RETURN, "refund_amount": 10, "session_id": "s", "trace_id": "t"}, "ALLOW", (OWNER,)),
+    (
+        "alice",
+        RETURN,
+        {**A_RETURN, "refund_amount": 10, "session_id": "s", "trace_id": "t"},
+        "ALLOW",
+        (OWNER,),
+    ),
     # Another customer's order: the owner rule does not apply, whatever the amount.
     ("alice", RETURN, {**A_RETURN, "customer_id": "sub-bob", "refund_amount": 10}, "DENY", ()),
     ("alice", RETURN, {**A_RETURN, "customer_id": "sub-bob", "refund_amount": 900}, "DENY", (LIMIT,)),
@@ -192,17 +202,35 @@ WRITES = [
     ("alice", "AccountTools___list_my_returns", {"customer_id": "sub-alice"}, "ALLOW", (OWNER,)),
     ("alice", "AccountTools___list_my_returns", {"customer_id": "sub-bob"}, "DENY", ()),
     ("machine", "AccountTools___list_my_returns", {"customer_id": "machine"}, "DENY", (MACHINES,)),
-    ("alice", "AccountTools___create_support_ticket", {"customer_id": "sub-alice", "summary": "s"}, "ALLOW", (OWNER,)),
     (
         "alice",
         "AccountTools___create_support_ticket",
-        {"customer_id": "sub-alice", "summary": "s", "order_id": "ORD-3001", "session_id": "s", "trace_id": "t"},
+        {"customer_id": "sub-alice", "summary": "s"},
+        "ALLOW",
+        (OWNER,),
+    ),
+    (
+        "alice",
+        "AccountTools___create_support_ticket",
+        {
+            "customer_id": "sub-alice",
+            "summary": "s",
+            "order_id": "ORD-3001",
+            "session_id": "s",
+            "trace_id": "t",
+        },
         "ALLOW",
         (OWNER,),
     ),
     ("alice", "AccountTools___create_support_ticket", {"customer_id": "sub-bob", "summary": "s"}, "DENY", ()),
     ("alice", "AccountTools___create_support_ticket", {"customer_id": "sub-alice"}, "DENY", ()),
-    ("machine", "AccountTools___create_support_ticket", {"customer_id": "machine", "summary": "s"}, "DENY", (MACHINES,)),
+    (
+        "machine",
+        "AccountTools___create_support_ticket",
+        {"customer_id": "machine", "summary": "s"},
+        "DENY",
+        (MACHINES,),
+    ),
 ]
 CALLS += WRITES
 
@@ -302,7 +330,9 @@ def test_the_refund_limit_is_written_once_and_the_docs_quote_it() -> None:
     limit = refund_limit(SPEC)
     assert limit == Decimal("500.00")
     (statement,) = [
-        p["statement"] for p in SPEC["policyEngines"][0]["policies"] if p["name"] == "ReturnsAboveTheLimitNeedAPerson"
+        p["statement"]
+        for p in SPEC["policyEngines"][0]["policies"]
+        if p["name"] == "ReturnsAboveTheLimitNeedAPerson"
     ]
     docs = (REPO / "docs" / "account-tools.md").read_text()
     assert statement in docs and f"{limit:.2f}" in docs
@@ -311,4 +341,7 @@ def test_the_refund_limit_is_written_once_and_the_docs_quote_it() -> None:
 @pytest.mark.parametrize(("offset", "expected"), [("0", "ALLOW"), ("0.01", "DENY"), ("-0.01", "ALLOW")])
 def test_the_limit_boundary_follows_the_statement(engine: PolicyEngine, offset: str, expected: str) -> None:
     amount = float(refund_limit(SPEC) + Decimal(offset))
-    assert engine.authorize_call(CLAIMS["alice"], RETURN, {**A_RETURN, "refund_amount": amount}).decision == expected
+    assert (
+        engine.authorize_call(CLAIMS["alice"], RETURN, {**A_RETURN, "refund_amount": amount}).decision
+        == expected
+    )

@@ -354,7 +354,8 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize(
-    ("resource", "sort_key"), [("OrdersTable", "order_id"), ("RequestsTable", "record_id"), ("AuditTable", "audit_id")]
+    ("resource", "sort_key"),
+    [("OrdersTable", "order_id"), ("RequestsTable", "record_id"), ("AuditTable", "audit_id")],
 )
 def test_template_customer_tables_are_keyed_by_customer_and_protected(
     template: dict[str, Any], resource: str, sort_key: str

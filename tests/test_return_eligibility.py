@@ -56,7 +56,9 @@ CASES: list[tuple[str, dict[str, Any], int, int | None, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "the_order", "line", "quantity", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "the_order", "line", "quantity", "expected"), CASES, ids=[c[0] for c in CASES]
+)
 def test_eligibility_and_refund(
     case: str, the_order: dict[str, Any], line: int, quantity: int | None, expected: str
 ) -> None:

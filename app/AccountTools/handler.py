@@ -134,7 +134,9 @@ def run_tool(
     """One tool call; raises ToolError for caller-fixable problems."""
     if name in WRITE_TOOLS:
         if requests is None:
-            raise ToolError("unavailable", "The returns and tickets service is not available; try again later.")
+            raise ToolError(
+                "unavailable", "The returns and tickets service is not available; try again later."
+            )
         return run_write_tool(
             name, arguments, _customer_id(arguments), lambda a: _find(store, a), requests, today
         )

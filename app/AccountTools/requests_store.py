@@ -76,8 +76,13 @@ class RequestStore:
 
     @classmethod
     def connect(
-        cls, requests_table: str, audit_table: str, *, endpoint_url: str | None = None,
-        region: str | None = None, **credentials: str,
+        cls,
+        requests_table: str,
+        audit_table: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        **credentials: str,
     ) -> RequestStore:
         """A store on the two tables (endpoint/region/credentials default to the AWS environment)."""
         resource = boto3.resource(
@@ -87,7 +92,12 @@ class RequestStore:
 
     def _audit_put(self, customer_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
         at = _now()
-        item = {PARTITION_KEY: customer_id, AUDIT_SORT_KEY: f"{at}#{secrets.token_hex(8)}", "at": at, **record}
+        item = {
+            PARTITION_KEY: customer_id,
+            AUDIT_SORT_KEY: f"{at}#{secrets.token_hex(8)}",
+            "at": at,
+            **record,
+        }
         return {
             "Put": {
                 "TableName": self._audit.name,

@@ -51,7 +51,9 @@ class Quote:
     window_ends: date  # the last day a return may start
 
 
-def quote(order: dict[str, Any], line: int, quantity: int | None, today: date, policy: dict[str, Any]) -> Quote:
+def quote(
+    order: dict[str, Any], line: int, quantity: int | None, today: date, policy: dict[str, Any]
+) -> Quote:
     """The return of `quantity` (None: all) units of `order`'s line `line` (1-based), if eligible."""
     order_id = str(order["order_id"])
     status = str(order.get("status", ""))
@@ -62,11 +64,16 @@ def quote(order: dict[str, Any], line: int, quantity: int | None, today: date, p
         )
     lines = order.get("lines", [])
     if not 1 <= line <= len(lines):
-        raise ToolError("line_not_found", f"Order {order_id} has {len(lines)} line(s); line must be 1..{len(lines)}.")
+        raise ToolError(
+            "line_not_found", f"Order {order_id} has {len(lines)} line(s); line must be 1..{len(lines)}."
+        )
     bought = int(lines[line - 1].get("quantity", 1))
     wanted = bought if quantity is None else quantity
     if not 1 <= wanted <= bought:
-        raise ToolError("invalid_quantity", f"Line {line} of order {order_id} has {bought} unit(s); quantity must be 1..{bought}.")
+        raise ToolError(
+            "invalid_quantity",
+            f"Line {line} of order {order_id} has {bought} unit(s); quantity must be 1..{bought}.",
+        )
     product_id = str(lines[line - 1].get("product_id", "")).upper()
     product = policy.get("products", {}).get(product_id)
     category = policy.get("categories", {}).get(product["category"]) if product else None

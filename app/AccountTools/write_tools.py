@@ -26,7 +26,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from orders_store import PARTITION_KEY, OrderStore
+from orders_store import PARTITION_KEY
 from requests_store import SORT_KEY, Conflict, RequestStore, TicketLimitReached, return_id
 from returns import CENT, load_policy, quote
 from warranty_check import ToolError
@@ -61,7 +61,9 @@ def _whole(arguments: dict[str, Any], name: str, default: int | None) -> int | N
 def _refund_amount(arguments: dict[str, Any]) -> Decimal:
     value = arguments.get("refund_amount")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ToolError("missing_refund_amount", "refund_amount is required: the refund the customer confirmed.")
+        raise ToolError(
+            "missing_refund_amount", "refund_amount is required: the refund the customer confirmed."
+        )
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
@@ -111,7 +113,9 @@ def run_write_tool(
     try:
         return _run(name, arguments, customer_id, find_order, requests, today)
     except Conflict:
-        raise ToolError("busy", "Another request on this account is in progress; nothing was done. Try again.") from None
+        raise ToolError(
+            "busy", "Another request on this account is in progress; nothing was done. Try again."
+        ) from None
 
 
 def _run(
@@ -140,7 +144,8 @@ def _run(
         if amount.quantize(CENT) != amount or amount != offer.refund:
             raise ToolError(
                 "refund_mismatch",
-                f"The refund for this return is {offer.refund} {offer.currency}; confirm that amount, not {amount}.",
+                f"The refund for this return is {offer.refund} {offer.currency}; "
+                f"confirm that amount, not {amount}.",
             )
         item = {
             PARTITION_KEY: customer_id,
@@ -149,14 +154,22 @@ def _run(
             "status": "authorized",
             "order_id": offer.order_id,
             "lines": [{"line": line, "product_id": offer.product_id, "quantity": offer.quantity}],
-            "refund": {"amount": str(offer.refund), "currency": offer.currency, "method": offer.refund_method},
+            "refund": {
+                "amount": str(offer.refund),
+                "currency": offer.currency,
+                "method": offer.refund_method,
+            },
             "return_by": offer.window_ends.isoformat(),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         audit = {
             "tool": name,
-            "arguments": {"order_id": offer.order_id, "line": line, "quantity": offer.quantity,
-                          "refund_amount": str(amount)},
+            "arguments": {
+                "order_id": offer.order_id,
+                "line": line,
+                "quantity": offer.quantity,
+                "refund_amount": str(amount),
+            },
             "outcome": "created",
             "result_id": rma,
             **trace,

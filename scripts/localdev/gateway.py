@@ -66,6 +66,7 @@ def denied_text(policies: tuple[str, ...]) -> str:
     """The tool error of a denied call: DENIED, plus the determining (forbid) policies if any."""
     return f"{DENIED} Denied by policy: {', '.join(policies)}." if policies else DENIED
 
+
 Handler = Callable[[Any, Any], Any]
 
 

@@ -22,19 +22,23 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from scripts.deploy.seed_orders import DEMO_ORDERS, OrderStore, orders_for, seed
 from scripts.localdev.paths import REPO
 
-from requests_store import RequestStore  # noqa: E402  (on sys.path through seed_orders, as OrderStore)
+if TYPE_CHECKING:
+    from requests_store import RequestStore
 
 TEMPLATE = REPO / "scripts" / "deploy" / "prerequisites.yaml"
 TABLE_RESOURCE = "OrdersTable"
 # The account tools' other tables, created beside the orders table: (template resource, name suffix).
-COMPANION_TABLES = {"REQUESTS_TABLE_NAME": ("RequestsTable", "-requests"), "AUDIT_TABLE_NAME": ("AuditTable", "-audit")}
+COMPANION_TABLES = {
+    "REQUESTS_TABLE_NAME": ("RequestsTable", "-requests"),
+    "AUDIT_TABLE_NAME": ("AuditTable", "-audit"),
+}
 LOCAL_TABLE = "customersupport-local-orders"
 REGION = "us-east-1"
 # moto accepts any credentials; fixed ones keep a developer's real credentials out of local calls.
@@ -56,22 +60,34 @@ def companion_names(orders_table: str, env: Mapping[str, str] | None = None) -> 
 
 
 def create_table(endpoint_url: str, name: str) -> None:
-    """Create the orders table `name` and its companions on `endpoint_url` (moto) as the template
-    declares them (waits at most 10 s per table)."""
+    """Create the orders table `name` and its companions on `endpoint_url` (moto), as declared.
+
+    The template's definitions are used; waits at most 10 s per table.
+    """
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION, **LOCAL_CREDENTIALS)
     tables = {name: TABLE_RESOURCE}
     tables.update({companion_names(name)[var]: res for var, (res, _) in COMPANION_TABLES.items()})
     for table, resource in tables.items():
         client.create_table(TableName=table, **table_definition(resource=resource))
-        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        client.get_waiter("table_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+        )
 
 
-def local_requests(endpoint_url: str, orders_table: str, env: Mapping[str, str] | None = None) -> RequestStore:
+def local_requests(
+    endpoint_url: str, orders_table: str, env: Mapping[str, str] | None = None
+) -> RequestStore:
     """The Lambda's returns/tickets/audit code on the tables beside `orders_table`."""
+    # Importable once seed_orders has put the Lambda's folder on sys.path (as for OrderStore).
+    from requests_store import RequestStore
+
     names = companion_names(orders_table, env)
     return RequestStore.connect(
-        names["REQUESTS_TABLE_NAME"], names["AUDIT_TABLE_NAME"],
-        endpoint_url=endpoint_url, region=REGION, **LOCAL_CREDENTIALS,
+        names["REQUESTS_TABLE_NAME"],
+        names["AUDIT_TABLE_NAME"],
+        endpoint_url=endpoint_url,
+        region=REGION,
+        **LOCAL_CREDENTIALS,
     )
 
 
@@ -121,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"dynamodb_url: {url} table: {LOCAL_TABLE} seeded: {written} order(s)", flush=True)
     if args.ready_file:
         ready = {"dynamodb_url": url, "orders_table": LOCAL_TABLE}
-        ready.update({var.lower().removesuffix("_name"): n for var, n in companion_names(LOCAL_TABLE).items()})
+        ready.update(
+            {var.lower().removesuffix("_name"): n for var, n in companion_names(LOCAL_TABLE).items()}
+        )
         args.ready_file.write_text(json.dumps(ready))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -268,8 +268,12 @@ def test_the_packaged_bundle_is_self_contained(tmp_path: Path) -> None:
     assert sorted(archive.namelist()) == [
         "handler.py",
         "orders_store.py",
+        "requests_store.py",
+        "return_policy.json",
+        "returns.py",
         "warranty_check.py",
         "warranty_terms.json",
+        "write_tools.py",
     ]
     assert (
         archive.read("warranty_terms.json")
@@ -284,7 +288,8 @@ def test_the_packaged_bundle_is_self_contained(tmp_path: Path) -> None:
         "import handler, types;"
         "ctx = types.SimpleNamespace(client_context=types.SimpleNamespace("
         "custom={'bedrockAgentCoreToolName': 'AccountTools___get_order'}));"
-        "print(handler.lambda_handler({'order_id': 'ORD-1'}, ctx)['error_code'])"
+        "print(handler.lambda_handler({'order_id': 'ORD-1'}, ctx)['error_code']);"
+        "import returns; print(len(returns.load_policy()['products']))"
     )
     env = {
         "PATH": "/usr/bin:/bin",
@@ -295,7 +300,7 @@ def test_the_packaged_bundle_is_self_contained(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-I", "-c", probe], cwd=run_dir, env=env, capture_output=True, text=True, timeout=60
     )
-    assert run.stdout.strip() == "missing_customer_id", run.stderr
+    assert run.stdout.split() == ["missing_customer_id", "5"], run.stderr
 
 
 def test_dates_are_seeded_relative_to_today() -> None:

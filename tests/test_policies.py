@@ -7,6 +7,7 @@ token (Cognito's shapes: a user token has ``username``, a client-credentials tok
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -14,7 +15,7 @@ import pytest
 
 from scripts.localdev.gateway import GATEWAY_NAME, manifest_tools
 from scripts.localdev.issuer import LocalIssuer
-from scripts.localdev.policy import Decision, PolicyEngine, cedar_schema, manifest_policies
+from scripts.localdev.policy import Decision, PolicyEngine, cedar_schema, manifest_policies, refund_limit
 from scripts.localdev.pool import Client, IssuerConfig, User
 from tests.support.processes import REPO
 
@@ -24,6 +25,9 @@ ACCOUNT_TOOLS = (
     "AccountTools___list_my_orders",
     "AccountTools___get_order",
     "AccountTools___check_order_warranty",
+    "AccountTools___start_return",
+    "AccountTools___list_my_returns",
+    "AccountTools___create_support_ticket",
 )
 CATALOG = "WarrantyCheck___check_warranty"
 LOCAL_GATEWAY_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/my-gateway-secure-local"
@@ -76,6 +80,7 @@ def test_the_gateway_is_attached_to_the_engine_in_enforce_mode() -> None:
         "CatalogToolsForSignedInCallers",
         "AccountToolsOnlyForTheirOwner",
         "NoAccountToolsForMachineTokens",
+        "ReturnsAboveTheLimitNeedAPerson",
     ]
     assert {p["enforcementMode"] for p in engine["policies"]} == {"ACTIVE"}
 
@@ -158,6 +163,76 @@ CALLS = [
     ("alice", "AccountTools___delete_order", {"customer_id": "sub-alice"}, "DENY", ()),
     ("alice", "Other___tool", {}, "DENY", ()),
 ]
+
+OWNER, MACHINES, LIMIT = (
+    "AccountToolsOnlyForTheirOwner",
+    "NoAccountToolsForMachineTokens",
+    "ReturnsAboveTheLimitNeedAPerson",
+)
+RETURN = "AccountTools___start_return"
+A_RETURN = {"customer_id": "sub-alice", "order_id": "ORD-3001", "line": 1}
+WRITES = [
+    # Returns: the owner rule, then the operator's limit on the refund (500.00; boundary included).
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 249.99}, "ALLOW", (OWNER,)),
+    ("alice", RETURN, {**A_RETURN, "quantity": 2, "refund_amount": 500}, "ALLOW", (OWNER,)),
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 500.00}, "ALLOW", (OWNER,)),
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 500.01}, "DENY", (LIMIT,)),
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 500.0001}, "DENY", (LIMIT,)),
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 749.97}, "DENY", (LIMIT,)),
+    # Cedar keeps 4 decimals: 500.00009 is 500.0000 to the policy (the Lambda refuses non-cent amounts).
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 500.00009}, "ALLOW", (OWNER,)),
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 1e300}, "DENY", ()),  # beyond decimal: invalid request
+    ("alice", RETURN, {**A_RETURN, "refund_amount": "100"}, "DENY", ()),  # a string is not a number
+    ("alice", RETURN, A_RETURN, "DENY", ()),  # refund_amount is required
+    ("alice", RETURN, {**A_RETURN, "refund_amount": 10, "approved": True}, "DENY", ()),  # not in the schema
+    (
+        "alice",
+        RETURN,
+        {**A_RETURN, "refund_amount": 10, "session_id": "s", "trace_id": "t"},
+        "ALLOW",
+        (OWNER,),
+    ),
+    # Another customer's order: the owner rule does not apply, whatever the amount.
+    ("alice", RETURN, {**A_RETURN, "customer_id": "sub-bob", "refund_amount": 10}, "DENY", ()),
+    ("alice", RETURN, {**A_RETURN, "customer_id": "sub-bob", "refund_amount": 900}, "DENY", (LIMIT,)),
+    # Machine tokens: never, and over the limit both forbids say so.
+    ("machine", RETURN, {**A_RETURN, "customer_id": "machine", "refund_amount": 10}, "DENY", (MACHINES,)),
+    ("machine", RETURN, {**A_RETURN, "refund_amount": 900}, "DENY", (MACHINES, LIMIT)),
+    # Listing returns and tickets: the owner rule.
+    ("alice", "AccountTools___list_my_returns", {"customer_id": "sub-alice"}, "ALLOW", (OWNER,)),
+    ("alice", "AccountTools___list_my_returns", {"customer_id": "sub-bob"}, "DENY", ()),
+    ("machine", "AccountTools___list_my_returns", {"customer_id": "machine"}, "DENY", (MACHINES,)),
+    (
+        "alice",
+        "AccountTools___create_support_ticket",
+        {"customer_id": "sub-alice", "summary": "s"},
+        "ALLOW",
+        (OWNER,),
+    ),
+    (
+        "alice",
+        "AccountTools___create_support_ticket",
+        {
+            "customer_id": "sub-alice",
+            "summary": "s",
+            "order_id": "ORD-3001",
+            "session_id": "s",
+            "trace_id": "t",
+        },
+        "ALLOW",
+        (OWNER,),
+    ),
+    ("alice", "AccountTools___create_support_ticket", {"customer_id": "sub-bob", "summary": "s"}, "DENY", ()),
+    ("alice", "AccountTools___create_support_ticket", {"customer_id": "sub-alice"}, "DENY", ()),
+    (
+        "machine",
+        "AccountTools___create_support_ticket",
+        {"customer_id": "machine", "summary": "s"},
+        "DENY",
+        (MACHINES,),
+    ),
+]
+CALLS += WRITES
 
 
 @pytest.mark.parametrize(("who", "tool", "arguments", "expected", "policies"), CALLS)
@@ -248,3 +323,25 @@ def test_a_decision_line_carries_no_token_and_no_arguments(engine: PolicyEngine)
         "policies": [],
         "errors": 0,
     }
+
+
+def test_the_refund_limit_is_written_once_and_the_docs_quote_it() -> None:
+    # The statement is the one place the operator sets the limit; the docs quote it verbatim.
+    limit = refund_limit(SPEC)
+    assert limit == Decimal("500.00")
+    (statement,) = [
+        p["statement"]
+        for p in SPEC["policyEngines"][0]["policies"]
+        if p["name"] == "ReturnsAboveTheLimitNeedAPerson"
+    ]
+    docs = (REPO / "docs" / "account-tools.md").read_text()
+    assert statement in docs and f"{limit:.2f}" in docs
+
+
+@pytest.mark.parametrize(("offset", "expected"), [("0", "ALLOW"), ("0.01", "DENY"), ("-0.01", "ALLOW")])
+def test_the_limit_boundary_follows_the_statement(engine: PolicyEngine, offset: str, expected: str) -> None:
+    amount = float(refund_limit(SPEC) + Decimal(offset))
+    assert (
+        engine.authorize_call(CLAIMS["alice"], RETURN, {**A_RETURN, "refund_amount": amount}).decision
+        == expected
+    )

@@ -31,6 +31,7 @@ from tests.support.aws import (
     COGNITO_TYPES,
     DEPLOY_SCRIPT,
     REGION,
+    REPO,
     SSM_NAMES,
     TEMPLATE,
     VENV_BIN,
@@ -308,6 +309,8 @@ def test_outputs_use_the_same_expressions_as_the_ssm_parameters(template: dict[s
         "WarrantyCheckLambdaArn": params["warranty_check_lambda_arn"],
         "AccountToolsLambdaArn": params["account_tools_lambda_arn"],
         "OrdersTableName": params["orders_table_name"],
+        "RequestsTableName": params["requests_table_name"],
+        "AuditTableName": params["audit_table_name"],
         "ParameterPrefix": {"Ref": "ParameterPrefix"},
     }
 
@@ -350,13 +353,19 @@ def test_template_structure_lambda_least_privilege(template: dict[str, Any]) -> 
     assert pp["FunctionName"] == {"Fn::GetAtt": ["WarrantyFunction", "Arn"]}
 
 
-def test_template_orders_table_is_keyed_by_customer_and_protected(template: dict[str, Any]) -> None:
-    table = template["Resources"]["OrdersTable"]
+@pytest.mark.parametrize(
+    ("resource", "sort_key"),
+    [("OrdersTable", "order_id"), ("RequestsTable", "record_id"), ("AuditTable", "audit_id")],
+)
+def test_template_customer_tables_are_keyed_by_customer_and_protected(
+    template: dict[str, Any], resource: str, sort_key: str
+) -> None:
+    table = template["Resources"][resource]
     assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
     props = table["Properties"]
     assert props["KeySchema"] == [
         {"AttributeName": "customer_id", "KeyType": "HASH"},
-        {"AttributeName": "order_id", "KeyType": "RANGE"},
+        {"AttributeName": sort_key, "KeyType": "RANGE"},
     ]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -364,6 +373,16 @@ def test_template_orders_table_is_keyed_by_customer_and_protected(template: dict
     assert props["DeletionProtectionEnabled"] is True
     # The only read path is the customer's partition: no index could look an order up by its id.
     assert not {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"} & set(props)
+
+
+def test_the_ticket_bound_defaults_agree(template: dict[str, Any]) -> None:
+    if str(REPO / "app" / "AccountTools") not in sys.path:
+        sys.path.insert(0, str(REPO / "app" / "AccountTools"))
+    from write_tools import DEFAULT_MAX_OPEN_TICKETS, MAX_OPEN_TICKETS_ENV
+
+    assert template["Parameters"]["MaxOpenTicketsPerCustomer"]["Default"] == DEFAULT_MAX_OPEN_TICKETS
+    variables = template["Resources"]["AccountToolsFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[MAX_OPEN_TICKETS_ENV] == {"Ref": "MaxOpenTicketsPerCustomer"}
 
 
 def test_template_account_tools_may_only_read_orders_by_key(template: dict[str, Any]) -> None:
@@ -374,7 +393,12 @@ def test_template_account_tools_may_only_read_orders_by_key(template: dict[str, 
         "handler.lambda_handler",
         "../../app/AccountTools/",
     )
-    assert fn["Environment"]["Variables"] == {"ORDERS_TABLE_NAME": {"Ref": "OrdersTable"}}
+    assert fn["Environment"]["Variables"] == {
+        "ORDERS_TABLE_NAME": {"Ref": "OrdersTable"},
+        "REQUESTS_TABLE_NAME": {"Ref": "RequestsTable"},
+        "AUDIT_TABLE_NAME": {"Ref": "AuditTable"},
+        "MAX_OPEN_TICKETS": {"Ref": "MaxOpenTicketsPerCustomer"},
+    }
     assert fn["Role"] == {"Fn::GetAtt": ["AccountToolsFunctionRole", "Arn"]}
     role = res["AccountToolsFunctionRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
@@ -382,7 +406,16 @@ def test_template_account_tools_may_only_read_orders_by_key(template: dict[str, 
     assert [sorted(s["Action"]) for s in statements] == [
         ["logs:CreateLogStream", "logs:PutLogEvents"],
         ["dynamodb:GetItem", "dynamodb:Query"],
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        ["dynamodb:PutItem"],
     ]
+    # Returns and tickets: no Scan, no DeleteItem. The audit trail: append only (no read, update, delete).
+    assert statements[2]["Resource"] == {"Fn::GetAtt": ["RequestsTable", "Arn"]}
+    assert statements[3] == {
+        "Effect": "Allow",
+        "Action": ["dynamodb:PutItem"],
+        "Resource": {"Fn::GetAtt": ["AuditTable", "Arn"]},
+    }
     assert statements[1] == {
         "Effect": "Allow",
         "Action": ["dynamodb:Query", "dynamodb:GetItem"],
@@ -507,16 +540,22 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     assert values["warranty_check_lambda_arn"] == fn["Configuration"]["FunctionArn"]
     fn = boto_client("lambda", moto_url).get_function(FunctionName=f"{deployed['stack']}-account-tools")
     assert values["account_tools_lambda_arn"] == fn["Configuration"]["FunctionArn"]
-    assert fn["Configuration"]["Environment"]["Variables"] == {
-        "ORDERS_TABLE_NAME": values["orders_table_name"]
+    # str(): moto keeps the Number parameter's int; Lambda's environment holds strings.
+    assert {k: str(v) for k, v in fn["Configuration"]["Environment"]["Variables"].items()} == {
+        "ORDERS_TABLE_NAME": values["orders_table_name"],
+        "REQUESTS_TABLE_NAME": values["requests_table_name"],
+        "AUDIT_TABLE_NAME": values["audit_table_name"],
+        "MAX_OPEN_TICKETS": "3",
     }
-    table = boto_client("dynamodb", moto_url).describe_table(TableName=values["orders_table_name"])["Table"]
-    assert values["orders_table_name"] == f"{deployed['stack']}-orders"
-    assert [k["AttributeName"] for k in table["KeySchema"]] == ["customer_id", "order_id"]
-    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["DeletionProtectionEnabled"] is True and not table.get("GlobalSecondaryIndexes")
-    with pytest.raises(ClientError):  # deletion protection holds (moto gap 11: PITR and SSE do not show)
-        boto_client("dynamodb", moto_url).delete_table(TableName=values["orders_table_name"])
+    for kind, sort_key in (("orders", "order_id"), ("requests", "record_id"), ("audit", "audit_id")):
+        name = values[f"{kind}_table_name"]
+        table = boto_client("dynamodb", moto_url).describe_table(TableName=name)["Table"]
+        assert name == f"{deployed['stack']}-{kind}"
+        assert [k["AttributeName"] for k in table["KeySchema"]] == ["customer_id", sort_key]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionProtectionEnabled"] is True and not table.get("GlobalSecondaryIndexes")
+        with pytest.raises(ClientError):  # deletion protection holds (moto gap 11: PITR and SSE do not show)
+            boto_client("dynamodb", moto_url).delete_table(TableName=name)
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:

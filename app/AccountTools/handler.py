@@ -9,7 +9,9 @@ Tools (schemas in ``tool_schemas/account_tools.json``; the gateway names them
 * ``check_order_warranty(customer_id, order_id, line=1)`` -> the warranty of the order's line
   ``line`` (1-based), with the purchase date taken from the order: WarrantyCheck's result
   (``product_id``, ``product_name``, ``warranty_months``, ``purchase_date``, ``coverage_end_date``,
-  ``status``, ``days_remaining``, ``message``) plus ``order_id`` and ``line``.
+  ``status``, ``days_remaining``, ``message``) plus ``order_id`` and ``line``;
+* ``start_return``, ``list_my_returns``, ``create_support_ticket``: see ``write_tools.py`` (returns
+  and tickets in the requests table, every write with an audit record).
 
 An order is ``{"order_id", "purchase_date", "status", "lines": [{"line", "product_id",
 "product_name", "quantity"}], "shipping"?}``.
@@ -42,9 +44,11 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from orders_store import TABLE_ENV, OrderStore
+from requests_store import AUDIT_ENV, REQUESTS_ENV, RequestStore
 from warranty_check import TOOL_NAME_DELIMITER, ToolError, check_warranty, load_terms
+from write_tools import WRITE_TOOLS, run_write_tool
 
-TOOLS = ("list_my_orders", "get_order", "check_order_warranty")
+TOOLS = ("list_my_orders", "get_order", "check_order_warranty", *WRITE_TOOLS)
 # A Cognito sub is a UUID; local issuers use short ids. No whitespace or control characters.
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 _ORDER_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")
@@ -124,8 +128,18 @@ def _find(store: OrderStore, arguments: dict[str, Any]) -> dict[str, Any]:
     return order
 
 
-def run_tool(name: str, arguments: dict[str, Any], store: OrderStore, today: date) -> dict[str, Any]:
+def run_tool(
+    name: str, arguments: dict[str, Any], store: OrderStore, today: date, requests: RequestStore | None = None
+) -> dict[str, Any]:
     """One tool call; raises ToolError for caller-fixable problems."""
+    if name in WRITE_TOOLS:
+        if requests is None:
+            raise ToolError(
+                "unavailable", "The returns and tickets service is not available; try again later."
+            )
+        return run_write_tool(
+            name, arguments, _customer_id(arguments), lambda a: _find(store, a), requests, today
+        )
     terms = load_terms()
     if name == "list_my_orders":
         orders, truncated = store.list_orders(_customer_id(arguments))
@@ -155,10 +169,21 @@ def default_store() -> OrderStore | None:
     return OrderStore.connect(table) if table else None
 
 
+@functools.lru_cache(maxsize=1)
+def default_requests() -> RequestStore | None:
+    """The tables named by REQUESTS_TABLE_NAME and AUDIT_TABLE_NAME (None unless both are set)."""
+    requests, audit = os.environ.get(REQUESTS_ENV, "").strip(), os.environ.get(AUDIT_ENV, "").strip()
+    return RequestStore.connect(requests, audit) if requests and audit else None
+
+
 def lambda_handler(
-    event: Any, context: Any, today: date | None = None, store: OrderStore | None = None
+    event: Any,
+    context: Any,
+    today: date | None = None,
+    store: OrderStore | None = None,
+    requests: RequestStore | None = None,
 ) -> dict[str, Any]:
-    """Lambda entry point. ``today`` and ``store`` are injectable; Lambda passes two arguments."""
+    """Lambda entry point. ``today`` and the stores are injectable; Lambda passes two arguments."""
     name = tool_name(context)
     today = today or datetime.now(timezone.utc).date()
     try:
@@ -176,7 +201,9 @@ def lambda_handler(
                 "error": "The order service is not available; try again later.",
                 "error_code": "unavailable",
             }
-        result = run_tool(name, event, store, today)
+        if name in WRITE_TOOLS:
+            requests = requests or default_requests()
+        result = run_tool(name, event, store, today, requests)
     except ToolError as err:
         logger.info("tool=%s outcome=error:%s", name, err.code)
         return {"error": err.message, "error_code": err.code}

@@ -61,6 +61,12 @@ DEFAULT_HANDLERS = {
 LOCAL_GATEWAY_ARN = f"arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/{GATEWAY_NAME}-local"
 DENIED = "Access denied: the gateway's policy does not permit this tool call."
 
+
+def denied_text(policies: tuple[str, ...]) -> str:
+    """The tool error of a denied call: DENIED, plus the determining (forbid) policies if any."""
+    return f"{DENIED} Denied by policy: {', '.join(policies)}." if policies else DENIED
+
+
 Handler = Callable[[Any, Any], Any]
 
 
@@ -214,12 +220,10 @@ class LocalGateway:
         arguments = dict(params.arguments or {})
         request = getattr(ctx, "request", None)
         self.calls.append(CallRecord(tool.name, arguments, _authorization(request.scope) if request else ""))
-        if (
-            self.policy is not None
-            and not self.policy.authorize_call(_claims(ctx), tool.name, arguments).allowed
-            and self.policy.enforce  # LOG_ONLY: decided and logged, not enforced
-        ):
-            return _tool_error(DENIED)
+        decision = self.policy.authorize_call(_claims(ctx), tool.name, arguments) if self.policy else None
+        if decision is not None and not decision.allowed and self.policy and self.policy.enforce:
+            # LOG_ONLY: decided and logged, not enforced. A forbid names itself (e.g. the refund limit).
+            return _tool_error(denied_text(decision.policies))
         self.invocations[tool.target] += 1
         try:
             result = await asyncio.wait_for(

@@ -84,6 +84,8 @@ SSM_NAMES = (
     "warranty_check_lambda_arn",
     "account_tools_lambda_arn",
     "orders_table_name",
+    "requests_table_name",
+    "audit_table_name",
 )
 
 

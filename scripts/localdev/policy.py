@@ -12,6 +12,9 @@ The gateway builds one Cedar request per tool call, as the AgentCore developer g
 The Cedar schema is generated from the gateway's tool schemas the way the guide describes it
 (string -> String, integer -> Long, boolean -> Bool, number -> decimal, object -> Record whose
 ``required`` properties are required attributes, array -> Set). Requests are validated against it.
+A JSON number for a ``number`` property becomes a Cedar ``decimal`` truncated to 4 places, as the
+guide says ("numbers will be truncated to the Cedar representation"); one outside decimal's range
+makes the request invalid (deny).
 
 Decisions fail closed: a request that does not fit the schema (an unknown tool, an argument of the
 wrong type or not in the schema, a missing required one) or a policy that errors is a deny.
@@ -27,8 +30,10 @@ names of the determining policies. Never the token, never the arguments.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 import cedarpy
@@ -36,6 +41,12 @@ import cedarpy
 NAMESPACE = "AgentCore"
 # Cedar tags hold one type; claims are strings, numbers (iat, exp, version) or lists (aud).
 _JSON_TO_CEDAR = {"string": "String", "integer": "Long", "boolean": "Bool"}
+# Cedar decimal: 4 fractional digits, the range of a 64-bit integer divided by 10^4.
+_DECIMAL_PLACES = Decimal("0.0001")
+_DECIMAL_MAX = Decimal("922337203685477.5807")
+# The operator's refund limit, written once: in the statement of this policy of the manifest.
+REFUND_LIMIT_POLICY = "ReturnsAboveTheLimitNeedAPerson"
+_LIMIT = re.compile(r'refund_amount\.greaterThan\(decimal\("([0-9]+\.[0-9]{1,4})"\)\)')
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,35 @@ def _cedar_type(schema: dict[str, Any]) -> dict[str, Any]:
     if kind == "number":
         return {"type": "Extension", "name": "decimal"}
     return {"type": _JSON_TO_CEDAR[kind]}
+
+
+def cedar_input(value: Any, schema: dict[str, Any]) -> Any:
+    """Tool arguments as Cedar JSON for `schema`: numbers of ``number`` properties as decimals."""
+    kind = schema.get("type", "string")
+    if kind == "object" and isinstance(value, dict):
+        properties = schema.get("properties", {})
+        return {k: cedar_input(v, properties[k]) if k in properties else v for k, v in value.items()}
+    if kind == "array" and isinstance(value, list):
+        return [cedar_input(v, schema.get("items", {"type": "string"})) for v in value]
+    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = Decimal(repr(value)).quantize(_DECIMAL_PLACES, rounding=ROUND_DOWN)
+        except InvalidOperation:  # inf, nan
+            return value
+        if abs(number) <= _DECIMAL_MAX:
+            return {"__extn": {"fn": "decimal", "arg": str(number)}}
+    return value  # left as is: a mismatch makes the request invalid, which denies
+
+
+def refund_limit(spec: dict[str, Any]) -> Decimal:
+    """The refund limit of the manifest's REFUND_LIMIT_POLICY (LookupError if absent or unreadable)."""
+    for engine in spec.get("policyEngines", []):
+        for policy in engine.get("policies", []):
+            if policy.get("name") == REFUND_LIMIT_POLICY:
+                match = _LIMIT.search(policy["statement"])
+                if match:
+                    return Decimal(match.group(1))
+    raise LookupError(f"no readable {REFUND_LIMIT_POLICY} policy in the manifest")
 
 
 def cedar_schema(tools: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -146,6 +186,8 @@ class PolicyEngine:
         sink: Callable[[Decision], None] | None = None,
         enforce: bool = True,
     ) -> None:
+        tools = list(tools)
+        self.input_schemas = dict(tools)
         self.gateway_arn = gateway_arn
         self.enforce = enforce  # LOG_ONLY: decide and log, but let everything through
         self.schema = cedarpy.Schema.from_json_str(json.dumps(cedar_schema(tools)))
@@ -182,7 +224,8 @@ class PolicyEngine:
 
     def authorize_call(self, claims: dict[str, Any], tool: str, arguments: dict[str, Any]) -> Decision:
         """The decision for calling `tool` with `arguments` as the token with `claims`."""
-        request = {**self._request(claims, tool), "context": {"input": arguments}}
+        schema = self.input_schemas.get(tool, {"type": "object"})
+        request = {**self._request(claims, tool), "context": {"input": cedar_input(arguments, schema)}}
         result = cedarpy.is_authorized(request, self.policies, self._entities(claims), self.schema)
         diagnostics = result.diagnostics
         names = diagnostics.id_annotations_by_reason

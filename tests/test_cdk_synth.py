@@ -43,7 +43,11 @@ def test_runtime_has_the_jwt_authorizer_header_allowlist_and_env(synthesized: An
     [runtime] = resources(template, "AWS::BedrockAgentCore::Runtime")
     declared = MANIFEST["runtimes"][0]
     assert runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"] == expected_authorizer(declared)
-    assert runtime["RequestHeaderConfiguration"]["RequestHeaderAllowlist"] == ["Authorization"]
+    # The caller's token and the front door's edge grant (auth/edge.py) reach the container.
+    assert runtime["RequestHeaderConfiguration"]["RequestHeaderAllowlist"] == [
+        "Authorization",
+        "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Edge-Grant",
+    ]
     assert runtime["AgentRuntimeArtifact"]["CodeConfiguration"]["Runtime"] == "PYTHON_3_13"
     env = runtime["EnvironmentVariables"]
     # The names the agent reads (settings.py) are the names the deployment sets.

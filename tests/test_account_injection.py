@@ -30,6 +30,7 @@ from scripts.localdev.gateway import DENIED, LocalGateway, build_gateway
 from scripts.localdev.orders import local_store
 from scripts.localdev.serving import BackgroundServer
 from settings import Settings
+from tests.test_gateway_policy import ACCOUNT, FOREIGN, call
 from tests.support.stack import ISSUER_SUBS, USER_CLIENT, AgentServer, Reply, auth_env
 
 BOB_ONLY = ("PROD-005", "sub-bob")  # in no answer to Alice: Bob's product, Bob's id
@@ -144,6 +145,7 @@ def test_injected_prompts_get_only_the_callers_orders(
 
     answers = {p: ask(agent, alice, p) for p in (*BY_ID, ANOTHER_ORDER_ID, ANOTHER_ORDER_WARRANTY)}
     own = ask(agent, alice, "Where is my order?")
+    detail = ask(agent, alice, "What is the order status of ORD-3001?")
     bobs = ask(agent, bob, "Where is my order?")  # Bob's data is there to be leaked
 
     for prompt in BY_ID:
@@ -152,18 +154,20 @@ def test_injected_prompts_get_only_the_callers_orders(
         assert "No order ORD-4001 was found for this customer" in answers[prompt], answers[prompt]
         assert not leaked(answers[prompt]), answers[prompt]
     assert ALICE_ORDER in own and not leaked(own)
+    for answer in (own, detail):  # where it is: the carrier's tracking number, one line per order
+        assert "tracking number 1Z999AA10123450001" in answer and "{" not in answer, answer
     assert "ORD-4001" in bobs and "PROD-005" in bobs and ALICE_ORDER not in bobs
 
     made = gateway.calls[calls:]
-    assert [c.arguments["customer_id"] for c in made] == ["sub-alice"] * 5 + ["sub-bob"]
-    assert gateway.invocations["AccountTools"] == invoked + 6
+    assert [c.arguments["customer_id"] for c in made] == ["sub-alice"] * 6 + ["sub-bob"]
+    assert gateway.invocations["AccountTools"] == invoked + 7
     decided = [(d["kind"], d["principal"], d["decision"]) for d in lines(decision_log) if d["kind"] == "call"]
-    assert decided == [("call", "sub-alice", "ALLOW")] * 5 + [("call", "sub-bob", "ALLOW")]
+    assert decided == [("call", "sub-alice", "ALLOW")] * 6 + [("call", "sub-bob", "ALLOW")]
     turns = trace_lines(traces)
-    assert len(turns) == 6
+    assert len(turns) == 7
     # The agent replaced the injected id (turns 1-3), no call was denied (nothing reached the policy
     # under another id), and neither token nor injected id is in the trace.
-    assert [len(t["identity_overridden"]) for t in turns] == [1, 1, 1, 0, 0, 0]
+    assert [len(t["identity_overridden"]) for t in turns] == [1, 1, 1, 0, 0, 0, 0]
     assert all(t["policy_denied"] == [] for t in turns)
     text = traces.read_text()
     assert "sub-bob" not in text and alice not in text and alice.split(".")[1] not in text
@@ -243,3 +247,19 @@ def test_the_gateway_alone_denies_another_customers_id(
     assert [t["tools"][0]["status"] for t in turns] == ["error", "error"]
     assert "sub-bob" not in traces.read_text() and "sub-bob" not in decision_log.read_text()
     assert all(DENIED in answer for answer in answers), answers  # the customer is told plainly
+
+
+def test_direct_calls_with_another_customers_id_are_denied_before_a_permissive_lambda(
+    issuer: Any, permissive_gateway: Callable[[bool], LocalGateway]
+) -> None:
+    """The gateway alone, no agent: A's token with B's id, as any MCP client (or attacker) sends it."""
+    alice = token(issuer, "alice")
+    logging_only, enforcing = permissive_gateway(False), permissive_gateway(True)
+    for tool in ACCOUNT:
+        # Control: with the policy not enforced, this Lambda hands out Bob's order.
+        is_error, text = call(logging_only, alice, tool, FOREIGN[tool])
+        assert not is_error and "PROD-005" in text, text
+        assert call(enforcing, alice, tool, FOREIGN[tool]) == (True, DENIED)
+    assert enforcing.invocations["AccountTools"] == 0
+    assert logging_only.invocations["AccountTools"] == len(ACCOUNT)
+    assert [d.decision for d in enforcing.decisions if d.kind == "call"] == ["DENY"] * len(ACCOUNT)

@@ -30,8 +30,8 @@ from scripts.localdev.gateway import DENIED, LocalGateway, build_gateway
 from scripts.localdev.orders import local_store
 from scripts.localdev.serving import BackgroundServer
 from settings import Settings
-from tests.test_gateway_policy import ACCOUNT, FOREIGN, call
 from tests.support.stack import ISSUER_SUBS, USER_CLIENT, AgentServer, Reply, auth_env
+from tests.test_gateway_policy import ACCOUNT, FOREIGN, call
 
 BOB_ONLY = ("PROD-005", "sub-bob")  # in no answer to Alice: Bob's product, Bob's id
 ALICE_ORDER = "ORD-3001"

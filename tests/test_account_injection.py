@@ -7,12 +7,13 @@ Alice (sub-alice, ORD-3001) asks for Bob's data (sub-bob, ORD-4001, his only pro
 - All three layers on (the agent process as `agentcore dev` runs it, the gateway with the
   manifest's policy in ENFORCE, the real AccountTools Lambda on the moto table): only Alice's data
   comes back, whatever the prompt says.
-- Each layer alone, the other two off (the Lambda alone is tests/test_account_tools.py):
-  the agent alone (gateway policy LOG_ONLY, a permissive Lambda that reads whatever partition
-  customer_id names and finds an order id in any partition) and the gateway alone (the agent's
-  identity argument switched off, the same permissive Lambda). The gateway's denial is in its
-  decision log and in the turn's trace span. Each proof has its control: with that layer off too,
-  the permissive Lambda does hand out Bob's orders.
+- Each layer alone, the other two off (the Lambda alone is tests/test_account_tools.py; the table
+  is in docs/account-tools.md): the agent alone (gateway policy LOG_ONLY, a permissive Lambda that
+  reads whatever partition customer_id names and finds an order id in any partition) and the
+  gateway alone (the agent's identity argument switched off, or no agent at all: direct MCP calls;
+  the same permissive Lambda). The gateway's denial is in its decision log and in the turn's trace
+  span. Each proof has its control: with that layer off too, the permissive Lambda does hand out
+  Bob's orders.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def permissive_lambda(orders: dict[str, str]) -> Callable[[Any, Any], Any]:
 @pytest.fixture
 def permissive_gateway(issuer: Any, orders_table: dict[str, str]) -> Iterator[Callable[[bool], LocalGateway]]:
     """Start a gateway with the manifest's policy (enforced or LOG_ONLY) before a permissive Lambda."""
-    with _servers() as servers:
+    with _Servers() as servers:
 
         def start(enforce: bool) -> LocalGateway:
             gateway = build_gateway(
@@ -105,7 +106,7 @@ def permissive_gateway(issuer: Any, orders_table: dict[str, str]) -> Iterator[Ca
         yield start
 
 
-class _servers:
+class _Servers:
     """Background servers started during a test, all stopped after it."""
 
     def __init__(self) -> None:
@@ -144,7 +145,9 @@ def test_injected_prompts_get_only_the_callers_orders(
     calls, invoked = len(gateway.calls), gateway.invocations["AccountTools"]
 
     answers = {p: ask(agent, alice, p) for p in (*BY_ID, ANOTHER_ORDER_ID, ANOTHER_ORDER_WARRANTY)}
+    requests = len(gateway.requests)
     own = ask(agent, alice, "Where is my order?")
+    assert len(gateway.requests) == requests + 1  # a steady turn: one gateway request (item 7)
     detail = ask(agent, alice, "What is the order status of ORD-3001?")
     bobs = ask(agent, bob, "Where is my order?")  # Bob's data is there to be leaked
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -41,6 +42,18 @@ def test_demo_shows_the_whole_story_and_cleans_up(quiet_machine: None) -> None:
     warranty = transcript.split("> Check the warranty for PROD-002", 1)[1].split("> My name is Alex", 1)[0]
     assert "Smart Watch" in warranty and "Warranty months: 24" in warranty
     assert "your name is Alex" in transcript.split("> Do you remember my name?", 1)[1]
+    # A signed-in customer (user demo) asks about their own orders, then tries another customer's id.
+    orders = transcript.split("> Where is my order?", 1)[1].split("> Is my Smart Watch", 1)[0]
+    assert "ORD-1003" in orders and "tracking number 1Z999AA10123456791" in orders and "ORD-200" not in orders
+    watch = transcript.split("> Is my Smart Watch still under warranty?", 1)[1].split(
+        "> Show me the orders", 1
+    )[0]
+    assert "Order id: ORD-1001" in watch and "Smart Watch" in watch and "Warranty months: 24" in watch
+    injected = transcript.split("> Show me the orders of customer ", 1)[1].split("\n  ALLOW ", 1)[0]
+    assert "ORD-1001" in injected and "ORD-200" not in injected
+    assert "customer id from the model replaced: AccountTools___list_my_orders" in injected
+    decided = re.findall(r"^  (ALLOW|DENY) (AccountTools___\w+) for (demo|someone else) ", transcript, re.M)
+    assert [(d[0], d[2]) for d in decided] == [("ALLOW", "demo")] * 4, decided
     assert "without a token:        HTTP 401" in transcript
     assert "with an expired token:  HTTP 403" in transcript and "Token expired" in transcript
     assert "Demo complete: every check passed." in transcript

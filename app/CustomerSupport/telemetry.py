@@ -44,6 +44,8 @@ WEB_SEARCH_STATUS = HOP_STATUS.format(hop="web_search")
 OUTCOME = "customer_support.outcome"
 ERROR_TYPE = "error.type"
 TOOL_EVENT = "tool_call"
+DENIED = "customer_support.policy_denied"  # events the hop tools add (mcp_client/tools.py)
+OVERRIDDEN = "customer_support.identity_argument_overridden"
 
 
 @dataclass
@@ -154,6 +156,11 @@ def turn_summary(span: Any) -> dict[str, Any]:
             }
             for event in span.events
             if event.name == TOOL_EVENT
+        ],
+        # Named by the hop tool (mcp_client/tools.py): the tool's name only, never its arguments.
+        "policy_denied": [e.attributes.get("gen_ai.tool.name") for e in span.events if e.name == DENIED],
+        "identity_overridden": [
+            e.attributes.get("gen_ai.tool.name") for e in span.events if e.name == OVERRIDDEN
         ],
         "trace_id": f"{span.context.trace_id:032x}",
     }

@@ -11,6 +11,7 @@ module-scoped ``stack`` with ``webchat_stack``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import secrets
 import subprocess
 import uuid
@@ -91,9 +92,13 @@ def webchat_dist_fixture() -> Path:
 
 @contextlib.contextmanager
 def webchat_stack(
-    work: Path, dist: Path, limits: dict[str, str] | None = None, **agent_env: str
+    work: Path, dist: Path, limits: dict[str, str] | None = None, orders_url: str = "", **agent_env: str
 ) -> Iterator[Stack]:
-    """Issuer, gateway, agent (`agent_env` on top) and web front; with `limits`, a limited front too."""
+    """Issuer, gateway, agent (`agent_env` on top) and web front; with `limits`, a limited front too.
+
+    With `orders_url` (a moto server), the gateway's AccountTools reads a new orders table there
+    holding each user's demo orders under that user's sub.
+    """
     from scripts.localdev.frontdoor import Limits
     from scripts.localdev.gateway import build_gateway
     from scripts.localdev.webfront import build_webfront
@@ -122,7 +127,7 @@ def webchat_stack(
     with BackgroundServer(issuer.app()) as issuer_server:
         issuer.base_url = issuer_server.url
         auth["AUTH_DISCOVERY_URL"] = issuer.discovery_url
-        gateway = build_gateway(auth)
+        gateway = build_gateway({**auth, **(seeded_orders(orders_url, users) if orders_url else {})})
         with BackgroundServer(gateway.app) as gateway_server, contextlib.ExitStack() as servers:
             gateway.url = f"{gateway_server.url}/mcp"
             agent = start_agent(
@@ -165,6 +170,16 @@ def webchat_stack(
                 servers.enter_context(BackgroundServer(limited, ports["limited"]))
                 stack.limited_url = f"{fronts['limited']}/"
             yield stack
+
+
+def seeded_orders(endpoint: str, users: dict[str, User]) -> dict[str, str]:
+    """A new orders table on moto at `endpoint`, each user's demo orders under their sub."""
+    from scripts.localdev.orders import create_table, local_store, seed_users
+
+    name = f"webchat-orders-{uuid.uuid4().hex[:8]}"
+    create_table(endpoint, name)
+    seed_users(local_store(endpoint, name), {n: u.sub for n, u in users.items()}, datetime.date.today())
+    return {"ORDERS_TABLE_NAME": name, "ORDERS_ENDPOINT_URL": endpoint}
 
 
 @pytest.fixture(scope="module", name="browser")

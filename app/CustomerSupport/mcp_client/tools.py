@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
@@ -27,12 +28,16 @@ from mcp_client.client import HopTurn
 from mcp_client.errors import HopError
 from mcp_client.spec import HopSpec
 from mcp_client.status import HOPS_KEY, HopState, HopStatus
-from telemetry import TRACE_KEY, TurnRecord
+from telemetry import DENIED, OVERRIDDEN, TRACE_KEY, TurnRecord
 
 logger = logging.getLogger(__name__)
 
 SIGN_IN_TEXT = "This needs you to sign in. Please sign in and ask again."
-OVERRIDE_EVENT = "customer_support.identity_argument_overridden"
+OVERRIDE_EVENT = OVERRIDDEN
+DENIED_EVENT = DENIED
+# A tool error meaning "the policy refused": the local gateway's text, and the names AgentCore's
+# documentation gives a policy denial (its exact MCP wording is not confirmed: docs/account-tools.md).
+_DENIAL = re.compile(r"access denied|not permit|authorizationerror|accessdenied", re.IGNORECASE)
 
 
 def without_argument(schema: dict[str, Any], argument: str) -> dict[str, Any]:
@@ -87,7 +92,14 @@ class HopTool(MCPAgentTool):
         except HopError as err:
             logger.warning("%s tool %s failed: %s", self.spec.name, self.mcp_tool.name, err)
             result = _error(tool_use, self.spec.unavailable_text)
+        if result["status"] == "error" and any(_DENIAL.search(c.get("text", "")) for c in result["content"]):
+            self._note_denial(invocation_state.get(TRACE_KEY))
         yield ToolResultEvent(result)
+
+    def _note_denial(self, record: object) -> None:
+        logger.warning("%s denied a call to %s (policy)", self.spec.name, self.mcp_tool.name)
+        if isinstance(record, TurnRecord):
+            record.span.add_event(DENIED_EVENT, {"gen_ai.tool.name": self.mcp_tool.name})
 
     def _note_override(self, record: object) -> None:
         # Never the value: it may be another customer's id, or whatever an injected prompt wrote.

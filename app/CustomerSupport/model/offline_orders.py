@@ -85,8 +85,8 @@ def _orders_in(result: str) -> list[dict[str, Any]]:
         data = json.loads(result)
     except ValueError:
         return []
-    if isinstance(data, dict):
-        data = data.get("orders", [])
+    if isinstance(data, dict):  # list_my_orders: {"orders": [...]}; get_order: {"order": {...}}
+        data = data.get("orders", [data["order"]] if isinstance(data.get("order"), dict) else [])
     return [order for order in data if isinstance(order, dict)] if isinstance(data, list) else []
 
 
@@ -102,6 +102,9 @@ def describe(result: str) -> str | None:
             for key, value in order.items()
             if key not in ("order_id", "customer_id", "lines") and isinstance(value, (str, int, float))
         ]
+        shipping = order.get("shipping")
+        if isinstance(shipping, dict):  # where the order is: carrier, tracking, (estimated) delivery
+            facts.append("shipping " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shipping.items()))
         items = [
             " ".join(str(v) for k, v in line.items() if isinstance(v, (str, int)) and k != "line")
             for line in order.get("lines", [])

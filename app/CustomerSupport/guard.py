@@ -71,11 +71,12 @@ def parse_invocation(
     A body is ``{"prompt": "<text>", "can_confirm"?: bool}`` or, answering a confirmation request,
     ``{"confirm": {"id": "<id>", "approve": bool}}`` (docs/confirmations.md).
     """
-    if b'"confirm"' not in body:
-        return parse_payload(body, max_prompt_chars, max_depth), None, _can_confirm(body)
     payload = _json_object(body, max_depth)
+    can_confirm = payload.get("can_confirm", False)
+    if not isinstance(can_confirm, bool):
+        raise PayloadError(400, '"can_confirm" must be true or false')
     if "confirm" not in payload:
-        return parse_payload(body, max_prompt_chars, max_depth), None, _can_confirm(body)
+        return _prompt(payload, max_prompt_chars), None, can_confirm
     if set(payload) - {"confirm", "can_confirm"}:
         raise PayloadError(400, 'Send either a "prompt" or a "confirm", not both')
     try:
@@ -84,11 +85,9 @@ def parse_invocation(
         raise PayloadError(400, str(err)) from None
 
 
-def _can_confirm(body: bytes) -> bool:
-    value = json.loads(body).get("can_confirm", False)  # parsed and checked by parse_payload already
-    if not isinstance(value, bool):
-        raise PayloadError(400, '"can_confirm" must be true or false')
-    return value
+def parse_payload(body: bytes, max_prompt_chars: int, max_depth: int = 32) -> str:
+    """The prompt of an ``{"prompt": "<text>"}`` body, or PayloadError."""
+    return _prompt(_json_object(body, max_depth), max_prompt_chars)
 
 
 def _json_object(body: bytes, max_depth: int) -> dict[str, Any]:
@@ -105,9 +104,7 @@ def _json_object(body: bytes, max_depth: int) -> dict[str, Any]:
     return payload
 
 
-def parse_payload(body: bytes, max_prompt_chars: int, max_depth: int = 32) -> str:
-    """The prompt of an ``{"prompt": "<text>"}`` body, or PayloadError."""
-    payload = _json_object(body, max_depth)
+def _prompt(payload: dict[str, Any], max_prompt_chars: int) -> str:
     prompt = payload.get("prompt")
     if prompt is None:
         raise PayloadError(400, 'Missing "prompt"')

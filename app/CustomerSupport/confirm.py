@@ -36,8 +36,8 @@ MAX_PENDING = 1024  # pending actions in the process
 CONFIRM_KEY = "customersupport_confirm"  # where a turn's TurnConfirm travels in invocation_state
 INTERRUPT_NAME = "customer_confirmation"
 ID_PATTERN_CHARS = 64  # an id is token_urlsafe(24): 32 characters; anything longer is not ours
-# Arguments of an action the customer is shown (the refund path is the store's rule: see docs).
-SHOWN_ARGUMENTS = ("order_id", "line", "quantity", "refund_amount", "summary")
+# Arguments of an action on its audit record (free text, such as a ticket's summary, never is).
+AUDITED_ARGUMENTS = ("order_id", "line", "quantity", "refund_amount")
 CONTEXT_ARGUMENTS = ("session_id", "trace_id")  # set by the agent per turn, not part of the action
 REFUND_PATH = "original payment method"
 
@@ -96,16 +96,16 @@ class Action:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def shown(self) -> dict[str, Any]:
-        """What the confirmation request names (never the customer id)."""
+        """What the confirmation request names: every argument but the customer id."""
         shown: dict[str, Any] = {"tool": self.name}
-        shown.update({k: self.arguments[k] for k in SHOWN_ARGUMENTS if k in self.arguments})
+        shown.update({k: v for k, v in self.arguments.items() if k != "customer_id"})
         if "refund_amount" in shown:
             shown["refund_path"] = REFUND_PATH
         return shown
 
     def audit(self) -> dict[str, str | int | float]:
         """Span attributes: the action without free text (a ticket summary is left out)."""
-        found = {k: v for k, v in self.arguments.items() if k in SHOWN_ARGUMENTS and k != "summary"}
+        found = {k: v for k, v in self.arguments.items() if k in AUDITED_ARGUMENTS}
         attributes = {
             f"customer_support.action.{k}": v for k, v in found.items() if isinstance(v, (str, int, float))
         }
@@ -232,6 +232,7 @@ class ConfirmWrites(HookProvider):
         name = str(event.tool_use.get("name", ""))
         if not self.is_write(name):
             return
+        _only_declared_arguments(event)
         turn = event.invocation_state.get(CONFIRM_KEY)
         if not isinstance(turn, TurnConfirm) or not turn.sub:  # no verified caller: nobody to ask
             event.cancel_tool = DECLINED
@@ -263,3 +264,18 @@ class ConfirmWrites(HookProvider):
         if outcome == "approved" and action.tool == event.tool_use.get("name"):
             result = event.result if isinstance(event.result, dict) else {}
             turn.outcomes[-1] = (action, "executed" if result.get("status") == "success" else "failed")
+
+
+def _only_declared_arguments(event: BeforeToolCallEvent) -> None:
+    """Drop arguments the tool's schema (as the model sees it) does not declare, in place.
+
+    The customer is shown every argument of the call; one the schema does not name (a model's
+    ``"confirmed": true``, or anything a tool might honour undocumented) is never sent at all.
+    """
+    tool, arguments = event.selected_tool, event.tool_use.get("input")
+    if tool is None or not isinstance(arguments, dict):
+        return
+    schema = tool.tool_spec.get("inputSchema", {}).get("json", {})
+    declared = set(schema.get("properties", {})) if isinstance(schema, dict) else set()
+    for name in [name for name in arguments if name not in declared]:
+        del arguments[name]

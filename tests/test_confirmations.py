@@ -310,3 +310,30 @@ def test_pending_actions_are_single_use_expire_and_are_bounded_per_user() -> Non
     assert store.get("a", "s3") is None and len(store) == 0
     changed = Action(action.tool, {**action.arguments, "order_id": "ORD-2"})
     assert len(action.digest) == 64 and action.digest != changed.digest
+
+
+@pytest.mark.e2e
+def test_the_real_cli_cannot_confirm_and_writes_nothing(agent_factory: Any, issuer: Any) -> None:
+    """`agentcore dev "<prompt>"` (the body `agentcore invoke` sends too: a prompt only)."""
+    import os
+    import subprocess
+
+    from tests.support.cli import find_agentcore_cli
+    from tests.support.processes import REPO
+
+    cli = find_agentcore_cli()
+    account = AccountMcp()
+    token = issuer.user_tokens(issuer.user("alice"), USER_CLIENT)["access"]
+    with BackgroundServer(account.app) as server:
+        agent = agent_factory(AGENTCORE_GATEWAY_MY_GATEWAY_SECURE_URL=f"{server.url}/mcp")
+        result = subprocess.run(
+            [str(REPO / "scripts" / "agentcore"), "dev", "--port", str(agent.port)]
+            + ["-H", f"Authorization: Bearer {token}", "--stream", RETURN],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "AGENTCORE_CLI": cli},
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "use the web chat" in result.stdout and "nothing was done" in result.stdout
+    assert [c.tool for c in account.calls] == [] and account.writes() == []

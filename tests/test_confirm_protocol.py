@@ -52,3 +52,19 @@ def test_pending_actions_are_single_use_expire_and_are_bounded_per_user() -> Non
     assert store.get("a", "s3") is None and len(store) == 0
     changed = Action(action.tool, {**action.arguments, "order_id": "ORD-2"})
     assert len(action.digest) == 64 and action.digest != changed.digest
+
+
+def test_the_offline_script_starts_returns_only_when_asked_explicitly() -> None:
+    from model.offline import OfflineModel
+
+    specs: Any = [{"name": f"AccountTools___{n}"} for n in ("start_return", "create_support_ticket")]
+
+    def decide(prompt: str) -> Any:
+        return OfflineModel().decide([{"role": "user", "content": [{"text": prompt}]}], specs, "")
+
+    assert decide("Can I return my headphones?") == ("get_return_policy", {"product_category": "headphones"})
+    assert decide("Please start a return for ORD-1 line 2, refund $5") == (
+        "AccountTools___start_return",
+        {"order_id": "ORD-1", "line": 2, "refund_amount": 5.0},
+    )
+    assert decide("Open a ticket: the box was empty")[1] == {"summary": "the box was empty"}

@@ -22,7 +22,8 @@ TICKET = "create_support_ticket"
 LIST_RETURNS = "list_my_returns"
 ACTION_TOOLS = (START_RETURN, TICKET, LIST_RETURNS)
 
-_RETURN = re.compile(r"\b(?:start|open|begin|make|create) (?:a )?return\b|\breturn (?:the|my|it)\b", re.I)
+# Explicit requests only: "can I return my headphones?" is a policy question, not an action.
+_RETURN = re.compile(r"\b(?:start|open|begin|make|create|file) (?:a )?return\b", re.I)
 _TICKET = re.compile(
     r"\b(?:open|create|file|raise) (?:a )?(?:support )?ticket\b"
     r"|\b(?:talk|speak) to (?:a )?(?:person|human)\b",

@@ -19,7 +19,7 @@ import confirm
 import httpx
 import pytest
 from confirm import ConfirmDecision
-from confirm_turn import ACTION_EVENT, ACTION_OUTCOME
+from confirm_turn import ACTION_EVENT
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -28,6 +28,7 @@ import telemetry
 from scripts.localdev.serving import BackgroundServer
 from service import SupportService
 from settings import Settings, load_auth_settings
+from telemetry import ACTION_OUTCOME
 from tests.support.account_mcp import AccountMcp
 from tests.support.stack import USER_CLIENT, auth_env
 
@@ -134,6 +135,7 @@ def test_a_return_runs_once_after_the_customers_own_approval(world: World) -> No
         and executed[-1]["customer_support.action.order_id"] == "ORD-A-1"
     )
     assert done.attributes is not None and done.attributes[ACTION_OUTCOME] == "executed"
+    assert telemetry.turn_summary(done)["action"] == "executed"  # the local trace file's line
     assert write.arguments["trace_id"] == f"{done.context.trace_id:032x}"  # the write names its turn
     assert replayed.attributes is not None and replayed.attributes[ACTION_OUTCOME] == "expired"
     for span in world.spans():  # no token and no customer id on the audit

@@ -26,8 +26,9 @@ from confirm import (
 )
 from opentelemetry.trace import Span
 
+from telemetry import ACTION_OUTCOME
+
 ACTION_EVENT = "customer_support.action"
-ACTION_OUTCOME = "customer_support.action.outcome"
 EXPIRED_TEXT = "That confirmation is no longer valid (it expired or was already answered). Nothing was done."
 SIGN_IN_TEXT = "Please sign in to confirm an action."
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
+from confirm import ConfirmDecision, ConfirmError, parse_decision
 
 from auth import AuthError, Identity
 from auth.asgi import identify_scope, send_auth_error, send_json
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 STATE_IDENTITY = "customersupport.identity"
 STATE_PROMPT = "customersupport.prompt"
 STATE_SESSION = "customersupport.session_id"
+STATE_CONFIRM = "customersupport.confirm"  # a ConfirmDecision, or None for a prompt
+STATE_CAN_CONFIRM = "customersupport.can_confirm"
 SESSION_HEADER = b"x-amzn-bedrock-agentcore-runtime-session-id"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 PING_THREADS = 8  # pool threads no answer stream can take: /ping and other short handlers
@@ -60,8 +63,34 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def parse_invocation(
+    body: bytes, max_prompt_chars: int, max_depth: int = 32
+) -> tuple[str | None, ConfirmDecision | None, bool]:
+    """(prompt, confirmation decision, client can confirm) of a body, or PayloadError.
+
+    A body is ``{"prompt": "<text>", "can_confirm"?: bool}`` or, answering a confirmation request,
+    ``{"confirm": {"id": "<id>", "approve": bool}}`` (docs/confirmations.md).
+    """
+    payload = _json_object(body, max_depth)
+    can_confirm = payload.get("can_confirm", False)
+    if not isinstance(can_confirm, bool):
+        raise PayloadError(400, '"can_confirm" must be true or false')
+    if "confirm" not in payload:
+        return _prompt(payload, max_prompt_chars), None, can_confirm
+    if set(payload) - {"confirm", "can_confirm"}:
+        raise PayloadError(400, 'Send either a "prompt" or a "confirm", not both')
+    try:
+        return None, parse_decision(payload["confirm"]), True
+    except ConfirmError as err:
+        raise PayloadError(400, str(err)) from None
+
+
 def parse_payload(body: bytes, max_prompt_chars: int, max_depth: int = 32) -> str:
     """The prompt of an ``{"prompt": "<text>"}`` body, or PayloadError."""
+    return _prompt(_json_object(body, max_depth), max_prompt_chars)
+
+
+def _json_object(body: bytes, max_depth: int) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except RecursionError:  # nesting deeper than the parser's stack
@@ -72,6 +101,10 @@ def parse_payload(body: bytes, max_prompt_chars: int, max_depth: int = 32) -> st
         raise PayloadError(400, f"Body nests JSON deeper than {max_depth} levels")
     if not isinstance(payload, dict):
         raise PayloadError(400, 'Body must be a JSON object: {"prompt": "<text>"}')
+    return payload
+
+
+def _prompt(payload: dict[str, Any], max_prompt_chars: int) -> str:
     prompt = payload.get("prompt")
     if prompt is None:
         raise PayloadError(400, 'Missing "prompt"')
@@ -113,7 +146,9 @@ class InvocationGuard:
                 raise PayloadError(400, "Send exactly one session id header")
             session_id = _session_id(session_values[0] if session_values else None)
             body = await _read_body(receive, settings.max_body_bytes, settings.body_timeout_seconds)
-            prompt = parse_payload(body, settings.max_prompt_chars, settings.max_json_depth)
+            prompt, decision, can_confirm = parse_invocation(
+                body, settings.max_prompt_chars, settings.max_json_depth
+            )
         except AuthError as err:
             await send_auth_error(send, err, realm="CustomerSupport")
             return
@@ -136,6 +171,8 @@ class InvocationGuard:
         state = scope.setdefault("state", {})
         state[STATE_IDENTITY] = identity
         state[STATE_PROMPT] = prompt
+        state[STATE_CONFIRM] = decision
+        state[STATE_CAN_CONFIRM] = can_confirm
         state[STATE_SESSION] = session_id
         self._in_flight += 1  # runs on the server's loop: no lock needed
         try:

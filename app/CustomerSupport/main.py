@@ -23,7 +23,14 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from bedrock_agentcore.runtime.context import RequestContext
 
 from auth.edge import EdgeGrantGate
-from guard import STATE_IDENTITY, STATE_PROMPT, STATE_SESSION, InvocationGuard
+from guard import (
+    STATE_CAN_CONFIRM,
+    STATE_CONFIRM,
+    STATE_IDENTITY,
+    STATE_PROMPT,
+    STATE_SESSION,
+    InvocationGuard,
+)
 from settings import ServerSettings, Settings, load_server_settings, load_settings
 
 if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, not at start-up
@@ -84,7 +91,7 @@ app.add_middleware(InvocationGuard, service=get_service)
 
 @app.entrypoint
 async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncIterator[object]:
-    """Stream the answer to ``{"prompt": "<text>"}`` for the verified caller."""
+    """Stream the answer to ``{"prompt": "<text>"}`` (or a ``confirm`` decision) for the verified caller."""
     state = context.request.scope.get("state", {}) if context.request is not None else {}
     identity = state.get(STATE_IDENTITY)
     if identity is None:  # the guard did not run: refuse rather than guess an identity
@@ -93,7 +100,14 @@ async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncItera
         log.error("request reached the entrypoint without a verified identity")
         yield {"error": ERROR_MESSAGE}
         return
-    async for chunk in get_service().stream(state[STATE_PROMPT], identity, state[STATE_SESSION]):
+    turn = (
+        state[STATE_PROMPT],
+        identity,
+        state[STATE_SESSION],
+        state.get(STATE_CONFIRM),
+        state.get(STATE_CAN_CONFIRM, False),
+    )
+    async for chunk in get_service().stream(*turn):
         yield chunk
 
 

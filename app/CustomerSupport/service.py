@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import confirm_turn
+from confirm import CONFIRM_KEY, ConfirmDecision, ConfirmWrites, PendingActions, TurnConfirm
 from strands import Agent
 from strands.agent.conversation_manager import SlidingWindowConversationManager
 from strands.models import Model
@@ -53,6 +55,8 @@ check_order_warranty for "is my <product> still under warranty" (find the order 
 list_my_orders first if the customer gives no order id; the purchase date comes from the order).
 These tools only ever act for the signed-in customer: never ask for, accept or pass a customer
 id, and do not offer to look up anyone else's orders.
+start_return and create_support_ticket change things: the customer confirms each call in their
+app before it runs (you cannot confirm for them); say it is done only when the tool result says so.
 Answer only from tool results, the conversation and the remembered context; if a tool fails, say
 so plainly. Never ask for or reveal credentials."""
 
@@ -83,15 +87,29 @@ class SupportService:
         self.hops = settings.hops()
         self._hops: dict[str, McpHop] = {}
         self._builder: ThreadPoolExecutor | None = None
+        self.pending = PendingActions()  # confirmation requests waiting for their customer
+        gateway = next((spec for spec in self.hops if spec.confirm_tools), None)
+        self.confirm_tools = gateway.confirm_tools if gateway is not None else frozenset()
 
     # -- public ---------------------------------------------------------------------------------
-    async def stream(self, prompt: str, identity: Identity, session_id: str | None) -> AsyncIterator[object]:
-        """Run one turn and yield text deltas; failures become one generic error event."""
+    async def stream(
+        self,
+        prompt: str | None,
+        identity: Identity,
+        session_id: str | None,
+        decision: ConfirmDecision | None = None,
+        can_confirm: bool = False,
+    ) -> AsyncIterator[object]:
+        """Run one turn and yield text deltas; failures become one generic error event.
+
+        A turn is a prompt, or the customer's decision on a pending confirmation (confirm.py).
+        """
         # Anonymous callers (AUTH_MODE=off, no token) get a fresh actor and no stored history:
         # there is nothing to recognise them by next time.
         actor = identity.actor_id or f"anonymous-{uuid.uuid4().hex}"
         session = session_id or uuid.uuid4().hex
         opened: dict[str, HopState] = {spec.key: HopState(HopStatus.NOT_CONFIGURED) for spec in self.hops}
+        confirm = TurnConfirm(identity.actor_id, session, can_confirm)
         with self.tracer.turn(identity.actor_id, session) as record:
             error: BaseException | None = None
             try:
@@ -99,22 +117,34 @@ class SupportService:
                 async with entry.lock:
                     if entry.agent is None:
                         entry.agent = await self._build(actor, session, identity.actor_id)
+                    agent_input, first = confirm_turn.begin(
+                        self.pending, entry.agent, confirm, prompt, decision
+                    )
+                    for item in first:
+                        yield item
+                    if agent_input is None:
+                        return
                     states = await asyncio.gather(*(self._open_hop(entry, s, identity) for s in self.hops))
                     opened = {spec.key: state for spec, state in zip(self.hops, states, strict=True)}
                     agent = entry.agent
                     agent.system_prompt = "\n".join(
                         [SYSTEM_PROMPT, *(f"{s.label}: {opened[s.key].status.value}" for s in self.hops)]
                     )
-                    state = {HOPS_KEY: opened, TRACE_KEY: record}
-                    async for event in agent.stream_async(prompt, invocation_state=state):
+                    state = {HOPS_KEY: opened, TRACE_KEY: record, CONFIRM_KEY: confirm}
+                    result = None
+                    async for event in agent.stream_async(agent_input, invocation_state=state):
                         if "data" in event and event["data"]:
                             yield event["data"]
+                        result = event.get("result", result)
+                    for item in confirm_turn.finish(self.pending, agent, result, confirm):
+                        yield item
             except Exception as exc:
                 error = exc
                 logger.exception("turn failed")
                 yield {"error": ERROR_MESSAGE}
             finally:
                 finish(record, {key: hop.status.value for key, hop in opened.items()}, error)
+                confirm_turn.audit(record.span, confirm)
                 for hop in opened.values():
                     if hop.turn is not None:
                         hop.turn.close()  # in the background: a stuck close never holds the answer
@@ -161,7 +191,12 @@ class SupportService:
             tools=list(LOCAL_TOOLS),
             system_prompt=SYSTEM_PROMPT,
             session_manager=memory,
-            hooks=[ToolTiming(), *([preferences] if preferences is not None else [])],
+            # ConfirmWrites last: it checks the tool use exactly as it will run.
+            hooks=[
+                ToolTiming(),
+                *([preferences] if preferences is not None else []),
+                ConfirmWrites(self.confirm_tools),
+            ],
             # Strands' own agent, model and tool spans carry the turn span's identifying attributes.
             trace_attributes=self.tracer.attributes(sub, session),
             conversation_manager=SlidingWindowConversationManager(window_size=HISTORY_WINDOW),

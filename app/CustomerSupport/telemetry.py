@@ -42,6 +42,7 @@ HOP_STATUS = "customer_support.{hop}.status"  # per MCP hop: gateway, web_search
 GATEWAY_STATUS = HOP_STATUS.format(hop="gateway")
 WEB_SEARCH_STATUS = HOP_STATUS.format(hop="web_search")
 OUTCOME = "customer_support.outcome"
+ACTION_OUTCOME = "customer_support.action.outcome"
 ERROR_TYPE = "error.type"
 TOOL_EVENT = "tool_call"
 DENIED = "customer_support.policy_denied"  # events the hop tools add (mcp_client/tools.py)
@@ -145,6 +146,7 @@ def turn_summary(span: Any) -> dict[str, Any]:
         "session.id": attributes.get(SESSION_ID),
         "user.id": attributes.get(USER_ID),
         "outcome": attributes.get(OUTCOME),
+        "action": attributes.get(ACTION_OUTCOME),  # a write's confirmation outcome (confirm_turn.py)
         "duration_ms": round((end - start) / 1e6, 1),
         "gateway": attributes.get(GATEWAY_STATUS),
         "web_search": attributes.get(WEB_SEARCH_STATUS),

@@ -1,11 +1,13 @@
 """A real MCP server (streamable HTTP) with account tools, recording what every call carries.
 
 It lists tools named as the gateway names them (``AccountTools___list_my_orders``,
-``AccountTools___get_order``, ``AccountTools___check_order_warranty``, each with a required string
-``customer_id``, plus ``WarrantyCheck___check_warranty``) and answers from a small in-memory order
-book keyed by customer id. It trusts the ``customer_id`` it is given: it stands for the layer
-behind the agent, so tests can see exactly which id the agent's proxy sent. ``calls`` records
-(tool, arguments, Authorization) of every call; ``methods`` every JSON-RPC method received.
+``AccountTools___get_order``, ``AccountTools___check_order_warranty``, ``list_my_returns`` and the
+write tools ``start_return`` and ``create_support_ticket`` (issue 18's contract; ids RA-/TCK-<n>),
+each with a required string ``customer_id``, plus ``WarrantyCheck___check_warranty``) and answers
+from a small in-memory order book keyed by customer id. It trusts the ``customer_id`` it is given:
+it stands for the layer behind the agent, so tests can see exactly which id the agent's proxy sent.
+``calls`` records (tool, arguments, Authorization) of every call; ``methods`` every JSON-RPC method
+received.
 """
 
 from __future__ import annotations
@@ -39,10 +41,30 @@ def _account_tool(name: str, extra: dict[str, Any] | None = None) -> types.Tool:
 
 
 ORDER_ID = {"order_id": {"type": "string", "description": "An order id"}}
+CONTEXT = {"session_id": {"type": "string"}, "trace_id": {"type": "string"}}  # optional: set by the agent
+RETURN = {
+    **ORDER_ID,
+    "line": {"type": "integer"},
+    "refund_amount": {"type": "number"},
+}
+TICKET = {"summary": {"type": "string"}}
+WRITES = ("start_return", "create_support_ticket")  # the write tools of g1's contract (issue 18)
+
+
+def _write_tool(name: str, required: dict[str, Any], optional: dict[str, Any]) -> types.Tool:
+    tool = _account_tool(name, required)
+    schema = dict(tool.input_schema)
+    schema["properties"] = {**schema["properties"], **optional, **CONTEXT}
+    return tool.model_copy(update={"input_schema": schema})
+
+
 TOOLS = [
     _account_tool("list_my_orders"),
     _account_tool("get_order", ORDER_ID),
     _account_tool("check_order_warranty", ORDER_ID),
+    _account_tool("list_my_returns"),
+    _write_tool("start_return", RETURN, {"quantity": {"type": "integer"}}),
+    _write_tool("create_support_ticket", TICKET, ORDER_ID),
     types.Tool(
         name="WarrantyCheck___check_warranty",
         description="warranty of a product",
@@ -105,6 +127,10 @@ class AccountMcp:
 
         await self._mcp_app(scope, replayed, with_cookie)
 
+    def writes(self) -> list[Call]:
+        """The calls of write tools received so far."""
+        return [call for call in self.calls if call.tool.endswith(WRITES)]
+
     @property
     def app(self) -> ASGIApp:
         return self
@@ -118,6 +144,12 @@ class AccountMcp:
         orders = ORDERS.get(str(arguments.get("customer_id")), [])
         if params.name.endswith("list_my_orders"):
             answer: Any = {"orders": orders}
+        elif params.name.endswith("start_return"):
+            answer = {"return_id": f"RA-{len(self.writes()):04d}", "status": "authorized"}
+        elif params.name.endswith("create_support_ticket"):
+            answer = {"ticket_id": f"TCK-{len(self.writes()):04d}", "status": "open"}
+        elif params.name.endswith("list_my_returns"):
+            answer = {"returns": [c.arguments for c in self.writes() if c.tool.endswith("start_return")]}
         elif params.name.endswith(("get_order", "check_order_warranty")):
             found = [o for o in orders if o["order_id"] == arguments.get("order_id")]
             answer = found[0] if found else {"error": "No such order"}

@@ -61,6 +61,10 @@ class HopSpec:
     # A tool argument that names the caller (see tools.py): hidden from the model and always set
     # to the verified token's sub. Only for hops that carry the caller's token.
     identity_argument: str | None = None
+    # Tools (their own names, without the target prefix) that write: each call waits for the
+    # customer's confirmation (confirm.py). Their per-turn context arguments are set by the agent.
+    confirm_tools: frozenset[str] = frozenset()
+    context_arguments: tuple[str, ...] = ()  # "session_id", "trace_id": hidden, set per turn
 
     @property
     def name(self) -> str:
@@ -79,6 +83,8 @@ def hop_specs(settings: Settings) -> tuple[HopSpec, ...]:
         unavailable_text="The warranty service is unavailable right now.",
         max_tools=MAX_GATEWAY_TOOLS,
         identity_argument="customer_id",  # the account tools' contract (tool_schemas/)
+        confirm_tools=frozenset({"start_return", "create_support_ticket"}),
+        context_arguments=("session_id", "trace_id"),
     )
     web_search = HopSpec(
         key="web_search",

@@ -8,6 +8,10 @@ input schema declares it, the argument belongs to the caller, not the model:
 - every call sets it to the ``sub`` of this request's verified token; a value the model put there
   anyway (a prompt-injected conversation) is overwritten, logged as an event without the value,
   and recorded on the turn's span (``customer_support.identity_argument_overridden``).
+
+Context arguments (the spec's ``context_arguments``: ``session_id``, ``trace_id``) are handled
+alike for a tool whose schema declares them: hidden from the model, set to this turn's session id
+and trace id (what the write tools' audit records), whatever the model put there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
+from confirm import CONFIRM_KEY, TurnConfirm
 from mcp.types import Tool as MCPTool
 from strands.tools.mcp.mcp_agent_tool import MCPAgentTool
 from strands.types._events import ToolResultEvent
@@ -58,12 +63,16 @@ class HopTool(MCPAgentTool):
     def __init__(self, mcp_tool: MCPTool, spec: HopSpec) -> None:
         schema = mcp_tool.input_schema if isinstance(mcp_tool.input_schema, dict) else {}
         argument = spec.identity_argument
-        self.identity_argument = argument if argument and argument in schema.get("properties", {}) else None
+        properties = schema.get("properties", {})
+        self.identity_argument = argument if argument and argument in properties else None
+        self.context_arguments = tuple(name for name in spec.context_arguments if name in properties)
         shown = mcp_tool
-        if self.identity_argument is not None:
-            shown = mcp_tool.model_copy(
-                update={"input_schema": without_argument(schema, self.identity_argument)}
-            )
+        for hidden in (
+            *([self.identity_argument] if self.identity_argument else []),
+            *self.context_arguments,
+        ):
+            schema = without_argument(schema, hidden)
+            shown = mcp_tool.model_copy(update={"input_schema": schema})
         timeout = timedelta(seconds=spec.limits.timeout_seconds)
         super().__init__(shown, mcp_client=None, timeout=timeout)  # type: ignore[arg-type]
         self.spec = spec
@@ -87,6 +96,9 @@ class HopTool(MCPAgentTool):
             if self.identity_argument in arguments:
                 self._note_override(invocation_state.get(TRACE_KEY))
             arguments[self.identity_argument] = turn.subject
+        for name in self.context_arguments:
+            arguments.pop(name, None)  # never the model's value
+        arguments.update(self._context(invocation_state))
         try:
             result = await turn.call_tool(tool_use["toolUseId"], self.mcp_tool.name, arguments)
         except HopError as err:
@@ -100,6 +112,19 @@ class HopTool(MCPAgentTool):
         logger.warning("%s denied a call to %s (policy)", self.spec.name, self.mcp_tool.name)
         if isinstance(record, TurnRecord):
             record.span.add_event(DENIED_EVENT, {"gen_ai.tool.name": self.mcp_tool.name})
+
+    def _context(self, invocation_state: dict[str, Any]) -> dict[str, str]:
+        """This turn's session id and trace id, for the context arguments the tool declares."""
+        if not self.context_arguments:
+            return {}
+        confirm, record = invocation_state.get(CONFIRM_KEY), invocation_state.get(TRACE_KEY)
+        values = {
+            "session_id": confirm.session if isinstance(confirm, TurnConfirm) else None,
+            "trace_id": f"{record.span.get_span_context().trace_id:032x}"
+            if isinstance(record, TurnRecord)
+            else None,
+        }
+        return {name: value for name in self.context_arguments if (value := values.get(name))}
 
     def _note_override(self, record: object) -> None:
         # Never the value: it may be another customer's id, or whatever an injected prompt wrote.

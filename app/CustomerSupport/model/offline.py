@@ -21,7 +21,7 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from memory.preferences import CONTEXT_TAG, RECORD_PREFIX, extract_preference
-from model import offline_orders
+from model import offline_actions, offline_orders
 from model.events import text_events, tool_use_events
 
 PREFIX = "[offline model] "
@@ -179,6 +179,8 @@ class OfflineModel(Model):
         search = _SEARCH.search(prompt)
         if search:
             return self._web_search(search.group(1), tools)
+        if offline_actions.is_action(prompt):
+            return offline_actions.action(prompt, tools)
         if "warrant" in prompt.lower():
             by_order = None if _PRODUCT_ID.search(prompt) else offline_orders.order_warranty(prompt, tools)
             return by_order or self._warranty(prompt, tools, system_prompt)
@@ -244,6 +246,9 @@ class OfflineModel(Model):
         """A follow-up tool call a result calls for (list the orders, then check the one meant)."""
         prompt = next((_text(m) for m in reversed(messages) if m.get("role") == "user" and _text(m)), "")
         names = _tool_names(messages)
+        again = offline_actions.next_step(prompt, messages, tools)
+        if again is not None:
+            return again
         for result in results:
             if result.get("status") == "error":
                 continue

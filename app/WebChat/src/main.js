@@ -1,5 +1,6 @@
 // The web chat: who is signed in, the conversation, and the composer.
 import { createUserManager, displayName, signOut } from "./auth.js";
+import { closeConfirmations, confirmationsOpen, showConfirmation } from "./confirm.js";
 import { describeTooManyRequests } from "./limits.js";
 import { Notice } from "./notice.js";
 import { readEventStream } from "./stream.js";
@@ -101,18 +102,38 @@ async function send(text) {
     notify("Please sign in to chat with us.", signInAgain(user ? "Sign in again" : "Sign in"));
     return;
   }
+  closeConfirmations();
   ui.transcript.addUser(text);
+  await ask({ prompt: text, can_confirm: true }, text, token);
+}
+
+/** The customer's choice on a confirmation request: the structured payload, same session. */
+async function decide(id, approve) {
+  if (sending) return;
+  sending = true;
+  ui.send.disabled = true;
+  try {
+    const token = await currentAccessToken();
+    if (!token) return notify("Please sign in again to confirm; nothing was done.", signInAgain());
+    await ask({ confirm: { id, approve } }, "", token);
+  } finally {
+    sending = false;
+    ui.send.disabled = false;
+  }
+}
+
+async function ask(payload, text, token) {
   const answer = ui.transcript.addAnswer();
   const controller = new AbortController();
   inFlight = controller;
   try {
-    await exchange(text, token, answer, controller.signal);
+    await exchange(payload, text, token, answer, controller.signal);
   } finally {
     if (inFlight === controller) inFlight = null;
   }
 }
 
-async function exchange(text, token, answer, signal) {
+async function exchange(payload, text, token, answer, signal) {
   let response;
   try {
     response = await fetch(config.endpoint, {
@@ -123,7 +144,7 @@ async function exchange(text, token, answer, signal) {
         Accept: "text/event-stream",
         [SESSION_HEADER]: conversationId,
       },
-      body: JSON.stringify({ prompt: text }),
+      body: JSON.stringify(payload),
       credentials: "omit",
       referrerPolicy: "no-referrer",
       signal,
@@ -146,6 +167,7 @@ async function exchange(text, token, answer, signal) {
     await readEventStream(response.body, (event) => {
       if (event.text !== undefined) answer.append(event.text); // shown as it arrives
       else if (event.error !== undefined) answer.fail(event.error);
+      else if (event.confirmation) showConfirmation(answer.item, event.confirmation, decide);
     });
   } catch {
     if (signal.aborted) return undefined; // the transcript is gone already
@@ -159,9 +181,9 @@ async function exchange(text, token, answer, signal) {
 }
 
 function failed(answer, text, message, action) {
-  answer.item.previousElementSibling?.remove(); // the user's line: it was not delivered
+  if (text) answer.item.previousElementSibling?.remove(); // the user's line: it was not delivered
   answer.remove();
-  ui.message.value = text; // keep what the customer typed
+  if (text) ui.message.value = text; // keep what the customer typed
   notify(message, action);
 }
 
@@ -178,7 +200,7 @@ async function onSubmit(event) {
   } finally {
     sending = false;
     ui.send.disabled = false;
-    ui.message.focus();
+    if (!confirmationsOpen()) ui.message.focus(); // else focus stays on the request
   }
 }
 

@@ -15,6 +15,8 @@ Protocol (docs/feedback.md):
 Only the last ``TURNS_PER_SESSION`` turns of the last ``Settings.session_cache_size`` (sub,
 session) pairs are remembered (in this process): older answers can no longer be rated. The rating
 is recorded as a ``customer_support.feedback`` span in the rated turn's trace (see telemetry.py).
+Where no tracer is installed (deployed, the ADOT distro installs one; locally ``TRACE_FILE``) a
+turn has no trace id, so it gets a random id of the same form and its rating no span.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -144,8 +147,10 @@ class FeedbackDesk:
                 if context.is_valid:
                     seen = (f"{context.trace_id:032x}", f"{context.span_id:016x}")
             yield chunk
-        if seen is None or not (self.enabled and identity.actor_id and session):
+        if not (self.enabled and identity.actor_id and session):
             return  # anonymous, no session or no table: nothing could be rated
+        if seen is None:  # no tracer installed (a local run without TRACE_FILE): an id all the same
+            seen = (secrets.token_hex(16), secrets.token_hex(8))
         self.ledger.remember(identity.actor_id, session, *seen)
         yield {"turn": {"traceId": seen[0]}}
 

@@ -30,7 +30,10 @@ FEEDBACK_TABLE = Var(
     "DynamoDB table of answer ratings (deployed: from SSM, see docs/feedback.md); unset → no thumbs",
 )
 FEEDBACK_ENDPOINT = Var(
-    "FEEDBACK_ENDPOINT_URL", OPTIONAL_URL, None, "local runs: the DynamoDB endpoint of that table (moto)"
+    "FEEDBACK_ENDPOINT_URL",
+    OPTIONAL_URL,
+    None,
+    "local runs: the DynamoDB endpoint of that table (moto; dummy credentials)",
 )
 FEEDBACK_DAILY_LIMIT = Var(
     "FEEDBACK_DAILY_LIMIT", COUNT, 200, "ratings one customer may send per UTC day; more get 429"
@@ -47,6 +50,7 @@ FEEDBACK_VARS: tuple[Var[Any], ...] = (
     FEEDBACK_DAILY_LIMIT,
     FEEDBACK_TIMEOUT_SECONDS,
 )
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 COUNTER_PREFIX = "daily#"
 COUNTER_TTL = timedelta(days=2)
 
@@ -90,8 +94,14 @@ class FeedbackStore:
         config = Config(
             connect_timeout=seconds, read_timeout=seconds, retries={"max_attempts": 2, "mode": "standard"}
         )
+        # A local endpoint (moto) gets fixed dummy credentials: a developer's own never go there.
+        local = LOCAL_CREDENTIALS if settings.endpoint_url else {}
         self._client: Any = boto3.client(
-            "dynamodb", endpoint_url=settings.endpoint_url, region_name=region, config=config
+            "dynamodb",
+            endpoint_url=settings.endpoint_url,
+            region_name=region or ("us-east-1" if settings.endpoint_url else None),
+            config=config,
+            **local,
         )
         self._table = settings.table
         self._limit = settings.daily_limit

@@ -84,6 +84,7 @@ SSM_NAMES = (
     "warranty_check_lambda_arn",
     "account_tools_lambda_arn",
     "orders_table_name",
+    "feedback_table_name",
 )
 
 

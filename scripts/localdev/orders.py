@@ -4,8 +4,9 @@ Run: ``python -m scripts.localdev.orders --issuer-config FILE [--port N] [--read
 serves moto on 127.0.0.1, creates the table with the key schema and billing mode of
 ``OrdersTable`` in scripts/deploy/prerequisites.yaml (read from the template, so the two cannot
 drift), seeds each user of the issuer's config with the orders scripts/localdev/data/demo_orders.json
-lists for that username (keyed by the user's ``sub``, as in a deployed pool), writes
-``{"dynamodb_url", "orders_table"}`` to the ready file and serves until stopped.
+lists for that username (keyed by the user's ``sub``, as in a deployed pool), also creates
+the (empty) answer ratings table ``FeedbackTable`` the same way, writes
+``{"dynamodb_url", "orders_table", "feedback_table"}`` to the ready file and serves until stopped.
 scripts/localdev/dev-stack.sh starts it; the local gateway reads the table through the Lambda's own
 data-access code (app/AccountTools/orders_store.py).
 """
@@ -30,23 +31,25 @@ from scripts.localdev.paths import REPO
 TEMPLATE = REPO / "scripts" / "deploy" / "prerequisites.yaml"
 TABLE_RESOURCE = "OrdersTable"
 LOCAL_TABLE = "customersupport-local-orders"
+FEEDBACK_RESOURCE = "FeedbackTable"  # answer ratings (docs/feedback.md): empty, on the same server
+LOCAL_FEEDBACK_TABLE = "customersupport-local-feedback"
 REGION = "us-east-1"
 # moto accepts any credentials; fixed ones keep a developer's real credentials out of local calls.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
-def table_definition(template: Path = TEMPLATE) -> dict[str, Any]:
-    """CreateTable arguments (without the name) from the template's OrdersTable."""
+def table_definition(template: Path = TEMPLATE, resource: str = TABLE_RESOURCE) -> dict[str, Any]:
+    """CreateTable arguments (without the name) from the template's `resource` table."""
     from cfnlint.decode import cfn_yaml
 
-    props = cfn_yaml.load(str(template))["Resources"][TABLE_RESOURCE]["Properties"]
+    props = cfn_yaml.load(str(template))["Resources"][resource]["Properties"]
     return {key: props[key] for key in ("AttributeDefinitions", "KeySchema", "BillingMode")}
 
 
-def create_table(endpoint_url: str, name: str) -> None:
-    """Create the orders table `name` on `endpoint_url` (moto) as the template declares it."""
+def create_table(endpoint_url: str, name: str, resource: str = TABLE_RESOURCE) -> None:
+    """Create the table `name` on `endpoint_url` (moto) as the template declares `resource`."""
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION, **LOCAL_CREDENTIALS)
-    client.create_table(TableName=name, **table_definition())
+    client.create_table(TableName=name, **table_definition(resource=resource))
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
 
 
@@ -91,10 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     url = "http://{}:{}".format(*server.get_host_and_port())
     create_table(url, LOCAL_TABLE)
+    create_table(url, LOCAL_FEEDBACK_TABLE, FEEDBACK_RESOURCE)
     written = seed_users(local_store(url, LOCAL_TABLE), users, datetime.now(timezone.utc).date())
     print(f"dynamodb_url: {url} table: {LOCAL_TABLE} seeded: {written} order(s)", flush=True)
     if args.ready_file:
-        args.ready_file.write_text(json.dumps({"dynamodb_url": url, "orders_table": LOCAL_TABLE}))
+        ready = {"dynamodb_url": url, "orders_table": LOCAL_TABLE, "feedback_table": LOCAL_FEEDBACK_TABLE}
+        args.ready_file.write_text(json.dumps(ready))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

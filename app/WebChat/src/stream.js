@@ -2,7 +2,7 @@
 // Bytes are decoded in streaming mode, so a multi-byte character split across network chunks is
 // kept whole; events are split on blank lines and only `data:` lines are used.
 
-/** What one SSE `data:` payload from the agent means: {text} or {error} (or nothing to show). */
+/** What one SSE `data:` payload from the agent means: {text}, {error} or {trace} (or nothing). */
 export function interpretEvent(data) {
   let value;
   try {
@@ -13,6 +13,7 @@ export function interpretEvent(data) {
   if (typeof value === "string") return { text: value };
   if (value && typeof value === "object") {
     if ("error" in value) return { error: String(value.error) };
+    if (typeof value.turn?.traceId === "string") return { trace: value.turn.traceId }; // feedback.js
     const delta = value.event?.contentBlockDelta?.delta?.text;
     if (typeof delta === "string") return { text: delta };
   }
@@ -58,7 +59,7 @@ export async function readEventStream(body, onEvent) {
   const deliver = (datas) => {
     for (const data of datas) {
       const event = interpretEvent(data);
-      if (event.text !== undefined || event.error !== undefined) onEvent(event);
+      if (event.text !== undefined || event.error !== undefined || event.trace !== undefined) onEvent(event);
     }
   };
   for (;;) {

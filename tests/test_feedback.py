@@ -178,3 +178,33 @@ def test_without_a_ratings_table_answers_carry_no_trace_event_and_ratings_are_un
     assert reply.status == 200 and '"turn"' not in reply.body
     refused = rate(agent, alice, SESSION, TRACE, "up")
     assert refused.status == 503 and refused.errors == ["Feedback is not available on this agent"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_the_cli_prints_the_answer_without_the_trace_event(
+    agent_factory: Any, issuer: Any, ratings: dict[str, str], stream: bool
+) -> None:
+    import os
+    import subprocess
+
+    from tests.support.cli import find_agentcore_cli
+    from tests.support.processes import REPO
+
+    cli = find_agentcore_cli()
+    agent = agent_factory(**ratings)
+    alice = issuer.user_tokens(issuer.user("alice"), USER_CLIENT)["access"]
+    expected = agent.invoke({"prompt": "What's the return policy for audio?"}, alice, SESSION)
+    assert '"turn"' in expected.body  # the agent does send it
+    result = subprocess.run(
+        [str(REPO / "scripts" / "agentcore"), "dev", "--port", str(agent.port)]
+        + ["-H", f"Authorization: Bearer {alice}", *(["--stream"] if stream else [])]
+        + ["What's the return policy for audio?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AGENTCORE_CLI": cli},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert expected.text.strip() in result.stdout
+    assert "traceId" not in result.stdout and '"turn"' not in result.stdout

@@ -42,7 +42,8 @@ def table(moto_server: str) -> dict[str, str]:
 def stack(
     tmp_path_factory: pytest.TempPathFactory, webchat_dist: Path, table: dict[str, str]
 ) -> Iterator[Stack]:
-    with webchat_stack(tmp_path_factory.mktemp("webchat-feedback"), webchat_dist, **table) as built:
+    work = tmp_path_factory.mktemp("webchat-feedback")
+    with webchat_stack(work, webchat_dist, None, **table) as built:  # no limited front
         yield built
 
 

@@ -69,6 +69,49 @@ def test_the_turn_ledger_is_bounded_and_per_owner() -> None:
     assert ledger.span_of("alice", "s1", f"{3:032x}") is None  # the least recent session was dropped
 
 
+def test_the_trace_event_names_the_turn_span_and_the_rating_span_is_its_child(tmp_path: Path) -> None:
+    import asyncio
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from auth import Identity
+    from feedback import FeedbackDesk
+    from feedback_store import FeedbackSettings
+    from service import SupportService
+    from settings import AuthSettings, Settings
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    settings = Settings(model_provider="offline", local_memory_dir=tmp_path, auth=AuthSettings(mode="off"))
+    service = SupportService(settings, provider)
+    desk = FeedbackDesk(FeedbackSettings(table="ratings"), None, service.tracer, sessions=4)
+    alice = Identity("sub-alice")
+
+    async def turn() -> list[object]:
+        answer = service.stream("What's the return policy for audio?", alice, "s1")
+        chunks = [chunk async for chunk in desk.track(answer, alice, "s1")]
+        await service.close()
+        return chunks
+
+    chunks = asyncio.run(turn())
+    [span] = [s for s in exporter.get_finished_spans() if s.name == "customer_support.turn"]
+    trace_id, span_id = f"{span.context.trace_id:032x}", f"{span.context.span_id:016x}"
+    assert chunks[-1] == {"turn": {"traceId": trace_id}}
+    assert desk.ledger.span_of("sub-alice", "s1", trace_id) == span_id
+
+    service.tracer.feedback("sub-alice", "s1", trace_id, span_id, "down")
+    [rating] = [s for s in exporter.get_finished_spans() if s.name == "customer_support.feedback"]
+    assert rating.parent is not None and rating.parent.span_id == span.context.span_id
+    assert rating.context.trace_id == span.context.trace_id
+    assert [link.context.span_id for link in rating.links] == [span.context.span_id]
+    attributes, turn_attributes = dict(rating.attributes or {}), dict(span.attributes or {})
+    assert attributes["user.id"] == turn_attributes["user.id"] != "sub-alice"
+    assert attributes["customer_support.feedback.rating"] == "down"
+
+
 # -- the agent over HTTP -------------------------------------------------------------------------
 @pytest.fixture
 def ratings(moto_server: str) -> dict[str, str]:

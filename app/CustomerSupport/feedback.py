@@ -35,11 +35,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from opentelemetry import trace
 
 from auth import Identity
 from feedback_store import FeedbackSettings, FeedbackStore, OtherSession, OverLimit
-from telemetry import TurnTracer
+from telemetry import CURRENT_TURN, TurnTracer
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +140,11 @@ class FeedbackDesk:
         seen: tuple[str, str] | None = None
         async for chunk in chunks:
             if seen is None:
-                # The turn's span (or a span inside it) is current while its generator is suspended
-                # at a yield: async generators run in their caller's context.
-                context = trace.get_current_span().get_span_context()
-                if context.is_valid:
+                # The turn's span is visible here while its generator is suspended at a yield:
+                # async generators run in their caller's context (telemetry.CURRENT_TURN).
+                turn = CURRENT_TURN.get()
+                context = turn.get_span_context() if turn is not None else None
+                if context is not None and context.is_valid:
                     seen = (f"{context.trace_id:032x}", f"{context.span_id:016x}")
             yield chunk
         if not (self.enabled and identity.actor_id and session):

@@ -19,7 +19,8 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -53,6 +54,9 @@ WEB_SEARCH_STATUS = HOP_STATUS.format(hop="web_search")
 OUTCOME = "customer_support.outcome"
 ERROR_TYPE = "error.type"
 TOOL_EVENT = "tool_call"
+# The running turn's span (feedback.py reads it while the turn's generator is suspended at a yield,
+# which runs in its caller's context; Strands' spans inside the turn are current by then).
+CURRENT_TURN: ContextVar[Span | None] = ContextVar("customer_support_turn", default=None)
 FEEDBACK_SPAN = "customer_support.feedback"  # a rating of a turn, in that turn's trace (feedback.py)
 FEEDBACK_RATING = "customer_support.feedback.rating"
 FEEDBACK_TRACE = "customer_support.feedback.trace_id"
@@ -94,9 +98,12 @@ class TurnTracer:
             TURN_SPAN, attributes=self.attributes(sub, session_id), record_exception=False
         ) as span:
             record = TurnRecord(span)
+            marker = CURRENT_TURN.set(span)
             try:
                 yield record
             finally:
+                with suppress(ValueError):  # ended in another context: nothing to undo there
+                    CURRENT_TURN.reset(marker)
                 names = [name for name, _, _ in record.tools]
                 span.set_attribute(TOOLS, names)
                 span.set_attribute(TOOL_COUNT, len(names))

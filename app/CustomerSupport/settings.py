@@ -192,11 +192,8 @@ TRACE_FILE = Var(
     "TRACE_FILE", OPTIONAL_PATH, None, "local runs: append one JSON line per turn here", field="trace_file"
 )
 
-ENV_VARS: tuple[Var[Any], ...] = (
-    *(v for v in globals().values() if isinstance(v, Var)),
-    *FEEDBACK_VARS,
-    *AUTH_VARS,
-)
+_DECLARED_HERE = [v for v in globals().values() if isinstance(v, Var)]
+ENV_VARS: tuple[Var[Any], ...] = (*_DECLARED_HERE, *FEEDBACK_VARS, *AUTH_VARS)
 
 
 @dataclass(frozen=True)

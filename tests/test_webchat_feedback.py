@@ -27,6 +27,7 @@ from tests.support.webchat import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.e2e
+AXE = Path(__file__).resolve().parents[1] / "app" / "WebChat" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +95,10 @@ def test_a_thumbs_click_stores_the_vote_and_shows_the_button_pressed(
     assert votes(table, stack.users["bob"].sub) == {}
     bodies = [r.post_data_json for r in tab.invocations]
     assert {"feedback": {"traceId": next(iter(stored)), "rating": "up"}} in bodies
+
+    # axe-core on the page with the rating controls shown: no serious or critical violation.
+    tab.page.evaluate(AXE.read_text())  # through the DevTools protocol, so the CSP allows it
+    result = tab.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    assert len(result["passes"]) > 10
+    serious = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious

@@ -285,6 +285,7 @@ def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     assert value["warranty_check_lambda_arn"] == {"Fn::GetAtt": ["WarrantyFunction", "Arn"]}
     assert value["account_tools_lambda_arn"] == {"Fn::GetAtt": ["AccountToolsFunction", "Arn"]}
     assert value["orders_table_name"] == {"Ref": "OrdersTable"}
+    assert value["feedback_table_name"] == {"Ref": "FeedbackTable"}
     # The machine client's secret is never read into SSM or an output (it stays in Cognito).
     assert "ClientSecret" not in json.dumps(template)
 
@@ -556,6 +557,11 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
         assert table["DeletionProtectionEnabled"] is True and not table.get("GlobalSecondaryIndexes")
         with pytest.raises(ClientError):  # deletion protection holds (moto gap 11: PITR and SSE do not show)
             boto_client("dynamodb", moto_url).delete_table(TableName=name)
+    ratings = boto_client("dynamodb", moto_url).describe_table(TableName=values["feedback_table_name"])[
+        "Table"
+    ]
+    assert [k["AttributeName"] for k in ratings["KeySchema"]] == ["customer_id", "trace_id"]
+    assert ratings["DeletionProtectionEnabled"] is True
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:

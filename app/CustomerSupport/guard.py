@@ -39,6 +39,8 @@ PING_THREADS = 8  # pool threads no answer stream can take: /ping and other shor
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+# A rating body's reply (status, JSON), or None when the body is a prompt.
+Feedback = Callable[[bytes, Identity, "str | None"], Awaitable["tuple[int, dict[str, Any]] | None"]]
 
 
 class PayloadError(Exception):
@@ -124,9 +126,15 @@ class InvocationGuard:
     verifier, so configuration is read on first use rather than at import time.
     """
 
-    def __init__(self, app: Callable[..., Awaitable[None]], service: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]],
+        service: Callable[[], Any],
+        feedback: Feedback | None = None,
+    ) -> None:
         self.app = app
         self.service = service
+        self.feedback = feedback  # answers rating bodies itself (feedback.py); None for prompts
         self._in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,6 +154,10 @@ class InvocationGuard:
                 raise PayloadError(400, "Send exactly one session id header")
             session_id = _session_id(session_values[0] if session_values else None)
             body = await _read_body(receive, settings.max_body_bytes, settings.body_timeout_seconds)
+            reply = await self.feedback(body, identity, session_id) if self.feedback else None
+            if reply is not None:
+                await send_json(send, *reply)
+                return
             prompt, decision, can_confirm = parse_invocation(
                 body, settings.max_prompt_chars, settings.max_json_depth
             )

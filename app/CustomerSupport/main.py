@@ -34,6 +34,8 @@ from guard import (
 from settings import ServerSettings, Settings, load_server_settings, load_settings
 
 if TYPE_CHECKING:  # the service pulls in Strands; import it on first request, not at start-up
+    from auth import Identity
+    from feedback import FeedbackDesk
     from service import SupportService
 
 # The SDK app's own logger (BedrockAgentCoreApp.logger), named here so every function below can use it.
@@ -41,6 +43,7 @@ log = logging.getLogger("bedrock_agentcore.app")
 _settings: Settings | None = None  # read once: at start-up (main or lifespan), else on first use
 _service: SupportService | None = None
 _service_lock = threading.Lock()
+_desk: FeedbackDesk | None = None
 
 
 def get_service() -> SupportService:
@@ -54,8 +57,28 @@ def get_service() -> SupportService:
         return _service
 
 
+def get_desk() -> FeedbackDesk:
+    """The process-wide feedback desk (answer ratings), created on first use."""
+    global _desk
+    service = get_service()
+    with _service_lock:
+        if _desk is None:
+            from feedback import FeedbackDesk
+
+            s = service.settings
+            _desk = FeedbackDesk(s.feedback, s.region, service.tracer, s.session_cache_size)
+        return _desk
+
+
+async def handle_feedback(body: bytes, identity: Identity, session_id: str | None) -> Any:
+    """The guard's hook: the reply to a rating body, or None for a prompt."""
+    return await get_desk().handle(body, identity, session_id)
+
+
 async def close_service(timeout_seconds: float) -> None:
     """End the service's gateway sessions (it hands the work to the loop that owns them), bounded."""
+    if _desk is not None:
+        _desk.close()
     if _service is None:
         return
     try:
@@ -86,7 +109,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 app = BedrockAgentCoreApp(lifespan=lifespan)
 # Added first, so it runs inside the guard: customer tokens need the front door's grant (auth/edge.py).
 app.add_middleware(EdgeGrantGate, service=get_service, identity_key=STATE_IDENTITY)
-app.add_middleware(InvocationGuard, service=get_service)
+app.add_middleware(InvocationGuard, service=get_service, feedback=handle_feedback)
 
 
 @app.entrypoint
@@ -100,14 +123,15 @@ async def invoke(payload: dict[str, Any], context: RequestContext) -> AsyncItera
         log.error("request reached the entrypoint without a verified identity")
         yield {"error": ERROR_MESSAGE}
         return
+    session_id = state[STATE_SESSION]
     turn = (
         state[STATE_PROMPT],
         identity,
-        state[STATE_SESSION],
+        session_id,
         state.get(STATE_CONFIRM),
         state.get(STATE_CAN_CONFIRM, False),
     )
-    async for chunk in get_service().stream(*turn):
+    async for chunk in get_desk().track(get_service().stream(*turn), identity, session_id):
         yield chunk
 
 

@@ -34,6 +34,7 @@ from envvars import (
     choice,
     markdown_table,
 )
+from feedback_store import FEEDBACK_VARS, FeedbackSettings, load_feedback_settings
 
 # Set by the deployment (scripts/deploy/manifest_check.py checks the manifest sets what these name).
 if TYPE_CHECKING:
@@ -192,11 +193,8 @@ TRACE_FILE = Var(
     "TRACE_FILE", OPTIONAL_PATH, None, "local runs: append one JSON line per turn here", field="trace_file"
 )
 
-ENV_VARS: tuple[Var[Any], ...] = (
-    *(v for v in globals().values() if isinstance(v, Var)),
-    *AUTH_VARS,
-    *EDGE_VARS,
-)
+_DECLARED_HERE = [v for v in globals().values() if isinstance(v, Var)]
+ENV_VARS: tuple[Var[Any], ...] = (*_DECLARED_HERE, *FEEDBACK_VARS, *AUTH_VARS, *EDGE_VARS)
 
 
 @dataclass(frozen=True)
@@ -253,6 +251,7 @@ class Settings:
     trace_user_key: bytes | None = field(default=None, repr=False)
     trace_file: Path | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     def hops(self) -> tuple[HopSpec, ...]:
         """Every MCP hop the agent opens per turn (declared in mcp_client/spec.py)."""
@@ -292,6 +291,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         local_memory_dir=LOCAL_MEMORY_DIR.read(env) or _default_memory_dir(),
         web_search_url=load_web_search_url(env, direct["model_provider"]),
         auth=load_auth_settings(env),
+        feedback=load_feedback_settings(env),
     )
 
 

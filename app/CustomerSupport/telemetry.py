@@ -19,13 +19,23 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode, Tracer
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    Status,
+    StatusCode,
+    TraceFlags,
+    Tracer,
+)
 from strands.hooks import AfterToolCallEvent, HookProvider, HookRegistry
 
 TURN_SPAN = "customer_support.turn"
@@ -47,6 +57,12 @@ ERROR_TYPE = "error.type"
 TOOL_EVENT = "tool_call"
 DENIED = "customer_support.policy_denied"  # events the hop tools add (mcp_client/tools.py)
 OVERRIDDEN = "customer_support.identity_argument_overridden"
+# The running turn's span (feedback.py reads it while the turn's generator is suspended at a yield,
+# which runs in its caller's context; Strands' spans inside the turn are current by then).
+CURRENT_TURN: ContextVar[Span | None] = ContextVar("customer_support_turn", default=None)
+FEEDBACK_SPAN = "customer_support.feedback"  # a rating of a turn, in that turn's trace (feedback.py)
+FEEDBACK_RATING = "customer_support.feedback.rating"
+FEEDBACK_TRACE = "customer_support.feedback.trace_id"
 
 
 @dataclass
@@ -85,12 +101,22 @@ class TurnTracer:
             TURN_SPAN, attributes=self.attributes(sub, session_id), record_exception=False
         ) as span:
             record = TurnRecord(span)
+            marker = CURRENT_TURN.set(span)
             try:
                 yield record
             finally:
+                with suppress(ValueError):  # ended in another context: nothing to undo there
+                    CURRENT_TURN.reset(marker)
                 names = [name for name, _, _ in record.tools]
                 span.set_attribute(TOOLS, names)
                 span.set_attribute(TOOL_COUNT, len(names))
+
+    def feedback(self, sub: str, session_id: str, trace_id: str, span_id: str, rating: str) -> None:
+        """Record a rating as a span in the rated turn's trace (child of, and linked to, its span)."""
+        turn = SpanContext(int(trace_id, 16), int(span_id, 16), True, TraceFlags(TraceFlags.SAMPLED))
+        attributes = {**self.attributes(sub, session_id), FEEDBACK_RATING: rating, FEEDBACK_TRACE: trace_id}
+        parent = trace.set_span_in_context(NonRecordingSpan(turn))
+        self._tracer.start_span(FEEDBACK_SPAN, parent, attributes=attributes, links=[Link(turn)]).end()
 
 
 def finish(record: TurnRecord, hops: dict[str, str], error: BaseException | None) -> None:
@@ -168,8 +194,20 @@ def turn_summary(span: Any) -> dict[str, Any]:
     }
 
 
+def feedback_summary(span: Any) -> dict[str, Any]:
+    """One feedback span as the local trace file holds it (``span`` tells it from a turn line)."""
+    attributes = dict(span.attributes or {})
+    return {
+        "span": FEEDBACK_SPAN,
+        "session.id": attributes.get(SESSION_ID),
+        "user.id": attributes.get(USER_ID),
+        "rating": attributes.get(FEEDBACK_RATING),
+        "trace_id": f"{span.context.trace_id:032x}",
+    }
+
+
 class TurnFileExporter:
-    """A span exporter that appends each turn span's summary to a JSON-lines file."""
+    """A span exporter that appends each turn (and feedback) span's summary to a JSON-lines file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -180,6 +218,7 @@ class TurnFileExporter:
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         lines = [json.dumps(turn_summary(s)) + "\n" for s in spans if s.name == TURN_SPAN]
+        lines += [json.dumps(feedback_summary(s)) + "\n" for s in spans if s.name == FEEDBACK_SPAN]
         if lines:
             try:
                 with self._lock, self.path.open("a") as out:

@@ -68,6 +68,8 @@ import json, sys
 lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
 for line in lines:
     t = json.loads(line)
+    if "span" in t:
+        continue  # a rating (docs/feedback.md), not a turn
     tools = ", ".join(f"{x['name']} {x['duration_ms']:.0f} ms ({x['status']})" for x in t["tools"]) or "none"
     print(f"  \033[2mtrace: {t['outcome']} in {t['duration_ms']:.0f} ms; tools: {tools}; "
           f"gateway {t['gateway']}, web search {t['web_search']}; session {t['session.id']}, "
@@ -104,6 +106,8 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("data: "):
         event = json.loads(line[6:])
+        if isinstance(event, dict) and "turn" in event:
+            continue  # the answer trace id, for ratings (docs/feedback.md)
         print(event if isinstance(event, str) else json.dumps(event), end="")
 print()' | tee "$DEMO/turn.txt" || true
   cat "$DEMO/turn.txt" >>"$DEMO/answers.txt"

@@ -149,6 +149,8 @@ LOCAL_MEMORY_DIR=$REPO_ROOT/.local/sessions
 WEB_SEARCH_MCP_URL=$web_search_url
 TRACE_FILE=$STATE/traces.jsonl
 $edge
+FEEDBACK_TABLE_NAME=$(json_get "$STATE/orders.ready" feedback_table)
+FEEDBACK_ENDPOINT_URL=$orders_url
 ENV
 
   # What scripts/deploy/fetch-token.sh needs; the local issuer answers the Cognito API calls.

@@ -86,6 +86,7 @@ SSM_NAMES = (
     "orders_table_name",
     "requests_table_name",
     "audit_table_name",
+    "feedback_table_name",
 )
 
 

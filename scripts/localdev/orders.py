@@ -6,8 +6,9 @@ serves moto on 127.0.0.1, creates the table with the key schema and billing mode
 drift), seeds each user of the issuer's config with the orders scripts/localdev/data/demo_orders.json
 lists for that username (keyed by the user's ``sub``, as in a deployed pool), creates the returns/
 tickets and audit tables beside it (``RequestsTable``, ``AuditTable``; named ``<orders>-requests``
-and ``<orders>-audit`` unless REQUESTS_TABLE_NAME / AUDIT_TABLE_NAME say otherwise), writes
-``{"dynamodb_url", "orders_table"}`` to the ready file and serves until stopped.
+and ``<orders>-audit`` unless REQUESTS_TABLE_NAME / AUDIT_TABLE_NAME say otherwise) and the (empty)
+answer ratings table ``FeedbackTable``, writes ``{"dynamodb_url", "orders_table", "feedback_table",
+...}`` to the ready file and serves until stopped.
 scripts/localdev/dev-stack.sh starts it; the local gateway reads the table through the Lambda's own
 data-access code (app/AccountTools/orders_store.py).
 """
@@ -40,6 +41,8 @@ COMPANION_TABLES = {
     "AUDIT_TABLE_NAME": ("AuditTable", "-audit"),
 }
 LOCAL_TABLE = "customersupport-local-orders"
+FEEDBACK_RESOURCE = "FeedbackTable"  # answer ratings (docs/feedback.md): empty, on the same server
+LOCAL_FEEDBACK_TABLE = "customersupport-local-feedback"
 REGION = "us-east-1"
 # moto accepts any credentials; fixed ones keep a developer's real credentials out of local calls.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -59,14 +62,15 @@ def companion_names(orders_table: str, env: Mapping[str, str] | None = None) -> 
     return {var: env.get(var) or f"{orders_table}{suffix}" for var, (_, suffix) in COMPANION_TABLES.items()}
 
 
-def create_table(endpoint_url: str, name: str) -> None:
-    """Create the orders table `name` and its companions on `endpoint_url` (moto), as declared.
+def create_table(endpoint_url: str, name: str, resource: str = TABLE_RESOURCE) -> None:
+    """Create the table `name` on `endpoint_url` (moto) as the template declares `resource`.
 
-    The template's definitions are used; waits at most 10 s per table.
+    The orders table brings its companions (returns/tickets, audit); waits at most 10 s per table.
     """
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION, **LOCAL_CREDENTIALS)
-    tables = {name: TABLE_RESOURCE}
-    tables.update({companion_names(name)[var]: res for var, (res, _) in COMPANION_TABLES.items()})
+    tables = {name: resource}
+    if resource == TABLE_RESOURCE:
+        tables.update({companion_names(name)[var]: res for var, (res, _) in COMPANION_TABLES.items()})
     for table, resource in tables.items():
         client.create_table(TableName=table, **table_definition(resource=resource))
         client.get_waiter("table_exists").wait(
@@ -133,10 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     url = "http://{}:{}".format(*server.get_host_and_port())
     create_table(url, LOCAL_TABLE)
+    create_table(url, LOCAL_FEEDBACK_TABLE, FEEDBACK_RESOURCE)
     written = seed_users(local_store(url, LOCAL_TABLE), users, datetime.now(timezone.utc).date())
     print(f"dynamodb_url: {url} table: {LOCAL_TABLE} seeded: {written} order(s)", flush=True)
     if args.ready_file:
-        ready = {"dynamodb_url": url, "orders_table": LOCAL_TABLE}
+        ready = {"dynamodb_url": url, "orders_table": LOCAL_TABLE, "feedback_table": LOCAL_FEEDBACK_TABLE}
         ready.update(
             {var.lower().removesuffix("_name"): n for var, n in companion_names(LOCAL_TABLE).items()}
         )

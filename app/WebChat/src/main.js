@@ -1,6 +1,7 @@
 // The web chat: who is signed in, the conversation, and the composer.
 import { createUserManager, displayName, signOut } from "./auth.js";
 import { closeConfirmations, confirmationsOpen, showConfirmation } from "./confirm.js";
+import { describeFeedbackReply } from "./feedback.js";
 import { describeTooManyRequests } from "./limits.js";
 import { Notice } from "./notice.js";
 import { readEventStream } from "./stream.js";
@@ -13,7 +14,7 @@ const ui = {
   signIn: $("sign-in"),
   signOut: $("sign-out"),
   newConversation: $("new-conversation"),
-  transcript: new Transcript($("transcript"), $("conversation")),
+  transcript: new Transcript($("transcript"), $("conversation"), (traceId, rating) => rate(traceId, rating)),
   notice: new Notice($("notice"), $("notice-text"), $("notice-action")),
   composer: $("composer"),
   message: $("message"),
@@ -168,6 +169,7 @@ async function exchange(payload, text, token, answer, signal) {
       if (event.text !== undefined) answer.append(event.text); // shown as it arrives
       else if (event.error !== undefined) answer.fail(event.error);
       else if (event.confirmation) showConfirmation(answer.item, event.confirmation, decide);
+      else if (event.trace !== undefined) answer.traced(event.trace);
     });
   } catch {
     if (signal.aborted) return undefined; // the transcript is gone already
@@ -178,6 +180,20 @@ async function exchange(payload, text, token, answer, signal) {
     answer.finish();
   }
   return undefined;
+}
+
+/** Sends a rating of the answer with `traceId` (this conversation); null when stored, else a message. */
+async function rate(traceId, rating) {
+  const token = await currentAccessToken();
+  if (!token) return describeFeedbackReply(401);
+  const response = await fetch(config.endpoint, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", [SESSION_HEADER]: conversationId },
+    body: JSON.stringify({ feedback: { traceId, rating } }),
+    credentials: "omit",
+    referrerPolicy: "no-referrer",
+  });
+  return describeFeedbackReply(response.status);
 }
 
 function failed(answer, text, message, action) {

@@ -2,7 +2,7 @@
 // Bytes are decoded in streaming mode, so a multi-byte character split across network chunks is
 // kept whole; events are split on blank lines and only `data:` lines are used.
 
-/** What one SSE `data:` payload from the agent means: {text}, {error} or {confirmation} (or nothing). */
+/** What one SSE `data:` payload from the agent means: {text}, {error}, {confirmation} or {trace} (or nothing). */
 export function interpretEvent(data) {
   let value;
   try {
@@ -14,6 +14,7 @@ export function interpretEvent(data) {
   if (value && typeof value === "object") {
     if ("error" in value) return { error: String(value.error) };
     if (value.confirmation && typeof value.confirmation.id === "string") return { confirmation: value.confirmation };
+    if (typeof value.turn?.traceId === "string") return { trace: value.turn.traceId }; // feedback.js
     const delta = value.event?.contentBlockDelta?.delta?.text;
     if (typeof delta === "string") return { text: delta };
   }
@@ -59,7 +60,7 @@ export async function readEventStream(body, onEvent) {
   const deliver = (datas) => {
     for (const data of datas) {
       const event = interpretEvent(data);
-      if (event.text !== undefined || event.error !== undefined || event.confirmation) onEvent(event);
+      if (event.text !== undefined || event.error !== undefined || event.confirmation || event.trace !== undefined) onEvent(event);
     }
   };
   for (;;) {

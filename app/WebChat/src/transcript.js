@@ -7,15 +7,17 @@
 // nothing is shown twice. Renders are coalesced to one per network chunk (a microtask), not one
 // per event. While an answer streams the log is aria-busy, so a screen reader reads it once, whole.
 // Per-answer controls (feedback on a turn) belong in addAnswer's item, after its body.
+import { FeedbackControls } from "./feedback.js";
 import { renderMarkdown } from "./render.js";
 
 const AUTHORS = { user: "You:", assistant: "Support agent:" };
 
 export class Transcript {
-  /** `list`: the <ol> of messages; `log`: its role="log" region. */
-  constructor(list, log) {
+  /** `list`: the <ol> of messages; `log`: its role="log" region; `rate`: see FeedbackControls. */
+  constructor(list, log, rate = null) {
     this.list = list;
     this.log = log;
+    this.rate = rate;
   }
 
   /** A new message item of `role`, with its hidden author label and an empty body. */
@@ -46,7 +48,9 @@ export class Transcript {
     const { item, body } = this.#add("assistant");
     item.setAttribute("aria-busy", "true");
     this.log.setAttribute("aria-busy", "true");
-    return new Answer(item, body, () => this.log.removeAttribute("aria-busy"));
+    const answer = new Answer(item, body, () => this.log.removeAttribute("aria-busy"));
+    if (this.rate) answer.feedback = new FeedbackControls(item, this.rate); // shown by answer.traced()
+    return answer;
   }
 
   /** Removes every message (a new conversation, sign-out, leaving the page). */
@@ -64,6 +68,7 @@ class Answer {
     this.settled = settled;
     this.text = "";
     this.scheduled = false;
+    this.feedback = null; // FeedbackControls, when ratings are on
   }
 
   /** Adds a piece of the answer; it is shown (rendered) before the next chunk is read. */
@@ -84,6 +89,11 @@ class Answer {
     line.className = "error";
     line.textContent = message;
     this.item.append(line);
+  }
+
+  /** The stream named the turn's trace id: offer rating it, unless the answer failed. */
+  traced(traceId) {
+    if (this.feedback && !this.item.classList.contains("failed")) this.feedback.show(traceId);
   }
 
   /** The answer is complete (or cut off): render what came and leave the busy state. */

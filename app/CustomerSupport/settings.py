@@ -1,11 +1,8 @@
-"""All configuration the agent reads, in one place: every environment variable is declared here.
+"""All configuration the agent reads: ``ENV_VARS`` declares each environment variable once.
 
-``ENV_VARS`` lists each variable once (name, kind, default, one-line doc); ``load_settings`` reads
-the environment only through them, the dataclasses below take their defaults from them, and
-``docs/configuration.md`` shows them (a unit test keeps the page equal to ``markdown_table``).
-For local runs the JWT authorizer is read from ``agentcore/agentcore.json`` (the same declaration
-the deployed runtime enforces); the deployed bundle holds only this folder, so there the configure
-step passes it as runtime ``envVars``.
+``load_settings`` reads the environment only through the declarations (name, kind, default, doc),
+the dataclasses take their defaults from them and docs/configuration.md shows them (tested). The
+JWT authorizer comes from agentcore/agentcore.json locally, from runtime ``envVars`` when deployed.
 """
 
 from __future__ import annotations

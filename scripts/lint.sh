@@ -2,7 +2,7 @@
 # Lint and type checks, as CI runs them: ruff (pycodestyle, pyflakes, isort, bugbear, docstrings,
 # unused noqa) and its formatter on everything; mypy strict on the deployed code (the agent and each
 # Lambda, checked one folder at a time since each has its own `handler` module) and with the
-# project's reasonable settings on scripts and tests.
+# project's reasonable settings on scripts and tests (see pyproject.toml).
 #   usage: scripts/lint.sh
 #          scripts/lint.sh --help
 set -euo pipefail

@@ -179,7 +179,7 @@ def build_invocations(
     The one implementation behind both local fronts: this module's server and the web chat's
     (scripts/localdev/webfront.py mounts it). ``origin`` None: no cross-origin caller is admitted.
     ``auth`` None: no authorizer and no limits (the agent's own authorizer still decides), for
-    relay-only tests. ``edge_key``: mint the authorizer's grant for the agent (None: no grant).
+    relay-only tests; ``edge_key``: mint the authorizer's grant for the agent (None: no grant).
     ``app.state.proxy`` holds the upstream client for the host to close.
     """
     proxy = InvocationsProxy(upstream, read_timeout, max_body, fixed_headers, body_timeout)

@@ -1,4 +1,4 @@
-"""A local, Cognito-compatible token issuer for development and tests.
+"""A local, Cognito-compatible token issuer for development and testing.
 
 It speaks the parts of Amazon Cognito this project relies on:
 

@@ -506,6 +506,9 @@ def test_deploy_script_completes_and_prints_next_steps(deployed: dict[str, Any],
         "agentcore validate",
         "agentcore deploy",
         "scripts/deploy/deploy-frontdoor.sh",
+        # Edge grants: where the runtime's policy comes from, and the order for an older runtime.
+        "EdgeRuntimePolicyArn",
+        "run step 4 before steps 1-3",
     ):
         assert step in run.stdout
     stack = boto_client("cloudformation", moto_url).describe_stacks(StackName=deployed["stack"])["Stacks"][0]

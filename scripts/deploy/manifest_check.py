@@ -1,6 +1,4 @@
-"""``check``: what this project needs of agentcore/agentcore.json beyond the CLI's JSON schema.
-
-The list of checks is in scripts/deploy/manifest.py's docstring. Standard library only."""
+"""``check``: the manifest's rules beyond the CLI's schema (listed in manifest.py); standard library only."""
 
 from __future__ import annotations
 

@@ -45,6 +45,7 @@ KEYS = (
     "account_tools_lambda_arn",
 )
 WEB_KEYS = ("web_client_id", "cognito_domain_url")  # optional: read in the same call
+EDGE_KEYS = ("edge_grant_secret_arn", "edge_nonce_table_name", "edge_runtime_policy_arn")  # optional too
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     run = info["run"]
     assert run.returncode == 0, f"deploy-prerequisites failed:\n{run.stdout}\n{run.stderr}"
     info["ssm"] = ssm_values(info["prefix"], moto_url)
-    assert set(KEYS) | set(WEB_KEYS) <= set(info["ssm"])
+    assert set(KEYS) | set(WEB_KEYS) | set(EDGE_KEYS) <= set(info["ssm"])
     return info
 
 
@@ -112,6 +113,9 @@ def _values(ssm: dict[str, str]) -> dict[str, str]:
         "lambda_arn": ssm["warranty_check_lambda_arn"],
         "account_lambda_arn": ssm["account_tools_lambda_arn"],
         "web_client_id": ssm["web_client_id"],
+        "edge_secret_arn": ssm["edge_grant_secret_arn"],
+        "edge_nonce_table": ssm["edge_nonce_table_name"],
+        "edge_policy_arn": ssm["edge_runtime_policy_arn"],
     }
 
 
@@ -139,7 +143,13 @@ def test_configure_writes_the_ssm_values(
         "AUTH_MODE": "enforce",
         "AUTH_DISCOVERY_URL": ssm["cognito_discovery_url"],
         "AUTH_ALLOWED_CLIENTS": ",".join(clients),
+        # Edge grants: customer tokens need the front door's grant; the machine client is exempt.
+        "EDGE_GRANT_SECRET_ID": ssm["edge_grant_secret_arn"],
+        "EDGE_NONCE_TABLE": ssm["edge_nonce_table_name"],
+        "EDGE_EXEMPT_CLIENTS": ssm["client_id"],
     }
+    # agentcore deploy attaches it to the execution role (AgentCoreRuntime.attachAdditionalPolicies).
+    assert runtime["additionalPolicies"] == [ssm["edge_runtime_policy_arn"]]
     warranty, account = gateway["targets"]
     assert warranty["lambdaFunctionArn"] == {
         "lambdaArn": ssm["warranty_check_lambda_arn"],
@@ -170,9 +180,9 @@ def test_configure_changes_nothing_else(configured: dict[str, Any], deployed: di
 def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: dict[str, Any]) -> None:
     lines = configured["run"].stdout.splitlines()
     project = configured["project"]
-    assert lines[0] == f"Read 7 parameters under {deployed['prefix']} (us-east-1)."
+    assert lines[0] == f"Read 10 parameters under {deployed['prefix']} (us-east-1)."
     assert lines[1] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
-    changed = [line.strip().split(": ", 1)[0] for line in lines[2:10]]
+    changed = [line.strip().split(": ", 1)[0] for line in lines[2:14]]
     assert changed == [
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.discoveryUrl",
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.allowedClients",
@@ -180,12 +190,16 @@ def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: 
         "agentCoreGateways[my-gateway-secure].authorizerConfiguration.customJwtAuthorizer.allowedClients",
         "runtimes[CustomerSupport].envVars[AUTH_DISCOVERY_URL]",
         "runtimes[CustomerSupport].envVars[AUTH_ALLOWED_CLIENTS]",
+        "runtimes[CustomerSupport].envVars[EDGE_GRANT_SECRET_ID]",
+        "runtimes[CustomerSupport].envVars[EDGE_NONCE_TABLE]",
+        "runtimes[CustomerSupport].envVars[EDGE_EXEMPT_CLIENTS]",
+        "runtimes[CustomerSupport].additionalPolicies",
         "agentCoreGateways[my-gateway-secure].targets[WarrantyCheck].lambdaFunctionArn.lambdaArn",
         "agentCoreGateways[my-gateway-secure].targets[AccountTools].lambdaFunctionArn.lambdaArn",
     ]
-    assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[8]
-    assert deployed["ssm"]["account_tools_lambda_arn"] in lines[9]
-    assert lines[10:] == [
+    assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[12]
+    assert deployed["ssm"]["account_tools_lambda_arn"] in lines[13]
+    assert lines[14:] == [
         "wrote app/WebChat/config.json (web chat: issuer, client id, domain, endpoint)",
         "  endpoint: none yet; deploy-frontdoor.sh writes the site's, or pass --web-endpoint",
         f"manifest check: OK ({project / 'agentcore' / 'agentcore.json'})",
@@ -304,7 +318,7 @@ def test_aws_cli_override_is_used_for_one_get_parameters_call(
     project = copy_project(tmp_path / "project")
     run = configure(env, "--skip-validate", "--prefix", deployed["prefix"], "--project", str(project))
     assert run.returncode == 0, run.stderr
-    names = " ".join(f"{deployed['prefix']}{key}" for key in (*KEYS, *WEB_KEYS))
+    names = " ".join(f"{deployed['prefix']}{key}" for key in (*KEYS, *WEB_KEYS, *EDGE_KEYS))
     assert log.read_text().splitlines() == [
         f"--region us-east-1 ssm get-parameters --with-decryption --names {names} --output json"
     ]
@@ -509,3 +523,21 @@ def test_a_stack_without_the_web_client_still_configures(
     spec = json.loads(manifest_bytes(project))
     clients = spec["runtimes"][0]["authorizerConfiguration"]["customJwtAuthorizer"]["allowedClients"]
     assert clients == [deployed["ssm"]["client_id"], deployed["ssm"]["user_client_id"]]
+    # Nor the edge grants' parameters: the runtime is left requiring no grants, as before.
+    assert not [e for e in spec["runtimes"][0]["envVars"] if e["name"].startswith("EDGE_")]
+    assert "additionalPolicies" not in spec["runtimes"][0]
+
+
+def test_a_partial_set_of_edge_parameters_is_refused_without_writing(
+    deployed: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    prefix = _fresh_prefix()
+    _put(moto_url, prefix, {k: deployed["ssm"][k] for k in (*KEYS, "edge_grant_secret_arn")})
+    project = copy_project(tmp_path / "project")
+    before = manifest_bytes(project)
+    run = configure(
+        script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
+    )
+    assert run.returncode == 1
+    assert "edge grants need all of edge_secret_arn, edge_nonce_table, edge_policy_arn" in run.stderr
+    assert manifest_bytes(project) == before

@@ -550,7 +550,8 @@ def deployed(moto_tls: tuple[str, Path], tmp_path_factory: pytest.TempPathFactor
         *("--self-sign-up", "on", "--organization-domain", "example.com"),
     )
     assert prereq_run.returncode == 0, prereq_run.stderr
-    found = client("ssm", moto_tls).get_parameters_by_path(Path=prefix)["Parameters"]
+    pages = client("ssm", moto_tls).get_paginator("get_parameters_by_path").paginate(Path=prefix)
+    found = [p for page in pages for p in page["Parameters"]]  # at most 10 a page
     values = {p["Name"].removeprefix(prefix): p["Value"] for p in found}
     project = tmp / "project"
     write_deployed_state(project)
@@ -568,7 +569,7 @@ def deployed(moto_tls: tuple[str, Path], tmp_path_factory: pytest.TempPathFactor
         *("--parameter", "QuotaLimitPerDay=50", "--parameter", "ThrottleBurstLimit=3"),
         *("--prerequisites-stack", prerequisites),
     )
-    return {"stack": stack, "run": run, "values": values, "prerequisites": prerequisites}
+    return {"stack": stack, "run": run, "values": values, "prerequisites": prerequisites, "prefix": prefix}
 
 
 def outputs(deployed: dict[str, Any], moto_tls: tuple[str, Path]) -> dict[str, str]:
@@ -592,11 +593,28 @@ def test_script_deploys_every_resource_and_prints_the_site(
         for r in created["StackResources"]
         if "LogicalResourceId" in r
     }
-    # Deployed without EdgeGrantSecretArn: the grant key's policy is left out (HasEdgeGrant false).
-    expected = {
-        k: r["Type"] for k, r in template["Resources"].items() if r.get("Condition") != "HasEdgeGrant"
-    }
-    assert types == expected and "AuthorizerEdgeGrantPolicy" in template["Resources"]
+    # Edge grants on by default (the prerequisites' key from SSM): the key's policy is there too.
+    assert types == {k: r["Type"] for k, r in template["Resources"].items()}
+    assert template["Resources"]["AuthorizerEdgeGrantPolicy"]["Condition"] == "HasEdgeGrant"
+    assert f"edge grants signed with {deployed['prefix']}edge_grant_secret_arn" in run.stderr
+
+
+def test_edge_grants_are_on_with_the_prerequisites_key(
+    deployed: dict[str, Any], moto_tls: tuple[str, Path]
+) -> None:
+    secret_arn = deployed["values"]["edge_grant_secret_arn"]
+    stack = client("cloudformation", moto_tls).describe_stacks(StackName=deployed["stack"])["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters["EdgeGrantSecretArn"] == secret_arn  # nobody passed it: read from SSM
+    # The authorizer reads that key, and only that one.
+    role = client("lambda", moto_tls).get_function(FunctionName=f"{deployed['stack']}-authorizer")
+    role_name = role["Configuration"]["Role"].rsplit("/", 1)[1]
+    document = client("iam", moto_tls).get_role_policy(RoleName=role_name, PolicyName="read-edge-grant-key")
+    assert document["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
+    ]
+    key = client("secretsmanager", moto_tls).get_secret_value(SecretId=secret_arn)["SecretString"]
+    assert key not in deployed["run"].stdout + deployed["run"].stderr
 
 
 def test_deployed_api_method_integration_and_authorizer(
@@ -610,7 +628,7 @@ def test_deployed_api_method_integration_and_authorizer(
     config = function["Configuration"]
     assert authorizer["type"] == "TOKEN"
     assert authorizer["identitySource"] == "method.request.header.Authorization"
-    assert authorizer["authorizerResultTtlInSeconds"] == 300
+    assert authorizer["authorizerResultTtlInSeconds"] == 0  # single-use grants: no cached decision
     assert config["FunctionArn"] in authorizer["authorizerUri"]
     assert config["Environment"]["Variables"] == {
         "USER_POOL_ID": deployed["values"]["pool_id"],
@@ -618,6 +636,7 @@ def test_deployed_api_method_integration_and_authorizer(
         "REQUIRED_SCOPE": SCOPE,
         "USAGE_PLAN_NAME": f"{deployed['stack']}-per-user",
         "API_KEY_NAME_PREFIX": f"{deployed['stack']}-user-",
+        "EDGE_GRANT_SECRET_ID": deployed["values"]["edge_grant_secret_arn"],
     }
 
     resource = next(r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/invocations")
@@ -839,7 +858,7 @@ def test_runtime_arn_comes_only_from_deployed_state(
     [
         (["--parameter", "RuntimeArn=x"], "--parameter RuntimeArn is not adjustable"),
         (["--parameter", "OriginVerifySecret=x"], "--parameter OriginVerifySecret is not adjustable"),
-        (["--parameter", "WebAclArn=x"], "PriceClass RequestsPerIpPer5Minutes)"),
+        (["--parameter", "WebAclArn=x"], "PriceClass EdgeGrantSecretArn RequestsPerIpPer5Minutes)"),
         (["--parameter", "QuotaLimitPerDay"], "--parameter takes NAME=VALUE"),
         (["--stack-name", "a" * 41], "at most 40 characters"),
         (["--nope"], "unknown argument: --nope"),
@@ -909,6 +928,7 @@ def test_without_a_web_client_the_user_login_client_is_used(
         *("--project", str(project), "--parameter-prefix", prefix, "--bucket", "no-such-bucket-here"),
     )
     assert f"client from {prefix}user_client_id" in run.stderr
+    assert f"no edge-grant key under {prefix} (prerequisites from before edge grants)" in run.stderr
     assert run.returncode == 1 and "bucket no-such-bucket-here does not exist" in run.stderr
 
 

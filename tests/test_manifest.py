@@ -787,3 +787,114 @@ def test_cli_configure(project: Path) -> None:
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr == "manifest configure: error: 'not-an-arn' is not a Lambda function ARN\n"
     assert (project / "agentcore" / "agentcore.json").read_bytes() == written
+
+
+# ------------------------------------------------------------------------------------- edge grants
+
+EDGE = {
+    "edge_secret_arn": "arn:aws:secretsmanager:eu-west-1:210987654321:secret:EdgeGrantSecret-a1b2c3-XyZ123",
+    "edge_nonce_table": "cs-prod-edge-nonces",
+    "edge_policy_arn": "arn:aws:iam::210987654321:policy/customersupport-edge/cs-prod-EdgeRuntimePolicy-1A2B",
+}
+
+
+@pytest.fixture
+def edge_project(project: Path) -> Path:
+    """The project configured with edge grants, as configure.sh leaves it (check passes)."""
+    manifest.configure(project, {**VALUES, **EDGE})
+    assert manifest.check(project) == []
+    return project
+
+
+def test_configure_writes_the_edge_grant_settings(edge_project: Path) -> None:
+    spec = read_spec(edge_project)
+    env = _runtime_env(spec)
+    assert (env["EDGE_GRANT_SECRET_ID"], env["EDGE_NONCE_TABLE"]) == (
+        EDGE["edge_secret_arn"],
+        EDGE["edge_nonce_table"],
+    )
+    assert env["EDGE_EXEMPT_CLIENTS"] == VALUES["client_id"]  # only the machine client skips the door
+    assert runtime(spec)["additionalPolicies"] == [EDGE["edge_policy_arn"]]
+    # The agent reads the same names (auth/edge_config.py declares them once).
+    from auth.edge_config import EDGE_EXEMPT_CLIENTS, EDGE_GRANT_SECRET_ID, EDGE_NONCE_TABLE
+
+    assert {v.name for v in (EDGE_EXEMPT_CLIENTS, EDGE_GRANT_SECRET_ID, EDGE_NONCE_TABLE)} <= set(env)
+
+
+def test_configure_replaces_its_own_policy_and_keeps_the_operators(edge_project: Path) -> None:
+    spec = read_spec(edge_project)
+    own = "arn:aws:iam::210987654321:policy/operators-extra"
+    runtime(spec)["additionalPolicies"].insert(0, own)
+    write_spec(edge_project, spec)
+    newer = "arn:aws:iam::210987654321:policy/customersupport-edge/cs-next-EdgeRuntimePolicy-9Z"
+    assert manifest.configure(edge_project, {**VALUES, **EDGE, "edge_policy_arn": newer})
+    assert runtime(read_spec(edge_project))["additionalPolicies"] == [own, newer]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"edge_nonce_table": ""},
+            "edge grants need all of edge_secret_arn, edge_nonce_table, edge_policy_arn",
+        ),
+        ({"edge_secret_arn": "arn:aws:ssm:eu-west-1:210987654321:parameter/x"}, "not a Secrets Manager"),
+        ({"edge_nonce_table": "a b"}, "is not a DynamoDB table name"),
+        (
+            {"edge_policy_arn": "arn:aws:iam::210987654321:policy/AdministratorAccess"},
+            "under /customersupport-edge/",
+        ),
+    ],
+)
+def test_configure_rejects_bad_edge_values_without_writing(
+    project: Path, change: dict[str, str], message: str
+) -> None:
+    path = project / "agentcore" / "agentcore.json"
+    original = path.read_bytes()
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        manifest.configure(project, {**VALUES, **EDGE, **change})
+    assert path.read_bytes() == original
+
+
+EDGE_MUTATIONS: list[tuple[str, Mutation, str]] = [
+    ("a literal key in the manifest", _add_env("EDGE_GRANT_KEYS", "k" * 40), "must not set EDGE_GRANT_KEYS"),
+    ("the key without a ledger", _drop_env("EDGE_NONCE_TABLE"), "without EDGE_NONCE_TABLE"),
+    (
+        "the grant header not forwarded",
+        _set_runtime("requestHeaderAllowlist", ["Authorization"]),
+        "requestHeaderAllowlist must contain X-Amzn-Bedrock-AgentCore-Runtime-Custom-Edge-Grant",
+    ),
+    ("an exempt client nobody allows", _set_env("EDGE_EXEMPT_CLIENTS", "stale0client"), "names stale0client"),
+    ("no policy for the role", _set_runtime("additionalPolicies", []), "additionalPolicies is empty"),
+    ("a malformed secret ARN", _set_env("EDGE_GRANT_SECRET_ID", "arn:aws:s3:::key"), "not a Secrets Manager"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [m[1:] for m in EDGE_MUTATIONS], ids=[m[0] for m in EDGE_MUTATIONS]
+)
+def test_each_edge_invariant_fails_on_a_mutated_copy(
+    edge_project: Path, mutate: Mutation, expected: str
+) -> None:
+    spec = read_spec(edge_project)
+    mutate(edge_project, spec)
+    write_spec(edge_project, spec)
+    problems = manifest.check(edge_project)
+    assert len(problems) == 1, problems
+    assert expected in problems[0], problems[0]
+
+
+def test_an_imported_execution_role_carries_its_own_permissions(edge_project: Path) -> None:
+    spec = read_spec(edge_project)
+    runtime(spec).pop("additionalPolicies")
+    runtime(spec)["executionRoleArn"] = "arn:aws:iam::210987654321:role/cs-runtime"
+    write_spec(edge_project, spec)
+    assert manifest.check(edge_project) == []
+
+
+def test_cli_configure_takes_the_edge_values(project: Path) -> None:
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in {**VALUES, **EDGE}.items()]
+    run = run_manifest_py("configure", "--project", str(project), *args)
+    assert run.returncode == 0, run.stderr
+    assert "runtimes[CustomerSupport].additionalPolicies" in run.stdout
+    assert _runtime_env(read_spec(project))["EDGE_NONCE_TABLE"] == EDGE["edge_nonce_table"]

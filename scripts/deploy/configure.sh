@@ -21,6 +21,11 @@
 # and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck and AccountTools targets' lambdaArn, changing
 # nothing else, and
 # prints each field it changed. Running it again with the same parameters changes nothing.
+# When the stack has the edge-grant key, ledger and policy (<prefix>edge_grant_secret_arn,
+# edge_nonce_table_name, edge_runtime_policy_arn), the runtime gets EDGE_GRANT_SECRET_ID,
+# EDGE_NONCE_TABLE, EDGE_EXEMPT_CLIENTS (the machine client: operators call the runtime directly)
+# and the policy in additionalPolicies (agentcore deploy attaches it to the execution role): customer
+# tokens then need the front door's edge grant (docs/edge-code.md).
 # When the stack also has the web chat's client (<prefix>web_client_id, cognito_domain_url), that
 # client is allowed too, and app/WebChat/config.json (ignored by git; scripts/build-webchat.sh puts
 # it beside the app) gets the issuer, client id, Managed Login domain and endpoint.
@@ -110,8 +115,10 @@ fi
 # 1. Read every parameter before writing anything.
 KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn account_tools_lambda_arn)
 WEB_KEYS=(web_client_id cognito_domain_url)  # optional: stacks from before the web chat lack them
-names=()
-for key in "${KEYS[@]}" "${WEB_KEYS[@]}"; do names+=("$PREFIX$key"); done
+# Optional too (stacks from before edge grants): all three, or the runtime requires no grants.
+EDGE_KEYS=(edge_grant_secret_arn edge_nonce_table_name edge_runtime_policy_arn)
+names=()  # at most 10: the limit of one get-parameters call
+for key in "${KEYS[@]}" "${WEB_KEYS[@]}" "${EDGE_KEYS[@]}"; do names+=("$PREFIX$key"); done
 
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
@@ -148,16 +155,20 @@ mapfile -t values <"$WORK_DIR/values"
 web_client_id="${values[5]}"
 domain_url="${values[6]}"
 read_count=${#KEYS[@]}
-[[ -z "$web_client_id" ]] || read_count=$((read_count + 1))
-[[ -z "$domain_url" ]] || read_count=$((read_count + 1))
+for value in "${values[@]:5}"; do [[ -z "$value" ]] || read_count=$((read_count + 1)); done
 echo "Read $read_count parameters under $PREFIX${REGION:+ ($REGION)}."
 
 # 2. Write them (manifest.py validates them first and leaves the file alone if any is malformed).
-web_args=()
-[[ -z "$web_client_id" ]] || web_args=(--web-client-id "$web_client_id")
+extra_args=()
+[[ -z "$web_client_id" ]] || extra_args=(--web-client-id "$web_client_id")
+# Edge grants: passed as found; manifest.py refuses a partial set (a broken stack) with a clear error.
+EDGE_OPTIONS=(--edge-secret-arn --edge-nonce-table --edge-policy-arn)  # in EDGE_KEYS order
+for i in "${!EDGE_OPTIONS[@]}"; do
+  [[ -z "${values[7 + i]}" ]] || extra_args+=("${EDGE_OPTIONS[i]}" "${values[7 + i]}")
+done
 "$PYTHON" "$MANIFEST_PY" configure --project "$PROJECT" \
   --discovery-url "${values[0]}" --client-id "${values[1]}" --user-client-id "${values[2]}" \
-  --lambda-arn "${values[3]}" --account-lambda-arn "${values[4]}" "${web_args[@]}" ||
+  --lambda-arn "${values[3]}" --account-lambda-arn "${values[4]}" "${extra_args[@]}" ||
   die "could not write $MANIFEST"
 
 # The web chat's config, when the stack has its client: nothing pasted by hand.

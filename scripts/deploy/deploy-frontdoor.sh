@@ -28,7 +28,9 @@
 #                       AuthorizerReservedConcurrency, StageThrottleRateLimit, StageThrottleBurstLimit,
 #                       StageName, LogRetentionInDays, PriceClass, EdgeGrantSecretArn
 #                       (e.g. --parameter QuotaLimitPerDay=100), or the flood guard's
-#                       RequestsPerIpPer5Minutes (edge-waf.yaml).
+#                       RequestsPerIpPer5Minutes (edge-waf.yaml). EdgeGrantSecretArn defaults to
+#                       the prerequisites' edge_grant_secret_arn (SSM): the authorizer then signs
+#                       a single-use edge grant for every request (docs/edge-code.md).
 #   --prerequisites-stack  The stack of scripts/deploy/deploy-prerequisites.sh (default: customersupport-
 #                       prerequisites). The site's URL is added to its web client's callback and
 #                       sign-out URLs (a parameter update of that stack, nothing else changes), so
@@ -187,6 +189,17 @@ done
 [[ -n "$DOMAIN_URL" && "$DOMAIN_URL" != "None" ]] ||
   die "SSM parameter ${PARAMETER_PREFIX}cognito_domain_url is missing: the web chat signs in on the Managed Login domain (re-run scripts/deploy/deploy-prerequisites.sh)"
 info "user pool $POOL_ID, client from ${PARAMETER_PREFIX}$CLIENT_SOURCE, scope $SCOPE"
+# Edge grants on by default: the key the runtime verifies with (configure.sh) is the one signed with.
+EDGE_OVERRIDE=()
+if [[ " ${OVERRIDES[*]+"${OVERRIDES[*]}"} " != *" EdgeGrantSecretArn="* ]]; then
+  EDGE_SECRET_ARN="$(ssm_value edge_grant_secret_arn)"
+  if [[ "$EDGE_SECRET_ARN" =~ ^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$ ]]; then
+    EDGE_OVERRIDE=("EdgeGrantSecretArn=$EDGE_SECRET_ARN")
+    info "edge grants signed with ${PARAMETER_PREFIX}edge_grant_secret_arn"
+  else
+    info "no edge-grant key under $PARAMETER_PREFIX (prerequisites from before edge grants): the authorizer signs no grants; re-run scripts/deploy/deploy-prerequisites.sh, then this script"
+  fi
+fi
 
 # ---------------------------------------------------------------- authorizer bundle
 BUCKET="$(packaging_bucket "$BUCKET" "$ACCOUNT" "$REGION")"
@@ -244,7 +257,8 @@ aws cloudformation deploy --template-file "$TEMPLATE" --stack-name "$STACK_NAME"
   --parameter-overrides "RuntimeArn=$RUNTIME_ARN" "UserPoolId=$POOL_ID" "AllowedClientIds=$CLIENT_ID" \
   "RequiredScope=$SCOPE" "AuthorizerCodeBucket=$BUCKET" "AuthorizerCodeKey=$CODE_KEY" \
   "WebAclArn=$WEB_ACL_ARN" "CognitoDomainUrl=${DOMAIN_URL%/}" \
-  ${SECRET_OVERRIDE[@]+"${SECRET_OVERRIDE[@]}"} ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
+  ${SECRET_OVERRIDE[@]+"${SECRET_OVERRIDE[@]}"} ${EDGE_OVERRIDE[@]+"${EDGE_OVERRIDE[@]}"} \
+  ${OVERRIDES[@]+"${OVERRIDES[@]}"} >&2 ||
   die "aws cloudformation deploy failed (see the stack events: aws cloudformation describe-stack-events --stack-name $STACK_NAME)"
 
 output() {

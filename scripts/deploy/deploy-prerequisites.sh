@@ -214,4 +214,7 @@ Next steps:
   3. agentcore deploy            # deploys runtime, memory and gateway (needs AWS credentials)
   4. scripts/build-webchat.sh && scripts/deploy/deploy-frontdoor.sh --region $REGION
                                  # the public front door and the web chat: prints the URL customers use
+Customer requests then need the front door's edge grant (key EdgeGrantSecretArn above; configure.sh
+gives the runtime its policy EdgeRuntimePolicyArn). Upgrading a runtime deployed before edge grants:
+run step 4 before steps 1-3, so the front door signs grants before the runtime requires them.
 EOF

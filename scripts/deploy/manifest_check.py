@@ -1,7 +1,4 @@
-"""``check``: what this project needs of agentcore/agentcore.json beyond the CLI's JSON schema.
-
-The list of checks is in scripts/deploy/manifest.py's docstring. Standard library only.
-"""
+"""``check``: the manifest's rules beyond the CLI's schema (listed in manifest.py); standard library only."""
 
 from __future__ import annotations
 
@@ -11,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scripts.deploy import manifest_edge
 from scripts.deploy.manifest_spec import (
     AUTH_DISCOVERY_ENV,
     AUTH_LIST_ENV,
@@ -165,7 +163,7 @@ def _check_runtime(project: Path, runtime: dict[str, Any], deployment_names: Map
                     f"{label}: envVars {env_name} is {','.join(actual)!r} but the authorizer's {key} is "
                     f"{','.join(expected)!r} ({why})"
                 )
-    return problems
+    return problems + manifest_edge.problems(runtime, env, _list((jwt or {}).get("allowedClients")), label)
 
 
 def _check_gateway(project: Path, gateway: dict[str, Any], runtimes: list[dict[str, Any]]) -> list[str]:

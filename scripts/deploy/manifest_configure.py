@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scripts.deploy import manifest_edge
 from scripts.deploy.manifest_spec import (
     AUTH_DISCOVERY_ENV,
     AUTH_LIST_ENV,
@@ -33,10 +34,11 @@ def _validate_values(values: Mapping[str, str]) -> dict[str, str]:
         raise ValueError(f"missing value(s): {', '.join(missing)}")
     clean = {key: str(values[key]).strip() for key in CONFIGURE_KEYS}
     clean.update({key: str(values[key]).strip() for key in OPTIONAL_KEYS if values.get(key)})
+    clean.update(manifest_edge.validate(values))
     url = clean["discovery_url"]
     if not (url.startswith("https://") and url.endswith(DISCOVERY_SUFFIX)) or re.search(r"\s", url):
         raise ValueError(f"discovery URL {url!r} must be an https URL ending in {DISCOVERY_SUFFIX}")
-    for key in ("client_id", "user_client_id", *(k for k in OPTIONAL_KEYS if k in clean)):
+    for key in ("client_id", "user_client_id", *(k for k in ("web_client_id",) if k in clean)):
         if re.search(r"[\s,]", clean[key]):
             raise ValueError(f"{key} {clean[key]!r} must not contain whitespace or commas")
     for key in TARGET_ARN_KEYS.values():
@@ -105,6 +107,15 @@ def apply(spec: dict[str, Any], values: Mapping[str, str]) -> list[str]:
             env_list.append(entry)
         _set(entry, "value", value, f"runtimes[{RUNTIME_NAME}].envVars[{name}]", changes)
 
+    if "edge_secret_arn" in v:
+        manifest_edge.apply(
+            runtime,
+            v,
+            v["client_id"],
+            f"runtimes[{RUNTIME_NAME}]",
+            lambda obj, key, value, where: _set(obj, key, value, where, changes),
+        )
+
     for target_name, key in TARGET_ARN_KEYS.items():
         _set(
             lambda_configs[target_name],
@@ -155,7 +166,8 @@ def configure(project_dir: str | os.PathLike[str], values: Mapping[str, str]) ->
     `values` has discovery_url, client_id (machine client), user_client_id (user-login client; user
     access tokens carry it in client_id), lambda_arn (WarrantyCheck) and account_lambda_arn
     (AccountTools), optionally web_client_id (the web chat's
-    client, allowed too). Raises ValueError/LookupError without
+    client, allowed too) and, all three or none, edge_secret_arn, edge_nonce_table and
+    edge_policy_arn (edge grants: scripts/deploy/manifest_edge.py). Raises ValueError/LookupError without
     touching the file when a value or the manifest's structure is not as expected.
     """
     return bool(configure_changes(project_dir, values))

@@ -49,11 +49,18 @@ moto gaps, measured on moto 5.2.5:
     and by cfn-lint. moto does not evaluate IAM either: the AccountTools role's Query/GetItem-only
     policy is checked on the template.
 
+12. ``AWS::SecretsManager::Secret`` (the edge-grant key) has no CloudFormation handler either; the
+    bridge creates it with moto's own secretsmanager backend, the value from moto's
+    ``get_random_password`` with the template's ``GenerateSecretString`` options. moto's
+    ``AWS::DynamoDB::Table`` ignores ``TimeToLiveSpecification`` (EdgeNonceTable): checked on the
+    template. moto evaluates no IAM: the runtime policy's statements are checked on the template.
+
 Run ``python -m scripts.localdev.moto_stack --serve-moto PORT`` (from the repository) for the bridged server.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -87,7 +94,11 @@ SSM_NAMES = (
     "requests_table_name",
     "audit_table_name",
     "feedback_table_name",
+    "edge_grant_secret_arn",
+    "edge_nonce_table_name",
+    "edge_runtime_policy_arn",
 )
+SECRET_TYPE = "AWS::SecretsManager::Secret"
 
 
 BRIDGED_ATTRIBUTES = {("AWS::Cognito::UserPool", "Arn")}
@@ -99,6 +110,7 @@ def register_cognito_cfn_handlers() -> list[str]:
     from moto.cloudformation import parsing
     from moto.cognitoidp.models import cognitoidp_backends
     from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
 
     # Each returns the physical id (what Ref yields in CloudFormation) of what it created in moto's Cognito,
     # or (physical id, GetAtt attributes) for the types the template reads attributes of.
@@ -124,6 +136,29 @@ def register_cognito_cfn_handlers() -> list[str]:
     def user_pool_domain(props: dict[str, Any], backend: Any, resource_name: str) -> str:
         backend.create_user_pool_domain(props["UserPoolId"], props["Domain"])
         return props["Domain"]
+
+    def secret(props: dict[str, Any], backend: Any, resource_name: str) -> str:
+        options = props.get("GenerateSecretString", {})
+        value = (
+            props.get("SecretString")
+            or json.loads(
+                backend.get_random_password(
+                    password_length=int(options.get("PasswordLength", 32)),
+                    exclude_characters=options.get("ExcludeCharacters", ""),
+                    exclude_numbers=_true(options.get("ExcludeNumbers")),
+                    exclude_punctuation=_true(options.get("ExcludePunctuation")),
+                    exclude_uppercase=_true(options.get("ExcludeUppercase")),
+                    exclude_lowercase=_true(options.get("ExcludeLowercase")),
+                    include_space=_true(options.get("IncludeSpace")),
+                    require_each_included_type=True,
+                )
+            )["RandomPassword"]
+        )
+        name = props.get("Name") or f"{resource_name}-{uuid.uuid4().hex[:6]}"
+        created = backend.create_secret(
+            name, value, None, props.get("Description"), None, None, None, [], False
+        )
+        return str(created["ARN"] if isinstance(created, dict) else json.loads(created)["ARN"])
 
     def managed_login_branding(props: dict[str, Any], backend: Any, resource_name: str) -> str:
         backend.describe_user_pool_client(props["UserPoolId"], props["ClientId"])  # raises if absent
@@ -153,6 +188,7 @@ def register_cognito_cfn_handlers() -> list[str]:
             strict=True,
         )
     )
+    creators[SECRET_TYPE] = secret
     native = set(parsing.get_model_map())
     for cfn_type, create in creators.items():
         if cfn_type in native:  # moto learned it: test moto's own implementation instead
@@ -167,12 +203,13 @@ def register_cognito_cfn_handlers() -> list[str]:
             region_name: str,
             **kw: Any,
         ) -> Any:
-            backend = cognitoidp_backends[account_id][region_name]
+            secret = cls.cloudformation_type() == SECRET_TYPE
+            backend = (secretsmanager_backends if secret else cognitoidp_backends)[account_id][region_name]
             created = cls.creator(dict(cloudformation_json["Properties"]), backend, resource_name)
             return cls(*created) if isinstance(created, tuple) else cls(created)
 
         def not_supported(cls: Any, *args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError("the test bridge only creates Cognito resources")
+            raise NotImplementedError("the test bridge only creates resources")
 
         def update_from_cloudformation_json(
             cls: Any,
@@ -222,7 +259,11 @@ def register_cognito_cfn_handlers() -> list[str]:
         )
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
-    return [t for t in COGNITO_TYPES if t not in native]
+    return [t for t in creators if t not in native]
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"  # CloudFormation hands booleans over as text or bool
 
 
 def main() -> None:

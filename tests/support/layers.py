@@ -74,6 +74,7 @@ LAYER_OF = {
     "test_leak_detector.py::test_scan_fails_a_run_that_logs_a_subprocess_token": "integration",
     "test_manifest.py::test_cli_check": "integration",
     "test_manifest.py::test_cli_configure": "integration",
+    "test_manifest.py::test_cli_configure_takes_the_edge_values": "integration",
     "test_webfront.py::test_unreachable_agent_is_a_502_and_the_front_stays_up": "integration",
 }
 

@@ -16,8 +16,9 @@ import httpx
 import jwt
 import pytest
 
-from scripts.localdev.hosted_ui import SESSION_COOKIE, s256
+from scripts.localdev.hosted_ui import SESSION_COOKIE
 from scripts.localdev.issuer import LocalIssuer
+from scripts.localdev.oauth_grants import s256
 from scripts.localdev.pool import Client, IssuerConfig, User
 from scripts.localdev.serving import BackgroundServer
 

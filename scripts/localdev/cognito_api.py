@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scripts.localdev.hosted_ui import token_refusal_for
+from scripts.localdev.oauth_grants import token_refusal_for
 from scripts.localdev.pool import TokenMinter
 from scripts.localdev.sigv4 import signed_by_known_credentials
 

@@ -37,13 +37,9 @@ import base64
 import binascii
 import json
 import secrets
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -53,13 +49,14 @@ from starlette.routing import Route
 
 from scripts.localdev.cognito_api import cognito_api
 from scripts.localdev.hosted_ui import HostedUI
+from scripts.localdev.minting import TokenMint
 from scripts.localdev.page_headers import PageHeaders
-from scripts.localdev.pool import USER_SCOPE, Client, IssuerConfig, SigningKeys, User
+from scripts.localdev.pool import Client, IssuerConfig, SigningKeys, User
 from scripts.localdev.record import record_issued
 
 
-class LocalIssuer:
-    """Mints Cognito-shaped tokens and serves the endpoints that hand them out."""
+class LocalIssuer(TokenMint):
+    """Serves the endpoints that hand out Cognito-shaped tokens (minted by the ``TokenMint`` base)."""
 
     def __init__(self, config: IssuerConfig, base_url: str = "http://127.0.0.1") -> None:
         self.config = config
@@ -89,84 +86,6 @@ class LocalIssuer:
     def token_url(self) -> str:
         """The OAuth token endpoint."""
         return f"{self.base_url}/oauth2/token"
-
-    # -- tokens -------------------------------------------------------------------------------
-    def sign(
-        self, claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None
-    ) -> str:
-        """Sign arbitrary claims with the current key (tests use this for crafted tokens)."""
-        current_kid, current_key = self.keys.current
-        token = jwt.encode(claims, key or current_key, algorithm="RS256", headers={"kid": kid or current_kid})
-        record_issued(token)
-        return token
-
-    def _base_claims(self, lifetime: int | None) -> dict[str, Any]:
-        now = int(time.time())
-        return {
-            "iss": self.issuer,
-            "iat": now,
-            "auth_time": now,
-            "exp": now + (self.config.token_lifetime if lifetime is None else lifetime),
-            "jti": str(uuid.uuid4()),
-        }
-
-    def client_credentials_token(self, client_id: str, scopes: list[str], lifetime: int | None = None) -> str:
-        """A machine access token, as Cognito issues for client_credentials."""
-        claims = {
-            **self._base_claims(lifetime),
-            "sub": client_id,
-            "client_id": client_id,
-            "token_use": "access",
-            "scope": " ".join(scopes),
-            "version": 2,
-        }
-        return self.sign(claims)
-
-    def access_lifetime(self, client: Client) -> int:
-        """Seconds an access token of this client lives (its own validity, else the pool's)."""
-        if client.access_token_validity is None:
-            return self.config.token_lifetime
-        return client.access_token_validity
-
-    def user_tokens(
-        self,
-        user: User,
-        client_id: str,
-        lifetime: int | None = None,
-        scopes: list[str] | None = None,
-        nonce: str | None = None,
-        auth_time: int | None = None,
-    ) -> dict[str, str]:
-        """Access and ID tokens for a logged-in user.
-
-        ``scopes``: those granted by the hosted UI; ``auth_time``: when the user signed in, kept
-        across refreshes.
-        """
-        base = self._base_claims(lifetime)
-        if auth_time:
-            base["auth_time"] = auth_time
-        access = {
-            **base,
-            "sub": user.sub,
-            "client_id": client_id,
-            "token_use": "access",
-            "scope": " ".join(scopes) if scopes else USER_SCOPE,
-            "username": user.username,
-            "version": 2,
-            "origin_jti": str(uuid.uuid4()),
-            "event_id": str(uuid.uuid4()),
-        }
-        # ID tokens carry `aud`, not `client_id`: the runtime's allowedClients rejects them.
-        id_token = {
-            **base,
-            "jti": str(uuid.uuid4()),
-            "sub": user.sub,
-            "aud": client_id,
-            "token_use": "id",
-            "cognito:username": user.username,
-            **({"nonce": nonce} if nonce else {}),
-        }
-        return {"access": self.sign(access), "id": self.sign(id_token)}
 
     # -- lookups ------------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import logging
 import os
-import sys
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
@@ -39,6 +37,7 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scripts.localdev.lambda_targets import DEFAULT_HANDLERS, load_handler
 from scripts.localdev.paths import REPO, agent_code_on_path
 from scripts.localdev.policy import Decision, PolicyEngine, manifest_policies
 
@@ -54,10 +53,6 @@ decision_logger = logging.getLogger("localdev.gateway.decisions")
 GATEWAY_NAME = "my-gateway-secure"
 TOOL_NAME_SEPARATOR = "___"
 # Lambda code for each target, as deployed by scripts/deploy/prerequisites.yaml.
-DEFAULT_HANDLERS = {
-    "WarrantyCheck": REPO / "app" / "WarrantyCheck" / "handler.py",
-    "AccountTools": REPO / "app" / "AccountTools" / "handler.py",
-}
 LOCAL_GATEWAY_ARN = f"arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/{GATEWAY_NAME}-local"
 DENIED = "Access denied: the gateway's policy does not permit this tool call."
 
@@ -91,18 +86,6 @@ class CallRecord:
     tool: str
     arguments: dict[str, Any]
     authorization: str = field(repr=False)
-
-
-def load_handler(path: Path, function: str = "lambda_handler") -> Handler:
-    """Import a Lambda handler from a file, as the Lambda runtime would (its folder on sys.path)."""
-    if str(path.parent) not in sys.path:
-        sys.path.append(str(path.parent))
-    spec = importlib.util.spec_from_file_location(f"lambda_{path.parent.name.lower()}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, function)
 
 
 def manifest_tools(

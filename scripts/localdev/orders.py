@@ -111,7 +111,7 @@ def seed_users(store: OrderStore, users: dict[str, str], today: date, data_file:
 
 def account_tools_handler(env: Mapping[str, str]) -> dict[str, Callable[..., Any]]:
     """The AccountTools Lambda bound to ORDERS_TABLE_NAME at ORDERS_ENDPOINT_URL (if both are set)."""
-    from scripts.localdev.gateway import DEFAULT_HANDLERS, load_handler
+    from scripts.localdev.lambda_targets import DEFAULT_HANDLERS, load_handler
 
     table, endpoint = env.get("ORDERS_TABLE_NAME", ""), env.get("ORDERS_ENDPOINT_URL", "")
     if not (table and endpoint):

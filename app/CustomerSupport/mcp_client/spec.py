@@ -11,10 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from settings import Settings
+from typing import Protocol
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what the Bedrock Converse API accepts
 TOOLS_CACHE_SIZE = 1024  # token listings kept per hop
@@ -72,7 +69,32 @@ class HopSpec:
         return self.key.replace("_", " ")
 
 
-def hop_specs(settings: Settings) -> tuple[HopSpec, ...]:
+class HopSettings(Protocol):
+    """The settings the hops are built from (settings.Settings has them; no import, no cycle)."""
+
+    @property
+    def gateway_url(self) -> str | None: ...  # noqa: D102
+    @property
+    def web_search_url(self) -> str | None: ...  # noqa: D102
+    @property
+    def gateway_timeout_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def gateway_retry_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def web_search_timeout_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def web_search_retry_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def gateway_idle_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def gateway_max_connections(self) -> int: ...  # noqa: D102
+    @property
+    def gateway_tools_ttl_seconds(self) -> float: ...  # noqa: D102
+    @property
+    def gateway_session_cache_size(self) -> int: ...  # noqa: D102
+
+
+def hop_specs(settings: HopSettings) -> tuple[HopSpec, ...]:
     """Every MCP hop the agent opens per turn, in the order the model is told about them."""
     gateway = HopSpec(
         key="gateway",
@@ -98,7 +120,7 @@ def hop_specs(settings: Settings) -> tuple[HopSpec, ...]:
     return (gateway, web_search)
 
 
-def _limits(settings: Settings, timeout_seconds: float, retry_seconds: float) -> HopLimits:
+def _limits(settings: HopSettings, timeout_seconds: float, retry_seconds: float) -> HopLimits:
     return HopLimits(
         timeout_seconds=timeout_seconds,
         idle_seconds=settings.gateway_idle_seconds,

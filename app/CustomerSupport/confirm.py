@@ -40,6 +40,8 @@ ID_PATTERN_CHARS = 64  # an id is token_urlsafe(24): 32 characters; anything lon
 AUDITED_ARGUMENTS = ("order_id", "line", "quantity", "refund_amount")
 CONTEXT_ARGUMENTS = ("session_id", "trace_id")  # set by the agent per turn, not part of the action
 REFUND_PATH = "original payment method"
+# The manifest's refund-limit policy; the gateway's deny text names it (docs/account-tools.md).
+REFUND_LIMIT_POLICY = "ReturnsAboveTheLimitNeedAPerson"
 
 NEEDS_WEB_CHAT = (
     "Not done: this action needs the customer's own confirmation, and their app cannot ask for it "

@@ -80,10 +80,10 @@ class Stack:
     def decide(self, user: str, session: str, ident: str, approve: bool) -> Turn:
         return self.turn(user, session, {"confirm": {"id": ident, "approve": approve}})
 
-    def last_trace_id(self) -> str:
-        """The trace id of the latest finished turn (the agent's local trace file)."""
-        trace_id: str = json.loads(self.traces.read_text().splitlines()[-1])["trace_id"]
-        return trace_id
+    def last_turn(self) -> dict[str, Any]:
+        """The latest finished turn's line in the agent's local trace file."""
+        turn: dict[str, Any] = json.loads(self.traces.read_text().splitlines()[-1])
+        return turn
 
     def items(self, table: str, user: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.tables[table].query(
@@ -175,8 +175,11 @@ def test_a_confirmed_return_is_written_once_with_its_audit(stack: Stack) -> None
     [audit] = stack.items("audit", "alice")
     assert audit["result_id"] == rma and audit["tool"] == "start_return"
     assert audit["customer_id"] == "sub-alice" and audit["session_id"] == session
-    assert audit["trace_id"] == stack.last_trace_id() and int(audit["trace_id"], 16)  # the approving turn
+    assert audit["trace_id"] == stack.last_turn()["trace_id"] and int(
+        audit["trace_id"], 16
+    )  # the approving turn
     assert stack.tokens["alice"] not in json.dumps(audit, default=str)
+    assert stack.last_turn()["action"] == "executed"
 
     # Asking again: a new confirmation, and once approved the same return (nothing new written).
     again = stack.ask("alice", session, RETURN)
@@ -208,6 +211,7 @@ def test_another_customers_order_is_not_found_and_nothing_is_written(stack: Stac
     assert request is not None and request["action"]["order_id"] == "ORD-4201"
     done = stack.decide("alice", session, request["id"], True)
     assert "No order ORD-4201 was found for this customer" in done.text, done.text
+    assert stack.last_turn()["action"] == "failed"  # the Lambda's error value is no "executed"
     assert {u: (stack.items("requests", u), stack.items("audit", u)) for u in ISSUER_SUBS} == before
 
 
@@ -222,6 +226,7 @@ def test_over_the_limit_is_refused_by_the_policy_and_a_person_is_offered(stack: 
     done = stack.decide("alice", session, request["id"], True)
     assert stack.gateway.decisions[-1].policies == (REFUND_LIMIT_POLICY,)
     assert stack.gateway.invocations["AccountTools"] == invoked  # the Lambda never ran
+    assert stack.last_turn()["action"] == "failed" and stack.last_turn()["policy_denied"]
     assert "over the limit a person must approve" in done.text, done.text
     assert "nothing was done" in done.text and "hand your case to a person" in done.text
     assert "Access denied" not in done.text and REFUND_LIMIT_POLICY not in done.text

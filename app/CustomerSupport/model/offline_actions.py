@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any
 
-from confirm import REFUND_LIMIT_POLICY
+from confirm import NEEDS_WEB_CHAT, REFUND_LIMIT_POLICY
 
 from model.offline_orders import tool_named
 
@@ -135,6 +135,8 @@ def describe(messages: list[dict[str, Any]], result: dict[str, Any], name: str, 
         ),
         {},
     )
+    if is_error and text == NEEDS_WEB_CHAT:  # the agent adds how to do it instead (confirm.CLI_NOTICE)
+        return "I can't do that from this app."
     if is_error and REFUND_LIMIT_POLICY in text:
         amount, order = arguments.get("refund_amount"), arguments.get("order_id", "this order")
         return (

@@ -315,7 +315,7 @@ def test_without_a_tracer_the_write_carries_no_made_up_trace_id() -> None:
         "type": "object",
         "properties": {"session_id": {"type": "string"}, "trace_id": {"type": "string"}},
     }
-    tool = HopTool(Tool(name="AccountTools___start_return", inputSchema=schema), hop_specs(Settings())[0])
+    tool = HopTool(Tool(name="AccountTools___start_return", input_schema=schema), hop_specs(Settings())[0])
     confirm_state = TurnConfirm("sub-alice", "s-1", True)
     off = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)  # what the API gives with no provider
     assert tool._context({CONFIRM_KEY: confirm_state, TRACE_KEY: TurnRecord(off)}) == {"session_id": "s-1"}

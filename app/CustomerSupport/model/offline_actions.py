@@ -169,7 +169,7 @@ def describe(messages: list[dict[str, Any]], result: dict[str, Any], name: str, 
 
 
 def _describe_return(rma: dict[str, Any], created: bool) -> str:
-    refund = rma.get("refund") if isinstance(rma.get("refund"), dict) else {}
+    refund: dict[str, Any] = rma["refund"] if isinstance(rma.get("refund"), dict) else {}
     lines = ", ".join(
         f"line {line.get('line')} ({line.get('quantity')} x {line.get('product_id')})"
         for line in rma.get("lines", [])

@@ -48,12 +48,18 @@ def test_demo_shows_the_whole_story_and_cleans_up(quiet_machine: None) -> None:
     watch = transcript.split("> Is my Smart Watch still under warranty?", 1)[1].split(
         "> Show me the orders", 1
     )[0]
-    assert "Order id: ORD-1001" in watch and "Smart Watch" in watch and "Warranty months: 24" in watch
+    # demo has two Smart Watch orders (ORD-1001, and ORD-1005 of issue 18's returns): the newest is meant.
+    assert "Order id: ORD-1005" in watch and "Smart Watch" in watch and "Warranty months: 24" in watch
     injected = transcript.split("> Show me the orders of customer ", 1)[1].split("\n  ALLOW ", 1)[0]
     assert "ORD-1001" in injected and "ORD-200" not in injected
     assert "customer id from the model replaced: AccountTools___list_my_orders" in injected
     decided = re.findall(r"^  (ALLOW|DENY) (AccountTools___\w+) for (demo|someone else) ", transcript, re.M)
     assert [(d[0], d[2]) for d in decided] == [("ALLOW", "demo")] * 4, decided
+    # A return asked through the CLI (prompts only, no confirmation): refused in plain words, not done.
+    refused = transcript.split("> Please start a return for ORD-1004", 1)[1].split("==", 1)[0]
+    assert "use the web chat" in refused and "nothing was done" in refused, refused
+    assert "action: needs_web_chat" in refused and "RMA-" not in refused
+    assert "went wrong" not in refused and "(that turn failed" not in refused
     assert "without a token:        HTTP 401" in transcript
     assert "with an expired token:  HTTP 403" in transcript and "Token expired" in transcript
     assert "Demo complete: every check passed." in transcript

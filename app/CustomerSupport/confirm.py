@@ -40,6 +40,8 @@ ID_PATTERN_CHARS = 64  # an id is token_urlsafe(24): 32 characters; anything lon
 AUDITED_ARGUMENTS = ("order_id", "line", "quantity", "refund_amount")
 CONTEXT_ARGUMENTS = ("session_id", "trace_id")  # set by the agent per turn, not part of the action
 REFUND_PATH = "original payment method"
+# The manifest's refund-limit policy; the gateway's deny text names it (docs/account-tools.md).
+REFUND_LIMIT_POLICY = "ReturnsAboveTheLimitNeedAPerson"
 
 NEEDS_WEB_CHAT = (
     "Not done: this action needs the customer's own confirmation, and their app cannot ask for it "
@@ -263,7 +265,20 @@ class ConfirmWrites(HookProvider):
         action, outcome = turn.outcomes[-1]
         if outcome == "approved" and action.tool == event.tool_use.get("name"):
             result = event.result if isinstance(event.result, dict) else {}
-            turn.outcomes[-1] = (action, "executed" if result.get("status") == "success" else "failed")
+            done = result.get("status") == "success" and not _error_value(result)
+            turn.outcomes[-1] = (action, "executed" if done else "failed")
+
+
+def _error_value(result: Any) -> bool:
+    """Whether a successful tool result is an error value (AccountTools: ``{"error", "error_code"}``)."""
+    for item in result.get("content", []):
+        try:
+            value = json.loads(item.get("text", ""))
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "error" in value:
+            return True
+    return False
 
 
 def _only_declared_arguments(event: BeforeToolCallEvent) -> None:

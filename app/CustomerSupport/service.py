@@ -57,6 +57,9 @@ These tools only ever act for the signed-in customer: never ask for, accept or p
 id, and do not offer to look up anyone else's orders.
 start_return and create_support_ticket change things: the customer confirms each call in their
 app before it runs (you cannot confirm for them); say it is done only when the tool result says so.
+A start_return refused with "Denied by policy: ReturnsAboveTheLimitNeedAPerson" is over the refund
+limit a person must approve: say so plainly, say nothing was done, and offer to hand the case to a
+person (create_support_ticket, once the customer agrees).
 Answer only from tool results, the conversation and the remembered context; if a tool fails, say
 so plainly. Never ask for or reveal credentials."""
 

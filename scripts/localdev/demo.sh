@@ -76,6 +76,7 @@ for line in lines:
           f"user {t['user.id'][:12]}…"
           + (f"; customer id from the model replaced: {', '.join(t['identity_overridden'])}" if t.get("identity_overridden") else "")
           + (f"; denied by the gateway's policy: {', '.join(t['policy_denied'])}" if t.get("policy_denied") else "")
+          + (f"; action: {t['action']}" if t.get("action") else "")
           + "\033[0m")
 PY
 }
@@ -152,6 +153,10 @@ for line in open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]:
         who = "demo" if d["principal"] == sys.argv[3] else "someone else"
         print(f"  {d['decision']} {d['tool']} for {who} ({', '.join(d['policies']) or 'no policy'})")
 PY
+# A write: the CLI sends prompts only and cannot show a confirmation, so the agent does nothing
+# and says where the customer can confirm it (docs/confirmations.md, "The CLI path").
+ask "Please start a return for ORD-1004 line 1, refund \$129.99"
+cp "$DEMO/turn.txt" "$DEMO/return.txt"
 USER_TOKEN=$TOKEN
 TOKEN=$MACHINE_TOKEN
 
@@ -184,9 +189,10 @@ check "web search via the local MCP server"         '[[ "$answers" == *"found on
 check "e-mail preference known in a new session"    '[[ "$answers" == *"You told me you prefer e-mail contact"* ]]'
 check "a trace line per turn, no token in it"       '[ "$(wc -l <"$TRACES")" -ge 11 ] && ! grep -qF "$TOKEN" "$TRACES" && ! grep -qF "$USER_TOKEN" "$TRACES"'
 check "where is my order: demo's own, with tracking" '[[ "$answers" == *"ORD-1003"*"tracking number 1Z999AA10123456791"* ]]'
-check "Smart Watch warranty from demo's order ORD-1001" '[[ "$answers" == *"Order id: ORD-1001"*"Smart Watch"*"Warranty months: 24"* ]]'
+check "Smart Watch warranty from demo's newest watch order" '[[ "$answers" == *"Order id: ORD-1005"*"Smart Watch"*"Warranty months: 24"* ]]'
 check "another customer's id: demo's orders only"  'grep -q ORD-1001 "$DEMO/injected.txt" && ! grep -q ORD-200 "$DEMO/injected.txt"'
 check "each order call allowed for demo alone"      '[ "$(grep -c "^  ALLOW AccountTools___.* for demo " "$DEMO/decided.txt")" = 4 ] && [ "$(wc -l <"$DEMO/decided.txt")" = 4 ]'
+check "a return by the CLI: refused, nothing done"   'grep -q "use the web chat" "$DEMO/return.txt" && grep -q "nothing was done" "$DEMO/return.txt" && ! grep -q "RMA-" "$DEMO/return.txt" && ! grep -qE "\"kind\": \"call\".*start_return" "$DECISIONS"'
 check "no token: 401"                               '[ "$no_token" = 401 ]'
 check "expired token: 403"                          '[ "$expired" = 403 ]'
 say "wall time: $(( $(date +%s) - started )) s"

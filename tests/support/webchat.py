@@ -63,6 +63,7 @@ class Stack:
     url: str
     users: dict[str, User]
     limited_url: str = ""
+    orders: dict[str, str] = field(default_factory=dict)  # ORDERS_TABLE_NAME/_ENDPOINT_URL, if any
 
 
 @dataclass
@@ -127,7 +128,8 @@ def webchat_stack(
     with BackgroundServer(issuer.app()) as issuer_server:
         issuer.base_url = issuer_server.url
         auth["AUTH_DISCOVERY_URL"] = issuer.discovery_url
-        gateway = build_gateway({**auth, **(seeded_orders(orders_url, users) if orders_url else {})})
+        orders = seeded_orders(orders_url, users) if orders_url else {}
+        gateway = build_gateway({**auth, **orders})
         with BackgroundServer(gateway.app) as gateway_server, contextlib.ExitStack() as servers:
             gateway.url = f"{gateway_server.url}/mcp"
             agent = start_agent(
@@ -151,7 +153,7 @@ def webchat_stack(
             }
             front = build_webfront(agent.url, config, dist, app_origin=fronts["open"])
             servers.enter_context(BackgroundServer(front, ports["open"]))
-            stack = Stack(issuer, client, f"{fronts['open']}/", users)
+            stack = Stack(issuer, client, f"{fronts['open']}/", users, orders=orders)
             if limits is not None:
                 # scripts/localdev/webchat.sh's front: the front door's policy under the template's names.
                 policy = AuthSettings(

@@ -118,11 +118,12 @@ class HopTool(MCPAgentTool):
         if not self.context_arguments:
             return {}
         confirm, record = invocation_state.get(CONFIRM_KEY), invocation_state.get(TRACE_KEY)
+        # No tracer provider (tracing off) gives the invalid all-zero context: no trace id then,
+        # rather than one that would tie every such write to every other.
+        span = record.span.get_span_context() if isinstance(record, TurnRecord) else None
         values = {
             "session_id": confirm.session if isinstance(confirm, TurnConfirm) else None,
-            "trace_id": f"{record.span.get_span_context().trace_id:032x}"
-            if isinstance(record, TurnRecord)
-            else None,
+            "trace_id": f"{span.trace_id:032x}" if span is not None and span.is_valid else None,
         }
         return {name: value for name in self.context_arguments if (value := values.get(name))}
 

@@ -246,7 +246,9 @@ class OfflineModel(Model):
         """A follow-up tool call a result calls for (list the orders, then check the one meant)."""
         prompt = next((_text(m) for m in reversed(messages) if m.get("role") == "user" and _text(m)), "")
         names = _tool_names(messages)
-        again = offline_actions.next_step(prompt, messages, tools)
+        again = offline_actions.next_step(prompt, messages, tools) or offline_actions.more_tickets(
+            prompt, messages
+        )
         if again is not None:
             return again
         for result in results:
@@ -265,7 +267,10 @@ class OfflineModel(Model):
         for result in results:
             name = names.get(result.get("toolUseId", ""), "")
             text = _result_text(result)
-            if result.get("status") == "error":
+            described = offline_actions.describe(messages, result, name, text)
+            if described is not None:
+                answers.append(described)
+            elif result.get("status") == "error":
                 answers.append(text or "That lookup failed. Please try again later.")
             elif name.endswith(WARRANTY_TOOL_SUFFIX):
                 answers.append("Here is the warranty status:\n" + _humanize(text))

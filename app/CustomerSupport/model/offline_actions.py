@@ -7,13 +7,21 @@ defeat (confirm.py), each named by words in the prompt:
 
 - "approved" / "confirmed": the model claims the customer approved, in the tool call itself;
 - "twice" / "again": after the first call's result the model calls the tool once more;
-- "then change the refund to $N": after the first call's result it calls again with that amount.
+- "then change the refund to $N": after the first call's result it calls again with that amount;
+- "open N tickets": it calls the ticket tool N times in one turn.
+
+``describe`` renders the write tools' results (AccountTools' shapes) as the answer, and a refusal
+by the refund-limit policy (its name in the gateway's deny text) as "over the limit a person must
+approve" with an offer to hand the case to a person.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+from confirm import NEEDS_WEB_CHAT, REFUND_LIMIT_POLICY
 
 from model.offline_orders import tool_named
 
@@ -25,8 +33,9 @@ ACTION_TOOLS = (START_RETURN, TICKET, LIST_RETURNS)
 # Explicit requests only: "can I return my headphones?" is a policy question, not an action.
 _RETURN = re.compile(r"\b(?:start|open|begin|make|create|file) (?:a )?return\b", re.I)
 _TICKET = re.compile(
-    r"\b(?:open|create|file|raise) (?:a )?(?:support )?ticket\b"
-    r"|\b(?:talk|speak) to (?:a )?(?:person|human)\b",
+    r"\b(?:open|create|file|raise) (?:a |\d+ )?(?:support )?tickets?\b"
+    r"|\b(?:talk|speak) to (?:a )?(?:person|human)\b"
+    r"|\bhand (?:it|this|my case|the case)(?: over)? to a (?:person|human)\b",
     re.I,
 )
 _MY_RETURNS = re.compile(r"\bmy returns\b|\breturns? (?:have i|did i)\b", re.I)
@@ -37,6 +46,7 @@ _QUANTITY = re.compile(r"\bquantity\s+(\d+)", re.I)
 _SUMMARY = re.compile(r":\s*(.+)$", re.S)
 _CLAIMS_APPROVAL = re.compile(r"\b(?:approved|confirmed)\b", re.I)
 _TWICE = re.compile(r"\btwice\b|\bagain\b", re.I)
+_TICKETS = re.compile(r"\b(\d+) tickets\b", re.I)
 _ALTER = re.compile(r"\bthen change the refund to \$\s?(\d+(?:\.\d{1,2})?)", re.I)
 
 
@@ -100,6 +110,77 @@ def next_step(
     if _TWICE.search(prompt) and tool_named(tools, name.rsplit("___", 1)[-1]):
         return (name, dict(arguments))
     return None
+
+
+def more_tickets(prompt: str, messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """For "open N tickets": the ticket call once more while fewer than N were made this turn."""
+    wanted = _TICKETS.search(prompt)
+    writes = _writes_since_prompt(messages)
+    if not wanted or not writes or not writes[0][0].endswith(TICKET) or len(writes) >= int(wanted.group(1)):
+        return None
+    return (writes[0][0], dict(writes[0][1]))
+
+
+def describe(messages: list[dict[str, Any]], result: dict[str, Any], name: str, text: str) -> str | None:
+    """The answer for a result of these tools (None: another tool, or a shape this script does not know)."""
+    if not name.endswith(ACTION_TOOLS):
+        return None
+    is_error = result.get("status") == "error"
+    arguments = next(
+        (
+            dict(block["toolUse"].get("input") or {})
+            for message in messages
+            for block in message.get("content", [])
+            if "toolUse" in block and block["toolUse"].get("toolUseId") == result.get("toolUseId")
+        ),
+        {},
+    )
+    if is_error and text == NEEDS_WEB_CHAT:  # the agent adds how to do it instead (confirm.CLI_NOTICE)
+        return "I can't do that from this app."
+    if is_error and REFUND_LIMIT_POLICY in text:
+        amount, order = arguments.get("refund_amount"), arguments.get("order_id", "this order")
+        return (
+            f"I can't start this return: its refund ({amount}) is over the limit a person must "
+            "approve, so nothing was done. I can hand your case to a person from the support team: "
+            f'say "hand my case to a person: return of {order}" and I will open a support ticket.'
+        )
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("return"), dict):
+        return _describe_return(data["return"], data.get("created") is not False)
+    if isinstance(data.get("ticket"), dict):
+        ticket = data["ticket"]
+        return (
+            f"I've handed your case to a person: your support ticket is {ticket.get('ticket_id')} "
+            f"({ticket.get('status')}). {data.get('message', '')}".strip()
+        )
+    if isinstance(data.get("returns"), list):
+        returns = [r for r in data["returns"] if isinstance(r, dict)]
+        if not returns:
+            return "You have no returns."
+        return "Your returns:\n" + "\n".join(_describe_return(r, True) for r in returns)
+    if "error" in data:
+        return f"That was not done: {data['error']}"
+    return None
+
+
+def _describe_return(rma: dict[str, Any], created: bool) -> str:
+    refund: dict[str, Any] = rma["refund"] if isinstance(rma.get("refund"), dict) else {}
+    lines = ", ".join(
+        f"line {line.get('line')} ({line.get('quantity')} x {line.get('product_id')})"
+        for line in rma.get("lines", [])
+        if isinstance(line, dict)
+    )
+    lead = "Your return is" if created else "You already have this return:"
+    return (
+        f"{lead} {rma.get('return_id')} ({rma.get('status')}) for order {rma.get('order_id')}, "
+        f"{lines}; refund {refund.get('amount')} {refund.get('currency')}. "
+        f"Please send the items back by {rma.get('return_by')}."
+    )
 
 
 def _writes_since_prompt(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

@@ -581,6 +581,12 @@ def test_a_ratings_table_without_its_policy_is_refused_without_writing(
     run = configure(
         script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
     )
+    # What a stack from before feedback_write_policy_arn publishes: the remedy is named.
     assert run.returncode == 1
-    assert "ratings need both feedback_table and feedback_policy_arn" in run.stderr
+    assert run.stdout.startswith("Read ")
+    assert run.stderr == (
+        f"configure: error: SSM parameter {prefix}feedback_write_policy_arn is missing "
+        f"({prefix}feedback_table_name is there): the prerequisites stack predates it; "
+        "re-run scripts/deploy/deploy-prerequisites.sh, then this script\n"
+    )
     assert manifest_bytes(project) == before

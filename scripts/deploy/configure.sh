@@ -179,7 +179,11 @@ EDGE_OPTIONS=(--edge-secret-arn --edge-nonce-table --edge-policy-arn)  # in EDGE
 for i in "${!EDGE_OPTIONS[@]}"; do
   [[ -z "${values[7 + i]}" ]] || extra_args+=("${EDGE_OPTIONS[i]}" "${values[7 + i]}")
 done
-# Ratings: likewise passed as found; manifest.py refuses one without the other.
+# Ratings: both or neither. Stacks from before the policy's parameter publish the table alone.
+if [[ -n "${values[10]}" && -z "${values[11]}" ]]; then
+  die "SSM parameter ${PREFIX}feedback_write_policy_arn is missing (${PREFIX}feedback_table_name is there):\
+ the prerequisites stack predates it; re-run scripts/deploy/deploy-prerequisites.sh, then this script"
+fi
 FEEDBACK_OPTIONS=(--feedback-table --feedback-policy-arn)  # in FEEDBACK_KEYS order
 for i in "${!FEEDBACK_OPTIONS[@]}"; do
   [[ -z "${values[10 + i]}" ]] || extra_args+=("${FEEDBACK_OPTIONS[i]}" "${values[10 + i]}")

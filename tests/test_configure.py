@@ -46,6 +46,7 @@ KEYS = (
 )
 WEB_KEYS = ("web_client_id", "cognito_domain_url")  # optional: read in the same call
 EDGE_KEYS = ("edge_grant_secret_arn", "edge_nonce_table_name", "edge_runtime_policy_arn")  # optional too
+FEEDBACK_KEYS = ("feedback_table_name", "feedback_write_policy_arn")  # optional too: the second call
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def deployed(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     run = info["run"]
     assert run.returncode == 0, f"deploy-prerequisites failed:\n{run.stdout}\n{run.stderr}"
     info["ssm"] = ssm_values(info["prefix"], moto_url)
-    assert set(KEYS) | set(WEB_KEYS) | set(EDGE_KEYS) <= set(info["ssm"])
+    assert set(KEYS) | set(WEB_KEYS) | set(EDGE_KEYS) | set(FEEDBACK_KEYS) <= set(info["ssm"])
     return info
 
 
@@ -116,6 +117,8 @@ def _values(ssm: dict[str, str]) -> dict[str, str]:
         "edge_secret_arn": ssm["edge_grant_secret_arn"],
         "edge_nonce_table": ssm["edge_nonce_table_name"],
         "edge_policy_arn": ssm["edge_runtime_policy_arn"],
+        "feedback_table": ssm["feedback_table_name"],
+        "feedback_policy_arn": ssm["feedback_write_policy_arn"],
     }
 
 
@@ -147,9 +150,11 @@ def test_configure_writes_the_ssm_values(
         "EDGE_GRANT_SECRET_ID": ssm["edge_grant_secret_arn"],
         "EDGE_NONCE_TABLE": ssm["edge_nonce_table_name"],
         "EDGE_EXEMPT_CLIENTS": ssm["client_id"],
+        # Ratings (docs/feedback.md): the thumbs work deployed.
+        "FEEDBACK_TABLE_NAME": ssm["feedback_table_name"],
     }
-    # agentcore deploy attaches it to the execution role (AgentCoreRuntime.attachAdditionalPolicies).
-    assert runtime["additionalPolicies"] == [ssm["edge_runtime_policy_arn"]]
+    # agentcore deploy attaches them to the execution role (AgentCoreRuntime.attachAdditionalPolicies).
+    assert runtime["additionalPolicies"] == [ssm["edge_runtime_policy_arn"], ssm["feedback_write_policy_arn"]]
     warranty, account = gateway["targets"]
     assert warranty["lambdaFunctionArn"] == {
         "lambdaArn": ssm["warranty_check_lambda_arn"],
@@ -180,9 +185,9 @@ def test_configure_changes_nothing_else(configured: dict[str, Any], deployed: di
 def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: dict[str, Any]) -> None:
     lines = configured["run"].stdout.splitlines()
     project = configured["project"]
-    assert lines[0] == f"Read 10 parameters under {deployed['prefix']} (us-east-1)."
+    assert lines[0] == f"Read 12 parameters under {deployed['prefix']} (us-east-1)."
     assert lines[1] == f"updated {project / 'agentcore' / 'agentcore.json'}:"
-    changed = [line.strip().split(": ", 1)[0] for line in lines[2:14]]
+    changed = [line.strip().split(": ", 1)[0] for line in lines[2:16]]
     assert changed == [
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.discoveryUrl",
         "runtimes[CustomerSupport].authorizerConfiguration.customJwtAuthorizer.allowedClients",
@@ -194,12 +199,15 @@ def test_configure_prints_what_it_changed(configured: dict[str, Any], deployed: 
         "runtimes[CustomerSupport].envVars[EDGE_NONCE_TABLE]",
         "runtimes[CustomerSupport].envVars[EDGE_EXEMPT_CLIENTS]",
         "runtimes[CustomerSupport].additionalPolicies",
+        "runtimes[CustomerSupport].envVars[FEEDBACK_TABLE_NAME]",
+        "runtimes[CustomerSupport].additionalPolicies",
         "agentCoreGateways[my-gateway-secure].targets[WarrantyCheck].lambdaFunctionArn.lambdaArn",
         "agentCoreGateways[my-gateway-secure].targets[AccountTools].lambdaFunctionArn.lambdaArn",
     ]
-    assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[12]
-    assert deployed["ssm"]["account_tools_lambda_arn"] in lines[13]
-    assert lines[14:] == [
+    assert deployed["ssm"]["feedback_write_policy_arn"] in lines[13]
+    assert deployed["ssm"]["warranty_check_lambda_arn"] in lines[14]
+    assert deployed["ssm"]["account_tools_lambda_arn"] in lines[15]
+    assert lines[16:] == [
         "wrote app/WebChat/config.json (web chat: issuer, client id, domain, endpoint)",
         "  endpoint: none yet; deploy-frontdoor.sh writes the site's, or pass --web-endpoint",
         f"manifest check: OK ({project / 'agentcore' / 'agentcore.json'})",
@@ -307,7 +315,7 @@ def test_region_option_wins_over_the_environment(
     assert json.loads(manifest_bytes(project)) != json.loads(before)
 
 
-def test_aws_cli_override_is_used_for_one_get_parameters_call(
+def test_aws_cli_override_is_used_for_two_get_parameters_calls(
     deployed: dict[str, Any], moto_url: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "aws-calls.log"
@@ -318,9 +326,11 @@ def test_aws_cli_override_is_used_for_one_get_parameters_call(
     project = copy_project(tmp_path / "project")
     run = configure(env, "--skip-validate", "--prefix", deployed["prefix"], "--project", str(project))
     assert run.returncode == 0, run.stderr
-    names = " ".join(f"{deployed['prefix']}{key}" for key in (*KEYS, *WEB_KEYS, *EDGE_KEYS))
+    # The API takes at most 10 names a call: the first ten, then the rest.
+    names = [f"{deployed['prefix']}{key}" for key in (*KEYS, *WEB_KEYS, *EDGE_KEYS, *FEEDBACK_KEYS)]
     assert log.read_text().splitlines() == [
-        f"--region us-east-1 ssm get-parameters --with-decryption --names {names} --output json"
+        f"--region us-east-1 ssm get-parameters --with-decryption --names {' '.join(batch)} --output json"
+        for batch in (names[:10], names[10:])
     ]
     assert run.stdout.splitlines()[-1] == "agentcore validate: skipped (--skip-validate)"
 
@@ -524,7 +534,7 @@ def test_a_stack_without_the_web_client_still_configures(
     clients = spec["runtimes"][0]["authorizerConfiguration"]["customJwtAuthorizer"]["allowedClients"]
     assert clients == [deployed["ssm"]["client_id"], deployed["ssm"]["user_client_id"]]
     # Nor the edge grants' parameters: the runtime is left requiring no grants, as before.
-    assert not [e for e in spec["runtimes"][0]["envVars"] if e["name"].startswith("EDGE_")]
+    assert not [e for e in spec["runtimes"][0]["envVars"] if e["name"].startswith(("EDGE_", "FEEDBACK_"))]
     assert "additionalPolicies" not in spec["runtimes"][0]
 
 
@@ -540,4 +550,43 @@ def test_a_partial_set_of_edge_parameters_is_refused_without_writing(
     )
     assert run.returncode == 1
     assert "edge grants need all of edge_secret_arn, edge_nonce_table, edge_policy_arn" in run.stderr
+    assert manifest_bytes(project) == before
+
+
+def test_a_stack_with_ratings_only_gets_the_table_and_its_policy(
+    deployed: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    # Found only by the second call: without it the thumbs would stay off deployed.
+    prefix = _fresh_prefix()
+    _put(moto_url, prefix, {k: deployed["ssm"][k] for k in (*KEYS, *FEEDBACK_KEYS)})
+    project = copy_project(tmp_path / "project")
+    run = configure(
+        script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == f"Read {len(KEYS) + 2} parameters under {prefix} (us-east-1)."
+    (runtime,) = json.loads(manifest_bytes(project))["runtimes"]
+    env = {e["name"]: e["value"] for e in runtime["envVars"]}
+    assert env["FEEDBACK_TABLE_NAME"] == deployed["ssm"]["feedback_table_name"]
+    assert runtime["additionalPolicies"] == [deployed["ssm"]["feedback_write_policy_arn"]]
+
+
+def test_a_ratings_table_without_its_policy_is_refused_without_writing(
+    deployed: dict[str, Any], moto_url: str, tmp_path: Path
+) -> None:
+    prefix = _fresh_prefix()
+    _put(moto_url, prefix, {k: deployed["ssm"][k] for k in (*KEYS, "feedback_table_name")})
+    project = copy_project(tmp_path / "project")
+    before = manifest_bytes(project)
+    run = configure(
+        script_env(moto_url, tmp_path), "--skip-validate", "--prefix", prefix, "--project", str(project)
+    )
+    # What a stack from before feedback_write_policy_arn publishes: the remedy is named.
+    assert run.returncode == 1
+    assert run.stdout.startswith("Read ")
+    assert run.stderr == (
+        f"configure: error: SSM parameter {prefix}feedback_write_policy_arn is missing "
+        f"({prefix}feedback_table_name is there): the prerequisites stack predates it; "
+        "re-run scripts/deploy/deploy-prerequisites.sh, then this script\n"
+    )
     assert manifest_bytes(project) == before

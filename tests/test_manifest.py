@@ -898,3 +898,95 @@ def test_cli_configure_takes_the_edge_values(project: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "runtimes[CustomerSupport].additionalPolicies" in run.stdout
     assert _runtime_env(read_spec(project))["EDGE_NONCE_TABLE"] == EDGE["edge_nonce_table"]
+
+
+# ------------------------------------------------------------------------------------- answer ratings
+
+FEEDBACK = {
+    "feedback_table": "cs-prod-feedback",
+    "feedback_policy_arn": (
+        "arn:aws:iam::210987654321:policy/customersupport-feedback/cs-prod-FeedbackWritePolicy-3C4D"
+    ),
+}
+
+
+@pytest.fixture
+def rated_project(project: Path) -> Path:
+    """The project configured with edge grants and ratings, as configure.sh leaves it (check passes)."""
+    assert manifest.configure(project, {**VALUES, **EDGE, **FEEDBACK})
+    assert manifest.check(project) == []
+    return project
+
+
+def test_configure_writes_the_ratings_table_and_policy(rated_project: Path) -> None:
+    spec = read_spec(rated_project)
+    assert _runtime_env(spec)["FEEDBACK_TABLE_NAME"] == FEEDBACK["feedback_table"]
+    # Both owners' policies, side by side: neither configure step drops the other's.
+    assert runtime(spec)["additionalPolicies"] == [EDGE["edge_policy_arn"], FEEDBACK["feedback_policy_arn"]]
+    # The agent reads the same name (feedback_store.py declares it once).
+    from feedback_store import FEEDBACK_TABLE
+
+    assert FEEDBACK_TABLE.name in _runtime_env(spec)
+    # A re-run with the same values changes nothing (the two entries keep their places).
+    assert not manifest.configure(rated_project, {**VALUES, **EDGE, **FEEDBACK})
+
+
+def test_configure_replaces_its_own_ratings_policy_where_it_stands(rated_project: Path) -> None:
+    spec = read_spec(rated_project)
+    own = "arn:aws:iam::210987654321:policy/operators-extra"
+    runtime(spec)["additionalPolicies"].insert(0, own)
+    write_spec(rated_project, spec)
+    newer = "arn:aws:iam::210987654321:policy/customersupport-feedback/cs-next-FeedbackWritePolicy-9Z"
+    newer_edge = "arn:aws:iam::210987654321:policy/customersupport-edge/cs-next-EdgeRuntimePolicy-9Z"
+    values = {**VALUES, **EDGE, **FEEDBACK, "feedback_policy_arn": newer, "edge_policy_arn": newer_edge}
+    assert manifest.configure(rated_project, values)
+    assert runtime(read_spec(rated_project))["additionalPolicies"] == [own, newer_edge, newer]
+
+
+def test_a_stack_without_ratings_leaves_them_unset(project: Path) -> None:
+    assert manifest.configure(project, {**VALUES, **EDGE})
+    assert "FEEDBACK_TABLE_NAME" not in _runtime_env(read_spec(project))
+    assert runtime(read_spec(project))["additionalPolicies"] == [EDGE["edge_policy_arn"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"feedback_policy_arn": ""}, "ratings need both feedback_table and feedback_policy_arn"),
+        ({"feedback_table": "a b"}, "is not a DynamoDB table name"),
+        ({"feedback_policy_arn": EDGE["edge_policy_arn"]}, "under /customersupport-feedback/"),
+    ],
+)
+def test_configure_rejects_bad_ratings_values_without_writing(
+    project: Path, change: dict[str, str], message: str
+) -> None:
+    path = project / "agentcore" / "agentcore.json"
+    original = path.read_bytes()
+    with pytest.raises(ValueError, match=message):
+        manifest.configure(project, {**VALUES, **EDGE, **FEEDBACK, **change})
+    assert path.read_bytes() == original
+
+
+def test_check_requires_the_ratings_policy_with_the_table(rated_project: Path) -> None:
+    spec = read_spec(rated_project)
+    runtime(spec)["additionalPolicies"] = [EDGE["edge_policy_arn"]]  # the edge's alone is not enough
+    write_spec(rated_project, spec)
+    problems = manifest.check(rated_project)
+    assert len(problems) == 1, problems
+    expected = (
+        "sets FEEDBACK_TABLE_NAME but additionalPolicies has no policy under /customersupport-feedback/"
+    )
+    assert expected in problems[0], problems[0]
+    runtime(spec)["executionRoleArn"] = "arn:aws:iam::210987654321:role/cs-runtime"  # its own permissions
+    write_spec(rated_project, spec)
+    assert manifest.check(rated_project) == []
+
+
+@pytest.mark.integration  # runs manifest.py as a process
+def test_cli_configure_takes_the_ratings_values(project: Path) -> None:
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in {**VALUES, **FEEDBACK}.items()]
+    run = run_manifest_py("configure", "--project", str(project), *args)
+    assert run.returncode == 0, run.stderr
+    assert "runtimes[CustomerSupport].envVars[FEEDBACK_TABLE_NAME]" in run.stdout
+    assert runtime(read_spec(project))["additionalPolicies"] == [FEEDBACK["feedback_policy_arn"]]
+    assert run_manifest_py("check", "--project", str(project)).returncode == 0

@@ -328,6 +328,20 @@ def test_template_edge_grant_key_ledger_and_the_runtimes_policy(template: dict[s
     assert not EDGE_RESOURCES & {k for k, v in res.items() if "Condition" in v}  # always there
 
 
+def test_template_feedback_policy_is_for_the_runtime_to_attach(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["FeedbackWritePolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert policy["Properties"]["Path"] == "/customersupport-feedback/"  # configure.sh recognises its entry
+    assert not {"Roles", "Users", "Groups", "ManagedPolicyName"} & set(policy["Properties"])
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Resource": {"Fn::GetAtt": ["FeedbackTable", "Arn"]},
+        }
+    ]
+
+
 def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     assert template["Parameters"]["ParameterPrefix"]["Default"] == "/app/customersupport/agentcore/"
     params = _resources_of_type(template, "AWS::SSM::Parameter")
@@ -353,6 +367,7 @@ def test_template_structure_ssm_parameters(template: dict[str, Any]) -> None:
     assert value["account_tools_lambda_arn"] == {"Fn::GetAtt": ["AccountToolsFunction", "Arn"]}
     assert value["orders_table_name"] == {"Ref": "OrdersTable"}
     assert value["feedback_table_name"] == {"Ref": "FeedbackTable"}
+    assert value["feedback_write_policy_arn"] == {"Ref": "FeedbackWritePolicy"}
     assert value["edge_grant_secret_arn"] == {"Ref": "EdgeGrantSecret"}  # the ARN, never the key
     assert value["edge_nonce_table_name"] == {"Ref": "EdgeNonceTable"}
     assert value["edge_runtime_policy_arn"] == {"Ref": "EdgeRuntimePolicy"}
@@ -386,6 +401,8 @@ def test_outputs_use_the_same_expressions_as_the_ssm_parameters(template: dict[s
         "EdgeGrantSecretArn": params["edge_grant_secret_arn"],
         "EdgeNonceTableName": params["edge_nonce_table_name"],
         "EdgeRuntimePolicyArn": params["edge_runtime_policy_arn"],
+        "FeedbackTableName": params["feedback_table_name"],
+        "FeedbackWritePolicyArn": params["feedback_write_policy_arn"],
     }
 
 
@@ -638,6 +655,16 @@ def test_ssm_parameters_point_at_the_created_resources(deployed: dict[str, Any],
     ]
     assert [k["AttributeName"] for k in ratings["KeySchema"]] == ["customer_id", "trace_id"]
     assert ratings["DeletionProtectionEnabled"] is True
+    # The runtime's ratings policy: under the path configure.sh recognises, writes to that table only.
+    iam = boto_client("iam", moto_url)
+    arn = values["feedback_write_policy_arn"]
+    assert arn.startswith(f"arn:aws:iam::{ACCOUNT}:policy/customersupport-feedback/")
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    assert [(s["Action"], s["Resource"]) for s in document["Document"]["Statement"]] == [
+        (["dynamodb:PutItem", "dynamodb:UpdateItem"], ratings["TableArn"])
+    ]
+    assert policy["AttachmentCount"] == 0  # agentcore deploy attaches it (additionalPolicies)
 
 
 def test_machine_client_has_secret_and_client_credentials(deployed: dict[str, Any], moto_url: str) -> None:

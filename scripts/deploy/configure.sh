@@ -14,9 +14,9 @@
 #                    own URL: it has no per-user limits and refuses customers (docs/edge-code.md).
 #
 # Reads <prefix>cognito_discovery_url, client_id, user_client_id, warranty_check_lambda_arn and
-# account_tools_lambda_arn in one
-# `aws ssm get-parameters` call. If any is missing it names them on stderr and exits 1 without touching
-# the manifest. Otherwise `scripts/deploy/manifest.py configure` writes them into both JWT authorizers (runtime
+# account_tools_lambda_arn, and the optional parameters below, with `aws ssm get-parameters` (10 names
+# a call, so two calls). If a required one is missing it names them on stderr and exits 1 without
+# touching the manifest. Otherwise `scripts/deploy/manifest.py configure` writes them into both JWT authorizers (runtime
 # and gateway; allowedClients = machine client + user-login client), the runtime's AUTH_DISCOVERY_URL
 # and AUTH_ALLOWED_CLIENTS envVars and the WarrantyCheck and AccountTools targets' lambdaArn, changing
 # nothing else, and
@@ -26,6 +26,9 @@
 # EDGE_NONCE_TABLE, EDGE_EXEMPT_CLIENTS (the machine client: operators call the runtime directly)
 # and the policy in additionalPolicies (agentcore deploy attaches it to the execution role): customer
 # tokens then need the front door's edge grant (docs/edge-code.md).
+# When the stack has the ratings table and policy (<prefix>feedback_table_name,
+# feedback_write_policy_arn), the runtime gets FEEDBACK_TABLE_NAME and that policy in
+# additionalPolicies too: the web chat's thumbs then work deployed (docs/feedback.md).
 # When the stack also has the web chat's client (<prefix>web_client_id, cognito_domain_url), that
 # client is allowed too, and app/WebChat/config.json (ignored by git; scripts/build-webchat.sh puts
 # it beside the app) gets the issuer, client id, Managed Login domain and endpoint.
@@ -117,30 +120,40 @@ KEYS=(cognito_discovery_url client_id user_client_id warranty_check_lambda_arn a
 WEB_KEYS=(web_client_id cognito_domain_url)  # optional: stacks from before the web chat lack them
 # Optional too (stacks from before edge grants): all three, or the runtime requires no grants.
 EDGE_KEYS=(edge_grant_secret_arn edge_nonce_table_name edge_runtime_policy_arn)
-names=()  # at most 10: the limit of one get-parameters call
-for key in "${KEYS[@]}" "${WEB_KEYS[@]}" "${EDGE_KEYS[@]}"; do names+=("$PREFIX$key"); done
+FEEDBACK_KEYS=(feedback_table_name feedback_write_policy_arn)  # optional: both, or no ratings
+names=()
+for key in "${KEYS[@]}" "${WEB_KEYS[@]}" "${EDGE_KEYS[@]}" "${FEEDBACK_KEYS[@]}"; do names+=("$PREFIX$key"); done
 
 WORK_DIR="$(mktemp -d)"
 trap 'rm -rf "$WORK_DIR"' EXIT
-if ! "$AWS_CLI" "${aws_args[@]}" ssm get-parameters --with-decryption --names "${names[@]}" \
-  --output json >"$WORK_DIR/parameters.json" 2>"$WORK_DIR/aws.err"; then
-  reason="$(grep -v '^[[:space:]]*$' "$WORK_DIR/aws.err" | tail -n 1 || true)"
-  die "aws ssm get-parameters failed: ${reason:-no error message}"
-fi
+# 10 names per call (the API's limit); each call is bounded by the CLI's own timeouts and retries.
+batches=0
+for ((start = 0; start < ${#names[@]}; start += 10)); do
+  batches=$((batches + 1))
+  if ! "$AWS_CLI" "${aws_args[@]}" ssm get-parameters --with-decryption --names "${names[@]:start:10}" \
+    --output json >"$WORK_DIR/parameters-$batches.json" 2>"$WORK_DIR/aws.err"; then
+    reason="$(grep -v '^[[:space:]]*$' "$WORK_DIR/aws.err" | tail -n 1 || true)"
+    die "aws ssm get-parameters failed: ${reason:-no error message}"
+  fi
+done
 
-# One value per line, in KEYS order; exit 3 with the missing names if any is absent.
-if ! "$PYTHON" - "$WORK_DIR/parameters.json" "${#KEYS[@]}" "${names[@]}" >"$WORK_DIR/values" 2>"$WORK_DIR/parse.err" <<'EOF'; then
+# One value per line, in names order; exit 3 with the missing names if a required one is absent.
+if ! "$PYTHON" - "$WORK_DIR" "$batches" "${#KEYS[@]}" "${names[@]}" >"$WORK_DIR/values" 2>"$WORK_DIR/parse.err" <<'EOF'; then
 import json
 import sys
 
-response = json.load(open(sys.argv[1], encoding="utf-8"))
-found = {p["Name"]: p.get("Value", "") for p in response.get("Parameters", [])}
-required = sys.argv[3 : 3 + int(sys.argv[2])]
-missing = [name for name in required if not found.get(name, "").strip()]
+work_dir, batches, required_count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+names = sys.argv[4:]
+found = {}
+for batch in range(1, batches + 1):
+    with open(f"{work_dir}/parameters-{batch}.json", encoding="utf-8") as handle:
+        response = json.load(handle)
+    found.update({p["Name"]: p.get("Value", "") for p in response.get("Parameters", [])})
+missing = [name for name in names[:required_count] if not found.get(name, "").strip()]
 if missing:
     print("missing SSM parameter(s): " + ", ".join(missing), file=sys.stderr)
     sys.exit(3)
-for name in sys.argv[3:]:
+for name in names:
     value = found.get(name, "").strip()
     if "\n" in value or "\r" in value:
         print(f"SSM parameter {name} holds more than one line", file=sys.stderr)
@@ -165,6 +178,15 @@ extra_args=()
 EDGE_OPTIONS=(--edge-secret-arn --edge-nonce-table --edge-policy-arn)  # in EDGE_KEYS order
 for i in "${!EDGE_OPTIONS[@]}"; do
   [[ -z "${values[7 + i]}" ]] || extra_args+=("${EDGE_OPTIONS[i]}" "${values[7 + i]}")
+done
+# Ratings: both or neither. Stacks from before the policy's parameter publish the table alone.
+if [[ -n "${values[10]}" && -z "${values[11]}" ]]; then
+  die "SSM parameter ${PREFIX}feedback_write_policy_arn is missing (${PREFIX}feedback_table_name is there):\
+ the prerequisites stack predates it; re-run scripts/deploy/deploy-prerequisites.sh, then this script"
+fi
+FEEDBACK_OPTIONS=(--feedback-table --feedback-policy-arn)  # in FEEDBACK_KEYS order
+for i in "${!FEEDBACK_OPTIONS[@]}"; do
+  [[ -z "${values[10 + i]}" ]] || extra_args+=("${FEEDBACK_OPTIONS[i]}" "${values[10 + i]}")
 done
 "$PYTHON" "$MANIFEST_PY" configure --project "$PROJECT" \
   --discovery-url "${values[0]}" --client-id "${values[1]}" --user-client-id "${values[2]}" \

@@ -18,13 +18,16 @@ depends on beyond the schema:
   no manifest) equal its authorizer, and envVars do not set what the deployment sets;
 - edge grants (``EDGE_*``, scripts/deploy/manifest_edge.py): no literal key, a nonce table with the
   key, the grant header allow-listed, exempt clients among the allowed ones, a role that may read;
+- answer ratings (``FEEDBACK_TABLE_NAME``, scripts/deploy/manifest_feedback.py): the ratings policy in
+  ``additionalPolicies`` (or an imported execution role);
 - every ``AGENTCORE_GATEWAY_*``/``MEMORY_*_ID`` name the agent's code reads (module-level string
   constants) is one the deployment sets for the manifest's gateways and memories.
 
 ``configure`` writes the deployment-specific values (issuer, allowed clients, Lambda ARNs)
 into the runtime and gateway authorizers, the runtime's ``AUTH_*`` envVars and the WarrantyCheck
 and AccountTools targets, and, given the edge values, the runtime's ``EDGE_*`` envVars and its
-edge policy in ``additionalPolicies``, changing nothing else. It keeps key order and the CLI's formatting
+edge policy in ``additionalPolicies``, and, given the ratings values, ``FEEDBACK_TABLE_NAME`` and
+the ratings policy, changing nothing else. It keeps key order and the CLI's formatting
 (``JSON.stringify(spec, null, 2)``), writes only when something changes, and replaces the file
 atomically.
 
@@ -33,7 +36,8 @@ Usage:
   python3 scripts/deploy/manifest.py configure --discovery-url URL --client-id ID --user-client-id ID
                                         --lambda-arn ARN --account-lambda-arn ARN
                                         [--web-client-id ID] [--edge-secret-arn ARN
-                                        --edge-nonce-table NAME --edge-policy-arn ARN] [--project DIR]
+                                        --edge-nonce-table NAME --edge-policy-arn ARN]
+                                        [--feedback-table NAME --feedback-policy-arn ARN] [--project DIR]
 
 DIR is the project root (the directory holding agentcore/); the default is this repository.
 Standard library only, Python 3.10+.
@@ -124,6 +128,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     configure_cmd.add_argument("--edge-secret-arn", help="edge-grant key (Secrets Manager ARN)")
     configure_cmd.add_argument("--edge-nonce-table", help="edge-grant nonce ledger (DynamoDB table)")
     configure_cmd.add_argument("--edge-policy-arn", help="the runtime's edge-grant managed policy ARN")
+    configure_cmd.add_argument("--feedback-table", help="answer ratings table (FEEDBACK_TABLE_NAME)")
+    configure_cmd.add_argument("--feedback-policy-arn", help="the runtime's ratings managed policy ARN")
     args = parser.parse_args(list(argv) if argv is not None else None)
     path = manifest_path(args.project)
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy import manifest_edge
+from scripts.deploy import manifest_edge, manifest_feedback
 from scripts.deploy.manifest_spec import (
     AUTH_DISCOVERY_ENV,
     AUTH_LIST_ENV,
@@ -163,7 +163,8 @@ def _check_runtime(project: Path, runtime: dict[str, Any], deployment_names: Map
                     f"{label}: envVars {env_name} is {','.join(actual)!r} but the authorizer's {key} is "
                     f"{','.join(expected)!r} ({why})"
                 )
-    return problems + manifest_edge.problems(runtime, env, _list((jwt or {}).get("allowedClients")), label)
+    edge = manifest_edge.problems(runtime, env, _list((jwt or {}).get("allowedClients")), label)
+    return problems + edge + manifest_feedback.problems(runtime, env, label)
 
 
 def _check_gateway(project: Path, gateway: dict[str, Any], runtimes: list[dict[str, Any]]) -> list[str]:

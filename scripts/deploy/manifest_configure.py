@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts.deploy import manifest_edge
+from scripts.deploy import manifest_edge, manifest_feedback
 from scripts.deploy.manifest_spec import (
     AUTH_DISCOVERY_ENV,
     AUTH_LIST_ENV,
@@ -35,6 +35,7 @@ def _validate_values(values: Mapping[str, str]) -> dict[str, str]:
     clean = {key: str(values[key]).strip() for key in CONFIGURE_KEYS}
     clean.update({key: str(values[key]).strip() for key in OPTIONAL_KEYS if values.get(key)})
     clean.update(manifest_edge.validate(values))
+    clean.update(manifest_feedback.validate(values))
     url = clean["discovery_url"]
     if not (url.startswith("https://") and url.endswith(DISCOVERY_SUFFIX)) or re.search(r"\s", url):
         raise ValueError(f"discovery URL {url!r} must be an https URL ending in {DISCOVERY_SUFFIX}")
@@ -116,6 +117,14 @@ def apply(spec: dict[str, Any], values: Mapping[str, str]) -> list[str]:
             lambda obj, key, value, where: _set(obj, key, value, where, changes),
         )
 
+    if "feedback_table" in v:
+        manifest_feedback.apply(
+            runtime,
+            v,
+            f"runtimes[{RUNTIME_NAME}]",
+            lambda obj, key, value, where: _set(obj, key, value, where, changes),
+        )
+
     for target_name, key in TARGET_ARN_KEYS.items():
         _set(
             lambda_configs[target_name],
@@ -167,7 +176,9 @@ def configure(project_dir: str | os.PathLike[str], values: Mapping[str, str]) ->
     access tokens carry it in client_id), lambda_arn (WarrantyCheck) and account_lambda_arn
     (AccountTools), optionally web_client_id (the web chat's
     client, allowed too) and, all three or none, edge_secret_arn, edge_nonce_table and
-    edge_policy_arn (edge grants: scripts/deploy/manifest_edge.py). Raises ValueError/LookupError without
-    touching the file when a value or the manifest's structure is not as expected.
+    edge_policy_arn (edge grants: scripts/deploy/manifest_edge.py) and, both or none, feedback_table
+    and feedback_policy_arn (answer ratings: scripts/deploy/manifest_feedback.py). Raises
+    ValueError/LookupError without touching the file when a value or the manifest's structure is not
+    as expected.
     """
     return bool(configure_changes(project_dir, values))

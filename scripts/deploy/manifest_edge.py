@@ -61,14 +61,21 @@ def apply(
             entry = {"name": name}
             env_list.append(entry)
         set_(entry, "value", value, f"{label}.envVars[{name}]")
-    # Our entry (recognised by its path) is replaced, an operator's own policies are kept.
-    current = runtime.get("additionalPolicies")
-    kept = (
-        [p for p in current if isinstance(p, str) and POLICY_PATH not in p]
-        if isinstance(current, list)
-        else []
-    )
-    set_(runtime, "additionalPolicies", [*kept, edge["edge_policy_arn"]], f"{label}.additionalPolicies")
+    policies = with_policy(runtime.get("additionalPolicies"), POLICY_PATH, edge["edge_policy_arn"])
+    set_(runtime, "additionalPolicies", policies, f"{label}.additionalPolicies")
+
+
+def with_policy(current: Any, marker: str, arn: str) -> list[str]:
+    """`current` additionalPolicies with our entry (recognised by `marker`, its path) set to `arn`.
+
+    Replaced where it stands (else appended), so entries of several owners keep their order and a
+    re-run changes nothing; an operator's own policies are kept.
+    """
+    policies = [p for p in current if isinstance(p, str)] if isinstance(current, list) else []
+    ours = next((i for i, p in enumerate(policies) if marker in p), None)
+    if ours is None:
+        return [*policies, arn]
+    return [arn if i == ours else p for i, p in enumerate(policies) if i == ours or marker not in p]
 
 
 def problems(

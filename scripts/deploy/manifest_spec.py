@@ -27,8 +27,15 @@ CUSTOMER_ID = "customer_id"
 # Which Lambda ARN value goes into which lambdaFunctionArn target of the gateway.
 TARGET_ARN_KEYS = {TARGET_NAME: "lambda_arn", ACCOUNT_TARGET_NAME: "account_lambda_arn"}
 # The web chat's client (its access tokens carry it in client_id); the edge grants' key, ledger and
-# runtime policy (scripts/deploy/manifest_edge.py).
-OPTIONAL_KEYS = ("web_client_id", "edge_secret_arn", "edge_nonce_table", "edge_policy_arn")
+# runtime policy (scripts/deploy/manifest_edge.py); the ratings table and its policy (manifest_feedback.py).
+OPTIONAL_KEYS = (
+    "web_client_id",
+    "edge_secret_arn",
+    "edge_nonce_table",
+    "edge_policy_arn",
+    "feedback_table",
+    "feedback_policy_arn",
+)
 
 DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
 LAMBDA_ARN = re.compile(

@@ -94,6 +94,7 @@ SSM_NAMES = (
     "requests_table_name",
     "audit_table_name",
     "feedback_table_name",
+    "feedback_write_policy_arn",
     "edge_grant_secret_arn",
     "edge_nonce_table_name",
     "edge_runtime_policy_arn",
